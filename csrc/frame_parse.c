@@ -1,0 +1,247 @@
+/* Streaming frame parser (RFC 6455 section 5). The checks run in a fixed
+ * order that a pure-Python model mirrors, so the error a stream produces
+ * does not depend on how it was split into reads. */
+#include <string.h>
+#include "frame.h"
+#include "mask.h"
+
+enum {
+    ST_HEADER = 0,    /* collecting a header (hdr_len bytes kept in hdr) */
+    ST_PAYLOAD,       /* copying payload into dst */
+    ST_PAYLOAD_UTF8,  /* same, validating it as UTF-8 on the way */
+    ST_ERROR
+};
+
+static int fail(wsf_parser *p, unsigned code, const char *msg) {
+    p->state = ST_ERROR;
+    p->close_code = (uint16_t)code;
+    p->error = msg;
+    return WSF_ERROR;
+}
+
+void wsf_parser_init(wsf_parser *p, unsigned flags, uint64_t max_frame_size,
+                     uint64_t max_message_size) {
+    memset(p, 0, sizeof *p);
+    p->flags = (uint8_t)flags;
+    p->max_frame_size = max_frame_size;
+    p->max_message_size = max_message_size;
+}
+
+void wsf_parser_set_dest(wsf_parser *p, uint8_t *dst) { p->dst = dst; }
+
+int wsf_parser_in_message(const wsf_parser *p) { return p->msg_opcode != 0; }
+
+int wsf_close_code_valid(unsigned code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+int wsf_check_close_payload(const uint8_t *payload, size_t len) {
+    if (len == 0)
+        return 0;
+    if (len == 1)
+        return WSF_CLOSE_PROTOCOL_ERROR;
+    if (!wsf_close_code_valid(((unsigned)payload[0] << 8) | payload[1]))
+        return WSF_CLOSE_PROTOCOL_ERROR;
+    if (!wsf_utf8_valid(payload + 2, len - 2))
+        return WSF_CLOSE_INVALID_DATA;
+    return 0;
+}
+
+/* Rules that need only the first two header bytes, so a bad frame fails
+ * before the rest of its header arrives. */
+static int check_head(wsf_parser *p, unsigned b0, unsigned b1) {
+    unsigned op = b0 & 0x0F;
+    unsigned allowed = (p->flags & WSF_PARSER_ALLOW_RSV1) ? WSF_RSV1 : 0;
+
+    if (b0 & 0x70 & ~allowed)
+        return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "reserved bits set");
+    if ((op >= 3 && op <= 7) || op >= 0xB)
+        return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "reserved opcode");
+    if (op >= 8) {
+        if (!(b0 & WSF_FIN))
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "fragmented control frame");
+        if ((b1 & 0x7F) > 125)
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "control frame too long");
+        if (b0 & WSF_RSV1)
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "compressed control frame");
+    }
+    if (p->flags & WSF_PARSER_SERVER) {
+        if (!(b1 & 0x80))
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "unmasked client frame");
+    } else if (b1 & 0x80) {
+        return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "masked server frame");
+    }
+    if (op == WSF_OP_CONT) {
+        if (!p->msg_opcode)
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR,
+                        "unexpected continuation frame");
+        if (b0 & WSF_RSV1)
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "RSV1 on continuation frame");
+    } else if (op <= WSF_OP_BINARY && p->msg_opcode) {
+        return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "expected continuation frame");
+    }
+    return 0;
+}
+
+static size_t header_size(unsigned b1) {
+    unsigned l7 = b1 & 0x7F;
+    return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
+}
+
+/* h holds a whole header that passed check_head. */
+static int take_header(wsf_parser *p, const uint8_t *h) {
+    unsigned b0 = h[0], b1 = h[1], l7 = b1 & 0x7F;
+    unsigned op = b0 & 0x0F;
+    const uint8_t *key = h + 2;
+    uint64_t len;
+    int text;
+
+    if (l7 < 126) {
+        len = l7;
+    } else if (l7 == 126) {
+        len = ((uint64_t)h[2] << 8) | h[3];
+        key = h + 4;
+    } else {
+        int i;
+        len = 0;
+        for (i = 2; i < 10; i++)
+            len = (len << 8) | h[i];
+        key = h + 10;
+        if (len >> 63)
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "invalid frame length");
+    }
+    if (p->max_frame_size && len > p->max_frame_size)
+        return fail(p, WSF_CLOSE_TOO_BIG, "frame too big");
+    if (op < 8) {
+        if (op == WSF_OP_CONT) {
+            /* Saturate rather than wrap, so the limit still holds. */
+            p->msg_len = len > UINT64_MAX - p->msg_len ? UINT64_MAX
+                                                       : p->msg_len + len;
+        } else {
+            p->msg_len = len;
+        }
+        if (p->max_message_size && p->msg_len > p->max_message_size)
+            return fail(p, WSF_CLOSE_TOO_BIG, "message too big");
+        if (op != WSF_OP_CONT) {
+            p->msg_opcode = (uint8_t)((b0 & WSF_FIN) ? 0 : op);
+            p->msg_flags = (uint8_t)(b0 & 0x70);
+            wsf_utf8_reset(&p->utf8);
+        }
+    }
+    /* A FIN text frame leaves msg_opcode 0, so its own opcode says text;
+     * a continuation is text when the open message is. */
+    text = op == WSF_OP_TEXT || (op == WSF_OP_CONT && p->msg_opcode == WSF_OP_TEXT);
+    p->opcode = (uint8_t)op;
+    p->frame_flags = (uint8_t)(b0 & 0xF0);
+    p->frame_len = len;
+    p->frame_done = 0;
+    p->dst = NULL;
+    p->masked = (uint8_t)(b1 >> 7);
+    if (p->masked)
+        memcpy(p->mask, key, 4);
+    p->state = (text && !(p->msg_flags & WSF_RSV1) &&
+                !(p->flags & WSF_PARSER_NO_UTF8))
+                   ? ST_PAYLOAD_UTF8
+                   : ST_PAYLOAD;
+    return WSF_HEADER;
+}
+
+/* A header split across calls: gather it in hdr, never taking payload. */
+static int header_slow(wsf_parser *p, const uint8_t *in, size_t len,
+                       size_t *pos) {
+    size_t i = *pos, avail = len - i, have = p->hdr_len, need, take;
+
+    if (have < 2) {
+        take = 2 - have < avail ? 2 - have : avail;
+        if (take)
+            memcpy(p->hdr + have, in + i, take);
+        i += take;
+        avail -= take;
+        have += take;
+        p->hdr_len = (uint8_t)have;
+        *pos = i;
+        if (have < 2)
+            return WSF_NEED_MORE;
+        if (check_head(p, p->hdr[0], p->hdr[1]))
+            return WSF_ERROR;
+    }
+    need = header_size(p->hdr[1]);
+    take = need - have < avail ? need - have : avail;
+    if (take)
+        memcpy(p->hdr + have, in + i, take);
+    have += take;
+    *pos = i + take;
+    if (have < need) {
+        p->hdr_len = (uint8_t)have;
+        return WSF_NEED_MORE;
+    }
+    p->hdr_len = 0;
+    return take_header(p, p->hdr);
+}
+
+static int finish_frame(wsf_parser *p) {
+    if (p->state == ST_PAYLOAD_UTF8 && (p->frame_flags & WSF_FIN) &&
+        p->utf8.state != 0)
+        return fail(p, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
+    if (p->opcode == WSF_OP_CLOSE) {
+        int rc = wsf_check_close_payload(p->dst, (size_t)p->frame_len);
+        if (rc == WSF_CLOSE_PROTOCOL_ERROR)
+            return fail(p, rc, "invalid close frame");
+        if (rc)
+            return fail(p, rc, "invalid close reason");
+    } else if (p->opcode < 8 && (p->frame_flags & WSF_FIN)) {
+        p->msg_opcode = 0;
+        p->msg_len = 0;
+    }
+    p->state = ST_HEADER;
+    p->dst = NULL;
+    return WSF_FRAME;
+}
+
+int wsf_parse(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos) {
+    size_t i = *pos, avail = len - i, n;
+    uint64_t left;
+    uint8_t *d;
+
+    if (p->state == ST_HEADER) {
+        const uint8_t *h;
+        size_t need;
+        if (p->hdr_len != 0 || avail < 2)
+            return header_slow(p, in, len, pos);
+        h = in + i;
+        if (check_head(p, h[0], h[1]))
+            return WSF_ERROR;
+        need = header_size(h[1]);
+        if (avail < need) {
+            memcpy(p->hdr, h, avail);
+            p->hdr_len = (uint8_t)avail;
+            *pos = len;
+            return WSF_NEED_MORE;
+        }
+        *pos = i + need;
+        return take_header(p, h);
+    }
+    if (p->state == ST_ERROR)
+        return WSF_ERROR;
+
+    left = p->frame_len - p->frame_done;
+    n = left < avail ? (size_t)left : avail;
+    if (n) {
+        if (!p->dst) /* the binding forgot wsf_parser_set_dest */
+            return fail(p, 1011, "no destination");
+        d = p->dst + (size_t)p->frame_done;
+        if (p->masked)
+            wsf_mask(d, in + i, n, p->mask, (unsigned)p->frame_done & 3);
+        else
+            memcpy(d, in + i, n);
+        p->frame_done += n;
+        *pos = i + n;
+        if (p->state == ST_PAYLOAD_UTF8 &&
+            wsf_utf8_feed(&p->utf8, d, n) == WSF_UTF8_INVALID)
+            return fail(p, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
+    }
+    if (p->frame_done < p->frame_len)
+        return WSF_NEED_MORE;
+    return finish_frame(p);
+}

@@ -1,0 +1,190 @@
+/* mask.h: picks a masking kernel once, from the CPU's features and the
+ * WSFAST_MASK_IMPL environment variable, and routes calls to it. */
+#include "mask.h"
+#include "mask_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(WSF_MASK_X86)
+#if defined(_MSC_VER)
+#include <intrin.h>
+#include <immintrin.h>
+#elif defined(__GNUC__) || defined(__clang__)
+#include <cpuid.h>
+#define WSF_MASK_GNU_CPUID 1
+#endif
+#endif
+
+/* Below this length the indirect call and key rotation cost more than a
+ * plain byte loop. */
+#define WSF_MASK_SMALL 16
+
+static const char *const kernel_names[WSF_MASK_NKERNELS] = {
+    "scalar", "sse2", "avx2", "neon"};
+
+static const wsf_mask_fn kernel_fns[WSF_MASK_NKERNELS] = {
+    wsf_mask_scalar,
+#ifdef WSF_MASK_X86
+    wsf_mask_sse2,
+    wsf_mask_avx2,
+#else
+    NULL,
+    NULL,
+#endif
+#ifdef WSF_MASK_ARM64
+    wsf_mask_neon,
+#else
+    NULL,
+#endif
+};
+
+/* Both caches are filled lazily. Threads racing on first use compute and
+ * store the same value, and an int store is not torn on any target we
+ * build for, so the race is benign and needs no lock. */
+static int cpu_mask = -1; /* bit n set: kernel n runs on this CPU */
+static int active = -1;   /* kernel in use, or -1 before first use */
+
+#if defined(WSF_MASK_X86)
+static int x86_features(void) {
+    int found = 1 << WSF_MASK_SCALAR;
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0, max_leaf;
+    int osxsave, avx;
+#if defined(_MSC_VER)
+    int r[4];
+    __cpuid(r, 0);
+    max_leaf = (unsigned)r[0];
+    if (max_leaf < 1)
+        return found;
+    __cpuid(r, 1);
+    ecx = (unsigned)r[2];
+    edx = (unsigned)r[3];
+#elif defined(WSF_MASK_GNU_CPUID)
+    max_leaf = __get_cpuid_max(0, NULL);
+    if (max_leaf < 1 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        return found;
+#else
+    return found;
+#endif
+    if (edx & (1u << 26))
+        found |= 1 << WSF_MASK_SSE2;
+
+    /* AVX2 needs the CPU bit and an OS that saves the YMM state across
+     * context switches: OSXSAVE, then XCR0 bits 1 (SSE) and 2 (AVX). */
+    osxsave = (ecx & (1u << 27)) != 0;
+    avx = (ecx & (1u << 28)) != 0;
+    if (!osxsave || !avx || max_leaf < 7)
+        return found;
+    {
+        unsigned long long xcr0;
+#if defined(_MSC_VER)
+        xcr0 = (unsigned long long)_xgetbv(0);
+        __cpuidex(r, 7, 0);
+        ebx = (unsigned)r[1];
+#else
+        unsigned lo, hi;
+        __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = ((unsigned long long)hi << 32) | lo;
+        if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+            return found;
+#endif
+        if ((xcr0 & 6) == 6 && (ebx & (1u << 5)))
+            found |= 1 << WSF_MASK_AVX2;
+    }
+    return found;
+}
+#endif
+
+static int cpu_features(void) {
+    int m = cpu_mask;
+    if (m < 0) {
+#if defined(WSF_MASK_X86)
+        m = x86_features();
+#elif defined(WSF_MASK_ARM64)
+        m = (1 << WSF_MASK_SCALAR) | (1 << WSF_MASK_NEON); /* baseline ISA */
+#else
+        m = 1 << WSF_MASK_SCALAR;
+#endif
+        cpu_mask = m;
+    }
+    return m;
+}
+
+int wsf_mask_supported(int kernel) {
+    if (kernel < 0 || kernel >= WSF_MASK_NKERNELS || !kernel_fns[kernel])
+        return 0;
+    return (cpu_features() >> kernel) & 1;
+}
+
+const char *wsf_mask_kernel_name(int kernel) {
+    if (kernel < 0 || kernel >= WSF_MASK_NKERNELS)
+        return NULL;
+    return kernel_names[kernel];
+}
+
+static int choose(void) {
+    static const int best_first[] = {WSF_MASK_AVX2, WSF_MASK_NEON,
+                                     WSF_MASK_SSE2};
+    const char *env = getenv("WSFAST_MASK_IMPL");
+    size_t i;
+    int k;
+
+    if (env && *env) {
+        for (k = 0; k < WSF_MASK_NKERNELS; k++)
+            if (strcmp(env, kernel_names[k]) == 0 && wsf_mask_supported(k))
+                return k;
+        /* Unknown or unsupported: fall through to the best one. */
+    }
+    for (i = 0; i < sizeof best_first / sizeof best_first[0]; i++)
+        if (wsf_mask_supported(best_first[i]))
+            return best_first[i];
+    return WSF_MASK_SCALAR;
+}
+
+int wsf_mask_active(void) {
+    int k = active;
+    if (k < 0) {
+        k = choose();
+        active = k;
+    }
+    return k;
+}
+
+int wsf_mask_select(int kernel) {
+    if (!wsf_mask_supported(kernel))
+        return -1;
+    active = kernel;
+    return 0;
+}
+
+/* Runs fn at any phase by rotating the key so that fn starts at phase 0. */
+static unsigned run(wsf_mask_fn fn, uint8_t *dst, const uint8_t *src,
+                    size_t len, const uint8_t key[4], unsigned phase) {
+    uint8_t k[4];
+    phase &= 3;
+    k[0] = key[phase];
+    k[1] = key[(phase + 1) & 3];
+    k[2] = key[(phase + 2) & 3];
+    k[3] = key[(phase + 3) & 3];
+    fn(dst, src, len, k);
+    return (unsigned)((phase + len) & 3);
+}
+
+unsigned wsf_mask(uint8_t *dst, const uint8_t *src, size_t len,
+                  const uint8_t key[4], unsigned phase) {
+    phase &= 3;
+    if (len < WSF_MASK_SMALL) {
+        size_t i;
+        for (i = 0; i < len; i++)
+            dst[i] = (uint8_t)(src[i] ^ key[(phase + i) & 3]);
+        return (unsigned)((phase + len) & 3);
+    }
+    return run(kernel_fns[wsf_mask_active()], dst, src, len, key, phase);
+}
+
+unsigned wsf_mask_with(int kernel, uint8_t *dst, const uint8_t *src,
+                       size_t len, const uint8_t key[4], unsigned phase) {
+    if (!wsf_mask_supported(kernel))
+        kernel = WSF_MASK_SCALAR;
+    return run(kernel_fns[kernel], dst, src, len, key, phase);
+}

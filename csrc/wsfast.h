@@ -1,0 +1,7 @@
+/* wsfast core: the one header a binding includes. */
+#ifndef WSFAST_H
+#define WSFAST_H
+#include "mask.h"
+#include "utf8.h"
+#include "frame.h"
+#endif

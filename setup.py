@@ -1,0 +1,100 @@
+"""Builds wsfast's C extension (Cython bridge over csrc/).
+
+Build switches (environment variables):
+  WSFAST_EXTENSION=required  a failed extension build is an error
+  WSFAST_EXTENSION=optional  (default) fall back to the pure-Python package
+  WSFAST_EXTENSION=off       do not build the extension at all
+  WSFAST_CYTHON_ANNOTATE=1   write Cython's HTML annotation next to the .pyx
+  WSFAST_DEBUG=1             -O0 -g, assertions on
+"""
+
+import os
+import platform
+import sys
+from glob import glob
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+MODE = os.environ.get("WSFAST_EXTENSION", "optional").lower()
+if MODE not in ("required", "optional", "off"):
+    sys.exit("WSFAST_EXTENSION must be required, optional or off, not %r" % MODE)
+DEBUG = os.environ.get("WSFAST_DEBUG") == "1"
+
+# Each SIMD kernel is compiled alone with its own flags, so no other code
+# can pick up instructions the CPU may lack; dispatch picks one at run time.
+MACHINE = platform.machine().lower()
+IS_X86 = MACHINE in ("x86_64", "amd64", "i386", "i686", "x86")
+KERNEL_FLAGS_UNIX = {"mask_sse2.c": ["-msse2"], "mask_avx2.c": ["-mavx2"]} if IS_X86 else {}
+KERNEL_FLAGS_MSVC = {"mask_avx2.c": ["/arch:AVX2"]}
+
+
+def csrc_files():
+    return sorted(glob(os.path.join("csrc", "*.c")))
+
+
+class BuildExt(build_ext):
+    """Compiles csrc/ as strict C99 (each SIMD kernel with its own flags),
+    then links it with the Cython-generated module."""
+
+    def build_extension(self, ext):
+        try:
+            self._compile_csrc(ext)
+            super().build_extension(ext)
+        except Exception as exc:  # compiler missing or failing
+            if MODE == "required":
+                raise
+            sys.stderr.write(
+                "\nwsfast: WARNING: the C extension failed to build (%s); "
+                "installing the pure-Python fallback. Set "
+                "WSFAST_EXTENSION=required to make this an error.\n\n" % exc
+            )
+
+    def _compile_csrc(self, ext):
+        msvc = self.compiler.compiler_type == "msvc"
+        if msvc:
+            base, per_file = (["/Od", "/Zi"] if DEBUG else ["/O2"]), KERNEL_FLAGS_MSVC
+        else:
+            base = ["-std=c99", "-fPIC", "-Wall"]
+            base += ["-O0", "-g"] if DEBUG else ["-O3"]
+            per_file = KERNEL_FLAGS_UNIX
+        for src in csrc_files():
+            ext.extra_objects.extend(
+                self.compiler.compile(
+                    [src],
+                    output_dir=self.build_temp,
+                    include_dirs=ext.include_dirs,
+                    macros=ext.define_macros,
+                    extra_postargs=base + per_file.get(os.path.basename(src), []),
+                )
+            )
+
+
+def extensions():
+    if MODE == "off":
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        if MODE == "required":
+            raise
+        sys.stderr.write("wsfast: Cython is missing; installing pure Python only\n")
+        return []
+    libs = ["zlib"] if sys.platform == "win32" else ["z"]
+    macros = [] if DEBUG else [("NDEBUG", "1")]
+    ext = Extension(
+        "wsfast._core",
+        sources=["src/wsfast/_core.pyx"],
+        include_dirs=["csrc"],
+        libraries=libs,
+        define_macros=macros,
+        depends=csrc_files() + glob(os.path.join("csrc", "*.h")),
+    )
+    return cythonize(
+        [ext],
+        compiler_directives={"language_level": "3"},
+        annotate=os.environ.get("WSFAST_CYTHON_ANNOTATE") == "1",
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

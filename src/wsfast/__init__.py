@@ -1,0 +1,51 @@
+"""wsfast: a fast, strict WebSocket library (RFC 6455, RFC 7692).
+
+``wsfast.backend`` is ``"c"`` when the compiled core is in use and
+``"python"`` for the pure-Python fallback (WSFAST_NO_EXTENSIONS=1).
+"""
+
+from . import constants
+from ._backend import backend, impl as _impl
+from .constants import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+)
+from .errors import ProtocolError, WebSocketError
+
+__version__ = "0.1.0"
+
+apply_mask = _impl.apply_mask
+validate_utf8 = _impl.validate_utf8
+Utf8Validator = _impl.Utf8Validator
+FrameParser = _impl.FrameParser
+FrameEncoder = _impl.FrameEncoder
+encode_frame = _impl.encode_frame
+close_code_valid = _impl.close_code_valid
+mask_kernel = _impl.mask_kernel
+mask_kernels = _impl.mask_kernels
+
+__all__ = [
+    "FrameEncoder",
+    "FrameParser",
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONT",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "ProtocolError",
+    "Utf8Validator",
+    "WebSocketError",
+    "apply_mask",
+    "backend",
+    "close_code_valid",
+    "constants",
+    "encode_frame",
+    "mask_kernel",
+    "mask_kernels",
+    "validate_utf8",
+]

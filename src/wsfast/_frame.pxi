@@ -1,0 +1,231 @@
+# Frame parser and encoder. The C parser validates and unmasks each payload
+# straight into the bytes object returned to Python: one copy per frame.
+import os as _os
+
+from wsfast.constants import (DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE,
+                              MASK_POOL_SIZE)
+from wsfast.errors import ProtocolError
+
+
+def close_code_valid(unsigned code):
+    """True if ``code`` may be sent in a close frame (RFC 6455 7.4)."""
+    return wsf_close_code_valid(code) == 1
+
+
+def check_close_payload(payload):
+    """0 if a close frame's payload is valid, else the close code to fail with."""
+    cdef Py_buffer d
+    PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
+    try:
+        return wsf_check_close_payload(<const uint8_t *>d.buf, d.len)
+    finally:
+        PyBuffer_Release(&d)
+
+
+cdef class FrameParser:
+    """Turns bytes into frames.
+
+    ``feed(data)`` parses every complete frame in ``data`` (plus what
+    earlier calls left unfinished) and returns them as tuples
+    ``(opcode, payload, fin, rsv1)``. With ``reassemble`` (the default)
+    fragmented messages come out whole, under their first frame's opcode,
+    with control frames as they arrive. A violation raises ProtocolError
+    carrying the close code and the frames parsed before it.
+    """
+
+    cdef wsf_parser p
+    cdef object _dest          # bytes being filled by the current frame
+    cdef uint8_t *_parts       # fragments of the open message (reassemble)
+    cdef size_t _parts_len
+    cdef bint _filling_parts
+    cdef int _msg_op           # opcode and RSV1 of the message's first frame
+    cdef bint _msg_rsv1
+    cdef readonly bint server
+    cdef readonly bint reassemble
+    cdef readonly bint allow_rsv1
+    cdef readonly bint validate_utf8
+
+    def __cinit__(self):
+        self._parts = NULL
+
+    def __init__(self, server, *, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+                 max_message_size=DEFAULT_MAX_MESSAGE_SIZE, allow_rsv1=False,
+                 reassemble=True, validate_utf8=True):
+        cdef unsigned flags = 0
+        self.server = bool(server)
+        self.reassemble = bool(reassemble)
+        self.allow_rsv1 = bool(allow_rsv1)
+        self.validate_utf8 = bool(validate_utf8)
+        if self.server:
+            flags |= WSF_PARSER_SERVER
+        if self.allow_rsv1:
+            flags |= WSF_PARSER_ALLOW_RSV1
+        if not self.validate_utf8:
+            flags |= WSF_PARSER_NO_UTF8
+        wsf_parser_init(&self.p, flags, max_frame_size or 0, max_message_size or 0)
+
+    def __dealloc__(self):
+        PyMem_Free(self._parts)
+
+    @property
+    def max_frame_size(self):
+        return self.p.max_frame_size
+
+    @property
+    def max_message_size(self):
+        return self.p.max_message_size
+
+    @property
+    def in_message(self):
+        return wsf_parser_in_message(&self.p) == 1
+
+    cdef int _provide_dest(self) except -1:
+        cdef size_t n = <size_t>self.p.frame_len
+        cdef uint8_t *grown
+        # Fragments of a message being reassembled go straight into one
+        # growing buffer, so a message costs its size, however fragmented.
+        self._filling_parts = (self.reassemble and self.p.opcode < 8 and
+                               (self.p.opcode == 0 or
+                                not (self.p.frame_flags & WSF_FIN)))
+        if n == 0:
+            return 0
+        if self._filling_parts:
+            grown = <uint8_t *>PyMem_Realloc(self._parts, self._parts_len + n)
+            if grown == NULL:
+                raise MemoryError()
+            self._parts = grown
+            wsf_parser_set_dest(&self.p, self._parts + self._parts_len)
+            self._parts_len += n
+        else:
+            self._dest = PyBytes_FromStringAndSize(NULL, n)
+            wsf_parser_set_dest(&self.p, <uint8_t *>PyBytes_AS_STRING(self._dest))
+        return 0
+
+    cdef object _take_frame(self):
+        cdef int op = self.p.opcode
+        cdef bint fin = (self.p.frame_flags & WSF_FIN) != 0
+        cdef bint rsv1 = (self.p.frame_flags & WSF_RSV1) != 0
+        if not self._filling_parts:
+            payload = self._dest if self.p.frame_len else b""
+            self._dest = None
+            return (op, payload, fin, rsv1)
+        if not fin:
+            return None
+        # The message's last fragment: hand the whole message out.
+        payload = PyBytes_FromStringAndSize(<char *>self._parts, self._parts_len)
+        PyMem_Free(self._parts)
+        self._parts = NULL
+        self._parts_len = 0
+        return (self._msg_op, payload, True, self._msg_rsv1)
+
+    def feed(self, data):
+        cdef Py_buffer d
+        cdef size_t pos = 0
+        cdef int r
+        frames = []
+        PyObject_GetBuffer(data, &d, PyBUF_SIMPLE)
+        try:
+            while True:
+                r = wsf_parse(&self.p, <const uint8_t *>d.buf, d.len, &pos)
+                if r == WSF_FRAME:
+                    item = self._take_frame()
+                    if item is not None:
+                        frames.append(item)
+                elif r == WSF_HEADER:
+                    if self.p.opcode == 1 or self.p.opcode == 2:
+                        self._msg_op = self.p.opcode
+                        self._msg_rsv1 = (self.p.frame_flags & WSF_RSV1) != 0
+                    self._provide_dest()
+                elif r == WSF_NEED_MORE:
+                    return frames
+                else:
+                    raise ProtocolError(self.p.close_code,
+                                        self.p.error.decode("ascii"), frames)
+        finally:
+            PyBuffer_Release(&d)
+
+
+cdef inline unsigned _flags(bint fin, bint rsv1):
+    return (WSF_FIN if fin else 0) | (WSF_RSV1 if rsv1 else 0)
+
+
+def encode_frame(int opcode, payload, fin=True, rsv1=False, mask=None):
+    """Return one frame: header, then ``payload`` masked with ``mask`` if given."""
+    cdef Py_buffer d, k
+    cdef const uint8_t *key = NULL
+    PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
+    try:
+        if mask is not None:
+            PyObject_GetBuffer(mask, &k, PyBUF_SIMPLE)
+            if k.len != 4:
+                PyBuffer_Release(&k)
+                raise ValueError("mask key must be 4 bytes")
+            key = <const uint8_t *>k.buf
+        try:
+            out = PyBytes_FromStringAndSize(
+                NULL, wsf_header_size(d.len, key != NULL) + d.len)
+            wsf_encode_frame(<uint8_t *>PyBytes_AS_STRING(out), opcode,
+                             _flags(fin, rsv1), <const uint8_t *>d.buf, d.len, key)
+            return out
+        finally:
+            if key != NULL:
+                PyBuffer_Release(&k)
+    finally:
+        PyBuffer_Release(&d)
+
+
+cdef class FrameEncoder:
+    """Encodes frames for one side; a client masks with keys cut from a
+    pool of OS random bytes (RFC 6455 10.3 asks for unpredictable keys)."""
+
+    cdef readonly bint client
+    cdef bytes _pool
+    cdef Py_ssize_t _pos
+
+    def __init__(self, client):
+        self.client = bool(client)
+        self._pool = b""
+        self._pos = 0
+
+    cdef const uint8_t *_next_mask(self):
+        if self._pos + 4 > len(self._pool):
+            self._pool = _os.urandom(MASK_POOL_SIZE)
+            self._pos = 0
+        self._pos += 4
+        return <const uint8_t *>PyBytes_AS_STRING(self._pool) + self._pos - 4
+
+    cdef size_t _write(self, uint8_t *out, int opcode, const Py_buffer *d,
+                       unsigned flags):
+        cdef const uint8_t *key = self._next_mask() if self.client else NULL
+        return wsf_encode_frame(out, opcode, flags, <const uint8_t *>d.buf, d.len, key)
+
+    def encode(self, int opcode, payload, fin=True, rsv1=False):
+        cdef Py_buffer d
+        PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
+        try:
+            out = PyBytes_FromStringAndSize(
+                NULL, wsf_header_size(d.len, self.client) + d.len)
+            self._write(<uint8_t *>PyBytes_AS_STRING(out), opcode, &d,
+                        _flags(fin, rsv1))
+            return out
+        finally:
+            PyBuffer_Release(&d)
+
+    def encode_many(self, frames):
+        """Encode ``(opcode, payload)`` pairs into one buffer for one write."""
+        cdef Py_ssize_t total = 0, i, n
+        cdef Py_buffer d
+        cdef uint8_t *out
+        items = [(op, memoryview(p)) for op, p in frames]
+        n = len(items)
+        for i in range(n):
+            total += wsf_header_size(len(items[i][1]), self.client) + len(items[i][1])
+        result = PyBytes_FromStringAndSize(NULL, total)
+        out = <uint8_t *>PyBytes_AS_STRING(result)
+        for i in range(n):
+            PyObject_GetBuffer(items[i][1], &d, PyBUF_SIMPLE)
+            try:
+                out += self._write(out, items[i][0], &d, WSF_FIN)
+            finally:
+                PyBuffer_Release(&d)
+        return result

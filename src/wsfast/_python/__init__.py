@@ -1,0 +1,28 @@
+"""The pure-Python backend: the same API as the C one, and its test oracle."""
+
+from .frame import (
+    FrameEncoder,
+    FrameParser,
+    check_close_payload,
+    close_code_valid,
+    encode_frame,
+)
+from .mask import apply_mask, apply_mask_with, mask_kernel, mask_kernels
+from .utf8 import Utf8Validator, validate_utf8
+
+BACKEND = "python"
+
+__all__ = [
+    "BACKEND",
+    "FrameEncoder",
+    "FrameParser",
+    "Utf8Validator",
+    "apply_mask",
+    "apply_mask_with",
+    "check_close_payload",
+    "close_code_valid",
+    "encode_frame",
+    "mask_kernel",
+    "mask_kernels",
+    "validate_utf8",
+]
