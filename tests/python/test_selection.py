@@ -1,0 +1,49 @@
+"""Backend selection: WSFAST_NO_EXTENSIONS, and the public names."""
+
+import os
+import subprocess
+import sys
+
+import wsfast
+
+
+def _backend_in_child(**env):
+    out = subprocess.run(
+        [sys.executable, "-c", "import wsfast; print(wsfast.backend)"],
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_no_extensions_selects_python():
+    assert _backend_in_child(WSFAST_NO_EXTENSIONS="1") == "python"
+
+
+def test_top_level_matches_environment():
+    import importlib.util
+
+    if os.environ.get("WSFAST_NO_EXTENSIONS"):
+        assert wsfast.backend == "python"
+    elif importlib.util.find_spec("wsfast._core") is None:
+        assert wsfast.backend == "python"
+    else:
+        assert wsfast.backend == "c"
+
+
+def test_public_names_come_from_the_active_backend():
+    impl = wsfast._impl
+    assert impl.BACKEND == wsfast.backend
+    for name in ("apply_mask", "validate_utf8", "Utf8Validator", "FrameParser",
+                 "FrameEncoder", "encode_frame"):
+        assert getattr(wsfast, name) is getattr(impl, name)
+
+
+def test_public_api_works():
+    assert wsfast.apply_mask(b"\x00\x00\x00\x00\x00", b"abcd") == b"abcda"
+    assert wsfast.validate_utf8("ok ✓".encode())
+    assert not wsfast.validate_utf8(b"\xc0\x80")
+    frame = wsfast.FrameEncoder(client=True).encode(wsfast.OP_TEXT, b"hi")
+    assert wsfast.FrameParser(server=True).feed(frame) == [(wsfast.OP_TEXT, b"hi", True, False)]
