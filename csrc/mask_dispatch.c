@@ -16,8 +16,7 @@
 #endif
 #endif
 
-/* Below this length the indirect call and key rotation cost more than a
- * plain byte loop. */
+/* Below this length wsf_mask stays inline (wsf_mask_short). */
 #define WSF_MASK_SMALL 16
 
 static const char *const kernel_names[WSF_MASK_NKERNELS] = {
@@ -157,34 +156,24 @@ int wsf_mask_select(int kernel) {
     return 0;
 }
 
-/* Runs fn at any phase by rotating the key so that fn starts at phase 0. */
-static unsigned run(wsf_mask_fn fn, uint8_t *dst, const uint8_t *src,
-                    size_t len, const uint8_t key[4], unsigned phase) {
-    uint8_t k[4];
-    phase &= 3;
-    k[0] = key[phase];
-    k[1] = key[(phase + 1) & 3];
-    k[2] = key[(phase + 2) & 3];
-    k[3] = key[(phase + 3) & 3];
-    fn(dst, src, len, k);
-    return (unsigned)((phase + len) & 3);
-}
-
 unsigned wsf_mask(uint8_t *dst, const uint8_t *src, size_t len,
                   const uint8_t key[4], unsigned phase) {
+    uint32_t k;
     phase &= 3;
-    if (len < WSF_MASK_SMALL) {
-        size_t i;
-        for (i = 0; i < len; i++)
-            dst[i] = (uint8_t)(src[i] ^ key[(phase + i) & 3]);
-        return (unsigned)((phase + len) & 3);
-    }
-    return run(kernel_fns[wsf_mask_active()], dst, src, len, key, phase);
+    k = wsf_key_rot(wsf_ld32(key), phase);
+    /* Short buffers: an inline path beats the indirect call. */
+    if (len < WSF_MASK_SMALL)
+        wsf_mask_short(dst, src, len, k);
+    else
+        kernel_fns[wsf_mask_active()](dst, src, len, k);
+    return (unsigned)((phase + len) & 3);
 }
 
 unsigned wsf_mask_with(int kernel, uint8_t *dst, const uint8_t *src,
                        size_t len, const uint8_t key[4], unsigned phase) {
+    phase &= 3;
     if (!wsf_mask_supported(kernel))
         kernel = WSF_MASK_SCALAR;
-    return run(kernel_fns[kernel], dst, src, len, key, phase);
+    kernel_fns[kernel](dst, src, len, wsf_key_rot(wsf_ld32(key), phase));
+    return (unsigned)((phase + len) & 3);
 }

@@ -4,19 +4,33 @@
 #ifdef WSF_MASK_ARM64
 #include <arm_neon.h>
 
+/* The key repeated across 16 bytes in memory order. */
+static inline uint8x16_t key_vec(uint32_t key) {
+#if defined(__AARCH64EB__)
+    /* Big-endian lanes would reverse a dup'd word against ld1 bytes. */
+    uint8_t b[16];
+    uint64_t k8 = wsf_key64(key);
+    memcpy(b, &k8, 8);
+    memcpy(b + 8, &k8, 8);
+    return vld1q_u8(b);
+#else
+    return vreinterpretq_u8_u32(vdupq_n_u32(key));
+#endif
+}
+
 void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len,
-                   const uint8_t key[4]) {
-    uint8_t kk[16];
-    uint8x16_t k;
+                   uint32_t key) {
+    uint8x16_t k, last;
     size_t i = 0;
 
-    /* Loading the repeated key as bytes keeps lane order right on either
-     * endianness, unlike a dup of a 32-bit word. */
-    memcpy(kk, key, 4);
-    memcpy(kk + 4, key, 4);
-    memcpy(kk + 8, kk, 8);
-    k = vld1q_u8(kk);
-
+    if (len < 16) {
+        wsf_mask_short(dst, src, len, key);
+        return;
+    }
+    k = key_vec(key);
+    /* The last vector is finished with one store overlapping the loop's
+     * output; load it first, before an in-place loop overwrites it. */
+    last = vld1q_u8(src + len - 16);
     for (; len - i >= 64; i += 64) {
         uint8x16_t a = vld1q_u8(src + i);
         uint8x16_t b = vld1q_u8(src + i + 16);
@@ -29,7 +43,9 @@ void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len,
     }
     for (; len - i >= 16; i += 16)
         vst1q_u8(dst + i, veorq_u8(vld1q_u8(src + i), k));
-    wsf_mask_tail(dst + i, src + i, len - i, key);
+    if (i < len)
+        vst1q_u8(dst + len - 16,
+                 veorq_u8(last, key_vec(wsf_key_rot(key, len & 3))));
 }
 
 #else

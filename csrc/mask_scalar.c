@@ -2,37 +2,27 @@
 #include "mask_kernels.h"
 
 void wsf_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len,
-                     const uint8_t key[4]) {
-    uint8_t kk[8];
-    uint64_t k, a, b, c, d;
+                     uint32_t key) {
+    uint64_t k = wsf_key64(key), last;
     size_t i = 0;
 
-    /* Key bytes repeated in memory order, so the XOR is endian-neutral. */
-    memcpy(kk, key, 4);
-    memcpy(kk + 4, key, 4);
-    memcpy(&k, kk, 8);
-
+    if (len < 8) {
+        wsf_mask_short(dst, src, len, key);
+        return;
+    }
+    /* The last word is finished with one store overlapping the loop's
+     * output; load it first, before an in-place loop overwrites it. */
+    last = wsf_ld64(src + len - 8);
     for (; len - i >= 32; i += 32) {
-        memcpy(&a, src + i, 8);
-        memcpy(&b, src + i + 8, 8);
-        memcpy(&c, src + i + 16, 8);
-        memcpy(&d, src + i + 24, 8);
-        a ^= k;
-        b ^= k;
-        c ^= k;
-        d ^= k;
-        memcpy(dst + i, &a, 8);
-        memcpy(dst + i + 8, &b, 8);
-        memcpy(dst + i + 16, &c, 8);
-        memcpy(dst + i + 24, &d, 8);
+        uint64_t a = wsf_ld64(src + i), b = wsf_ld64(src + i + 8);
+        uint64_t c = wsf_ld64(src + i + 16), d = wsf_ld64(src + i + 24);
+        wsf_st64(dst + i, a ^ k);
+        wsf_st64(dst + i + 8, b ^ k);
+        wsf_st64(dst + i + 16, c ^ k);
+        wsf_st64(dst + i + 24, d ^ k);
     }
-    for (; len - i >= 16; i += 16) {
-        memcpy(&a, src + i, 8);
-        memcpy(&b, src + i + 8, 8);
-        a ^= k;
-        b ^= k;
-        memcpy(dst + i, &a, 8);
-        memcpy(dst + i + 8, &b, 8);
-    }
-    wsf_mask_tail(dst + i, src + i, len - i, key);
+    for (; len - i >= 8; i += 8)
+        wsf_st64(dst + i, wsf_ld64(src + i) ^ k);
+    if (i < len)
+        wsf_st64(dst + len - 8, last ^ wsf_key64(wsf_key_rot(key, len & 3)));
 }
