@@ -9,11 +9,18 @@
 #include <zlib.h>
 #include "deflate.h"
 
-/* zlib counts in uInt; longer buffers go through in slices. */
-#define SLICE ((size_t)1 << 30)
+/* zlib counts in uInt; longer buffers go through in slices. Overridable
+ * so tests can exercise the slicing with small buffers. */
+#ifndef WSF_Z_SLICE
+#define WSF_Z_SLICE ((size_t)1 << 30)
+#endif
+#define SLICE ((size_t)(WSF_Z_SLICE))
 /* Output per inflate() call while validating UTF-8, so the validator reads
  * bytes still in cache. */
 #define UTF8_SLICE ((size_t)64 * 1024)
+/* Cap on a first guess at output size; doubling takes over from there,
+ * so a huge input does not reserve a huge buffer up front. */
+#define MAX_GUESS ((size_t)16 << 20)
 
 /* What a sync flush ends with; stripped by the sender, re-added here. */
 static const uint8_t flush_tail[4] = {0x00, 0x00, 0xff, 0xff};
@@ -189,7 +196,7 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
     zs->avail_in = 0;
 
     for (;;) {
-        size_t room;
+        size_t room, want;
         int r;
 
         if (zs->avail_in == 0 && len > 0) {
@@ -201,7 +208,8 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
         }
         /* More than 6 bytes of room, or zlib may repeat a flush marker;
          * a first guess of 2:1 saves a few reallocs on large messages. */
-        rc = buf_room(out, 64, zs->avail_in / 2 + len / 2 + 256, SIZE_MAX);
+        want = zs->avail_in / 2 + len / 2 + 256;
+        rc = buf_room(out, 64, want < MAX_GUESS ? want : MAX_GUESS, SIZE_MAX);
         if (rc != WSF_Z_OK)
             return d_fail(d, rc, "out of memory");
         room = out->cap - out->len;
@@ -361,8 +369,8 @@ static int i_run(wsf_inflater *s, const uint8_t *in, size_t len, int flush,
         allowed = SIZE_MAX;
         if (s->max_size && s->max_size - s->msg_size < (uint64_t)(SIZE_MAX - 1))
             allowed = (size_t)(s->max_size - s->msg_size) + 1;
-        want = sat_add(sat_add(zs->avail_in, len), 1024);
-        want = want > SIZE_MAX / 4 ? SIZE_MAX : want * 4;
+        want = sat_add(zs->avail_in, len);
+        want = want > MAX_GUESS / 4 ? MAX_GUESS : want * 4 + 1024;
         rc = buf_room(out, allowed < 1024 ? allowed : 1024, want, allowed);
         if (rc != WSF_Z_OK)
             return i_fail(s, rc, "out of memory");

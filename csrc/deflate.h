@@ -32,8 +32,9 @@ extern "C" {
 /* Flags for wsf_deflater_init / wsf_inflater_init */
 #define WSF_Z_NO_CONTEXT 0x01 /* no_context_takeover: each message stands alone */
 #define WSF_Z_RELEASE 0x02    /* free zlib state after each message instead
-                                 of resetting it; needs WSF_Z_NO_CONTEXT
-                                 on an inflater */
+                                 of resetting it. Implies no context on a
+                                 deflater; an inflater needs
+                                 WSF_Z_NO_CONTEXT with it */
 
 /* Modes for wsf_deflate */
 #define WSF_Z_MORE 0  /* more of the message follows; zlib may hold data back */

@@ -86,7 +86,8 @@ static int check_head(wsf_parser *p, unsigned b0, unsigned b1) {
 
 static size_t header_size(unsigned b1) {
     unsigned l7 = b1 & 0x7F;
-    return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
+    size_t n = l7 == 126 ? 4 : l7 == 127 ? 10 : 2;
+    return (b1 & 0x80) ? n + 4 : n;
 }
 
 /* h holds a whole header that passed check_head. */
@@ -187,9 +188,9 @@ static int finish_frame(wsf_parser *p) {
     if (p->opcode == WSF_OP_CLOSE) {
         int rc = wsf_check_close_payload(p->dst, (size_t)p->frame_len);
         if (rc == WSF_CLOSE_PROTOCOL_ERROR)
-            return fail(p, rc, "invalid close frame");
+            return fail(p, WSF_CLOSE_PROTOCOL_ERROR, "invalid close frame");
         if (rc)
-            return fail(p, rc, "invalid close reason");
+            return fail(p, WSF_CLOSE_INVALID_DATA, "invalid close reason");
     } else if (p->opcode < 8 && (p->frame_flags & WSF_FIN)) {
         p->msg_opcode = 0;
         p->msg_len = 0;

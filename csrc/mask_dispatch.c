@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(WSF_MASK_X86)
-#if defined(_MSC_VER)
+/* x86 feature detection needs cpuid/xgetbv, spelled per compiler. */
+#if defined(WSF_MASK_X86) && defined(_MSC_VER)
 #include <intrin.h>
 #include <immintrin.h>
-#elif defined(__GNUC__) || defined(__clang__)
+#define WSF_MASK_X86_DETECT 1
+#elif defined(WSF_MASK_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
-#define WSF_MASK_GNU_CPUID 1
-#endif
+#define WSF_MASK_X86_DETECT 1
 #endif
 
 /* Below this length wsf_mask stays inline (wsf_mask_short). */
@@ -44,52 +44,59 @@ static const wsf_mask_fn kernel_fns[WSF_MASK_NKERNELS] = {
 static int cpu_mask = -1; /* bit n set: kernel n runs on this CPU */
 static int active = -1;   /* kernel in use, or -1 before first use */
 
-#if defined(WSF_MASK_X86)
+#ifdef WSF_MASK_X86_DETECT
+/* r = eax, ebx, ecx, edx of cpuid(leaf, subleaf). */
+static void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
+#if defined(_MSC_VER)
+    int v[4];
+    __cpuidex(v, (int)leaf, (int)sub);
+    r[0] = (unsigned)v[0];
+    r[1] = (unsigned)v[1];
+    r[2] = (unsigned)v[2];
+    r[3] = (unsigned)v[3];
+#else
+    __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+#endif
+}
+
+/* XCR0: which register states the OS saves. Only valid with OSXSAVE. */
+static unsigned long long xcr0(void) {
+#if defined(_MSC_VER)
+    return (unsigned long long)_xgetbv(0);
+#else
+    unsigned lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+#endif
+}
+
 static int x86_features(void) {
     int found = 1 << WSF_MASK_SCALAR;
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0, max_leaf;
-    int osxsave, avx;
+    unsigned r[4], max_leaf, ecx1;
+
 #if defined(_MSC_VER)
-    int r[4];
-    __cpuid(r, 0);
-    max_leaf = (unsigned)r[0];
+    cpuid(0, 0, r);
+    max_leaf = r[0];
+#else
+    max_leaf = __get_cpuid_max(0, NULL); /* 0 on a CPU without cpuid */
+#endif
     if (max_leaf < 1)
         return found;
-    __cpuid(r, 1);
-    ecx = (unsigned)r[2];
-    edx = (unsigned)r[3];
-#elif defined(WSF_MASK_GNU_CPUID)
-    max_leaf = __get_cpuid_max(0, NULL);
-    if (max_leaf < 1 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
-        return found;
-#else
-    return found;
-#endif
-    if (edx & (1u << 26))
+    cpuid(1, 0, r);
+    ecx1 = r[2];
+    if (r[3] & (1u << 26))
         found |= 1 << WSF_MASK_SSE2;
 
     /* AVX2 needs the CPU bit and an OS that saves the YMM state across
-     * context switches: OSXSAVE, then XCR0 bits 1 (SSE) and 2 (AVX). */
-    osxsave = (ecx & (1u << 27)) != 0;
-    avx = (ecx & (1u << 28)) != 0;
-    if (!osxsave || !avx || max_leaf < 7)
+     * context switches: AVX and OSXSAVE, then XCR0 bits 1 (SSE) and 2
+     * (AVX). */
+    if (max_leaf < 7 || !(ecx1 & (1u << 27)) || !(ecx1 & (1u << 28)))
         return found;
-    {
-        unsigned long long xcr0;
-#if defined(_MSC_VER)
-        xcr0 = (unsigned long long)_xgetbv(0);
-        __cpuidex(r, 7, 0);
-        ebx = (unsigned)r[1];
-#else
-        unsigned lo, hi;
-        __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        xcr0 = ((unsigned long long)hi << 32) | lo;
-        if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
-            return found;
-#endif
-        if ((xcr0 & 6) == 6 && (ebx & (1u << 5)))
-            found |= 1 << WSF_MASK_AVX2;
-    }
+    if ((xcr0() & 6) != 6)
+        return found;
+    cpuid(7, 0, r);
+    if (r[1] & (1u << 5))
+        found |= 1 << WSF_MASK_AVX2;
     return found;
 }
 #endif
@@ -97,7 +104,7 @@ static int x86_features(void) {
 static int cpu_features(void) {
     int m = cpu_mask;
     if (m < 0) {
-#if defined(WSF_MASK_X86)
+#if defined(WSF_MASK_X86_DETECT)
         m = x86_features();
 #elif defined(WSF_MASK_ARM64)
         m = (1 << WSF_MASK_SCALAR) | (1 << WSF_MASK_NEON); /* baseline ISA */

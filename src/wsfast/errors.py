@@ -20,3 +20,37 @@ class ProtocolError(WebSocketError):
 
     def __str__(self):
         return "%s (close code %d)" % (self.reason, self.code)
+
+
+class HandshakeError(WebSocketError):
+    """The opening handshake failed.
+
+    On a server, ``status``, ``reason`` and ``headers`` describe the HTTP
+    rejection to send (for example 400, or 426 with a
+    ``Sec-WebSocket-Version`` header); ``headers`` is a sequence of
+    ``(name, value)`` string pairs.
+    """
+
+    def __init__(self, status, reason, headers=()):
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+        self.headers = list(headers)
+
+    def __str__(self):
+        if self.status is None:
+            return self.reason
+        return "%s (HTTP %d)" % (self.reason, self.status)
+
+
+class InvalidResponse(HandshakeError):
+    """A client rejected the server's handshake response.
+
+    ``status`` and ``headers`` are those of the response received (``status``
+    is None when no valid response head arrived) and ``body`` is the start of
+    its body, so that a caller can report what the server said.
+    """
+
+    def __init__(self, reason, status=None, headers=(), body=b""):
+        super().__init__(status, reason, headers)
+        self.body = bytes(body)

@@ -218,7 +218,7 @@ static void test_selection(void) {
     int k, first = wsf_mask_active();
     const char *env = getenv("WSFAST_MASK_IMPL");
 
-    printf("test_mask: active kernel %s (WSFAST_MASK_IMPL=%s); supported:",
+    printf("mask: active kernel %s (WSFAST_MASK_IMPL=%s); supported:",
            wsf_mask_kernel_name(first), env ? env : "");
     for (k = 0; k < WSF_MASK_NKERNELS; k++)
         if (wsf_mask_supported(k))

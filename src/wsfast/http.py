@@ -1,0 +1,380 @@
+"""HTTP/1.1 message heads for the opening handshake (sans-I/O).
+
+llhttp (through httptools) validates the syntax. The readers stop at the
+end of the head and hand back every byte after it untouched: on an upgraded
+connection those are already WebSocket frames, and on a plain request they
+belong to whoever handles the body.
+"""
+
+import re
+from urllib.parse import unquote, urlsplit
+
+import httptools
+
+from .errors import HandshakeError, InvalidResponse
+
+__all__ = [
+    "DEFAULT_MAX_HEAD_SIZE",
+    "DEFAULT_MAX_HEADERS",
+    "Headers",
+    "Request",
+    "RequestReader",
+    "Response",
+    "ResponseReader",
+    "format_headers",
+]
+
+#: Largest request or response head accepted, in bytes, counting the request
+#: or status line and the blank line that ends the head. Larger → 431.
+DEFAULT_MAX_HEAD_SIZE = 8192
+#: Most header lines accepted in one head. More → 431.
+DEFAULT_MAX_HEADERS = 100
+
+_TERMINATOR = b"\r\n\r\n"
+_OWS = " \t"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Field values may hold visible ASCII, obs-text, spaces and tabs; CR, LF
+# and NUL would let a value start a new header line.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
+
+
+class Headers:
+    """Header fields in the order received, with case-insensitive lookup.
+
+    Names keep the spelling they arrived with; values are latin-1 strings
+    with surrounding whitespace removed. A name may occur several times.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items=()):
+        self._items = [(str(n), str(v)) for n, v in items]
+
+    def add(self, name, value):
+        self._items.append((name, value))
+
+    def get(self, name, default=None):
+        """The first value of ``name``, or ``default``."""
+        name = name.lower()
+        for n, v in self._items:
+            if n.lower() == name:
+                return v
+        return default
+
+    def get_all(self, name):
+        """Every value of ``name``, in order."""
+        name = name.lower()
+        return [v for n, v in self._items if n.lower() == name]
+
+    def elements(self, name):
+        """The comma-separated list elements of every ``name`` line.
+
+        Repeated lines and comma-joined values are equivalent in HTTP
+        (RFC 9110 §5.3); empty elements are dropped as the list syntax allows.
+        """
+        out = []
+        for value in self.get_all(name):
+            for element in value.split(","):
+                element = element.strip(_OWS)
+                if element:
+                    out.append(element)
+        return out
+
+    def tokens(self, name):
+        """Like :meth:`elements`, lowercased: for Connection, Upgrade..."""
+        return [e.lower() for e in self.elements(name)]
+
+    @property
+    def raw(self):
+        """``[(name, value), ...]`` as bytes, names lowercased, for ASGI."""
+        return [
+            (n.lower().encode("latin-1"), v.encode("latin-1"))
+            for n, v in self._items
+        ]
+
+    def __contains__(self, name):
+        name = name.lower()
+        return any(n.lower() == name for n, _ in self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __eq__(self, other):
+        if isinstance(other, Headers):
+            return self._items == other._items
+        return NotImplemented
+
+    def __repr__(self):
+        return "Headers(%r)" % (self._items,)
+
+
+def format_headers(headers):
+    """Serialize ``(name, value)`` pairs as header lines, CRLF-terminated.
+
+    Raises ValueError for a name that is not a token or a value holding a
+    control character, so that caller-supplied headers cannot inject lines.
+    """
+    lines = []
+    for name, value in headers:
+        value = str(value)
+        if not _TOKEN.match(name):
+            raise ValueError("invalid header name: %r" % (name,))
+        if not _FIELD_VALUE.match(value):
+            raise ValueError("invalid value for header %s: %r" % (name, value))
+        lines.append("%s: %s\r\n" % (name, value.strip(_OWS)))
+    return "".join(lines).encode("latin-1")
+
+
+class Request:
+    """A parsed request head.
+
+    ``target`` is the request-target as sent; ``raw_path`` its path (bytes,
+    still percent-encoded, as ASGI's ``raw_path``), ``path`` the decoded path
+    and ``query_string`` the bytes after ``?``. ``http_version`` is a string
+    such as ``"1.1"``.
+    """
+
+    __slots__ = (
+        "method",
+        "target",
+        "raw_path",
+        "path",
+        "query_string",
+        "http_version",
+        "headers",
+    )
+
+    def __init__(self, method, target, http_version, headers):
+        self.method = method
+        self.target = target
+        self.http_version = http_version
+        self.headers = headers
+        self.raw_path, self.query_string = _split_target(target)
+        self.path = unquote(self.raw_path.decode("latin-1"))
+
+    @property
+    def is_websocket(self):
+        """True when the request asks to upgrade to WebSocket.
+
+        It may still be an invalid handshake; see ``handshake.check_request``.
+        """
+        return "websocket" in self.headers.tokens("upgrade")
+
+    def __repr__(self):
+        return "<Request %s %s HTTP/%s>" % (
+            self.method,
+            self.target,
+            self.http_version,
+        )
+
+
+class Response:
+    """A parsed response head: ``status`` (int), ``reason``, ``headers``."""
+
+    __slots__ = ("status", "reason", "http_version", "headers")
+
+    def __init__(self, status, reason, http_version, headers):
+        self.status = status
+        self.reason = reason
+        self.http_version = http_version
+        self.headers = headers
+
+    def __repr__(self):
+        return "<Response %d %s>" % (self.status, self.reason)
+
+
+def _split_target(target):
+    """(raw_path, query_string) of a request-target, as bytes."""
+    if target.startswith("/"):
+        path, _, query = target.partition("#")[0].partition("?")
+    elif "://" in target:  # absolute-form, as sent to proxies
+        parts = urlsplit(target)
+        path, query = parts.path or "/", parts.query
+    else:  # authority-form (CONNECT) or "*" (OPTIONS): no path to split
+        path, query = target, ""
+    return path.encode("latin-1"), query.encode("latin-1")
+
+
+class _HeadReader:
+    """Shared machinery: find the end of the head, let llhttp check it.
+
+    llhttp reports where a head ends only for upgrades, and on a plain
+    request it would go on to consume the body. Since llhttp insists on CRLF
+    line endings and header values cannot hold CR or LF, the first blank
+    line (CRLF CRLF) ends the head: llhttp is fed exactly up to there, so it
+    never sees what follows.
+    """
+
+    def __init__(self, parser_class, max_head_size, max_headers):
+        if max_head_size < len(_TERMINATOR) or max_headers < 0:
+            raise ValueError("limits too small")
+        self.max_head_size = max_head_size
+        self.max_headers = max_headers
+        self._parser = parser_class(self)
+        self._buf = bytearray()
+        self._fed = 0  # bytes of _buf given to llhttp
+        self._scan = 0  # where to resume looking for the terminator
+        self._url = []
+        self._status = []
+        self._headers = []
+        self._headers_done = False
+        self._message_done = False
+        self._done = False
+        #: Bytes received after the end of the head, kept exactly.
+        self.remaining = b""
+
+    # llhttp callbacks (httptools joins split header names and values)
+
+    def on_url(self, data):
+        self._url.append(data)
+
+    def on_status(self, data):
+        self._status.append(data)
+
+    def on_header(self, name, value):
+        self._headers.append((name, value))
+
+    def on_headers_complete(self):
+        self._headers_done = True
+
+    def on_message_complete(self):
+        self._message_done = True
+
+    def _error(self, status, reason):
+        raise NotImplementedError
+
+    def _feed(self, data):
+        """Consume ``data``; True once the whole head has been read."""
+        if self._done:
+            raise RuntimeError("the head was already read; use .remaining")
+        buf = self._buf
+        buf += data
+        while True:
+            end = buf.find(_TERMINATOR, self._scan)
+            if end < 0:
+                if len(buf) >= self.max_head_size:
+                    # The head needs at least one more byte: too large.
+                    self._error(431, "%s head too large" % self._kind)
+                self._scan = max(0, len(buf) - len(_TERMINATOR) + 1)
+                self._execute(len(buf), at_end=False)
+                return False
+            end += len(_TERMINATOR)
+            if end > self.max_head_size:
+                self._error(431, "%s head too large" % self._kind)
+            self._scan = end
+            self._execute(end, at_end=True)
+            if self._headers_done:
+                self._done = True
+                self.remaining = bytes(buf[end:])
+                del buf[:]
+                return True
+            # Blank lines before the request line: keep looking.
+
+    def _execute(self, end, at_end):
+        if end > self._fed:
+            chunk = memoryview(self._buf)[self._fed : end]
+            self._fed = end
+            try:
+                self._parser.feed_data(chunk)
+            except httptools.HttpParserUpgrade:
+                pass  # llhttp stopped at the end of an upgrade head
+            except httptools.HttpParserError as exc:
+                # Once the message is complete only the upgrade pause can
+                # follow: nothing after the head was fed.
+                if not self._message_done:
+                    reason = str(exc) or type(exc).__name__
+                    self._error(400, "malformed HTTP message: %s" % reason)
+            finally:
+                chunk.release()
+        if len(self._headers) > self.max_headers:
+            self._error(431, "too many %s headers" % self._kind)
+        if self._headers_done and not at_end:
+            # Unreachable with a strict llhttp; refuse rather than guess.
+            self._error(400, "malformed HTTP message: unexpected end of head")
+
+    def _make_headers(self):
+        return Headers(
+            (n.decode("latin-1"), v.decode("latin-1").strip(_OWS))
+            for n, v in self._headers
+        )
+
+
+class RequestReader(_HeadReader):
+    """Read a request head incrementally.
+
+    ``feed(data)`` returns the :class:`Request` once its head is complete,
+    else None; after that, ``remaining`` holds the bytes that followed the
+    head. Raises HandshakeError: 431 beyond ``max_head_size`` bytes or
+    ``max_headers`` header lines, 400 for a malformed head or a WebSocket
+    upgrade request carrying a body.
+    """
+
+    def __init__(
+        self,
+        max_head_size=DEFAULT_MAX_HEAD_SIZE,
+        max_headers=DEFAULT_MAX_HEADERS,
+    ):
+        super().__init__(httptools.HttpRequestParser, max_head_size, max_headers)
+
+    _kind = "request"
+
+    def _error(self, status, reason):
+        raise HandshakeError(status, reason)
+
+    def feed(self, data):
+        if not self._feed(data):
+            return None
+        parser = self._parser
+        request = Request(
+            parser.get_method().decode("ascii"),
+            b"".join(self._url).decode("latin-1"),
+            parser.get_http_version(),
+            self._make_headers(),
+        )
+        if request.is_websocket and _has_body(request.headers):
+            raise HandshakeError(400, "upgrade request must not have a body")
+        return request
+
+
+def _has_body(headers):
+    # llhttp has already rejected malformed or conflicting Content-Length.
+    if "transfer-encoding" in headers:
+        return True
+    length = headers.get("content-length")
+    return length is not None and int(length) > 0
+
+
+class ResponseReader(_HeadReader):
+    """Read a response head incrementally, as a client.
+
+    ``feed(data)`` returns the :class:`Response` once its head is complete,
+    else None; ``remaining`` then holds the bytes after the head (frames after
+    a 101, the start of the body otherwise). Raises InvalidResponse for a
+    malformed or oversized head.
+    """
+
+    def __init__(
+        self,
+        max_head_size=DEFAULT_MAX_HEAD_SIZE,
+        max_headers=DEFAULT_MAX_HEADERS,
+    ):
+        super().__init__(httptools.HttpResponseParser, max_head_size, max_headers)
+
+    _kind = "response"
+
+    def _error(self, status, reason):
+        raise InvalidResponse(reason)
+
+    def feed(self, data):
+        if not self._feed(data):
+            return None
+        parser = self._parser
+        return Response(
+            parser.get_status_code(),
+            b"".join(self._status).decode("latin-1"),
+            parser.get_http_version(),
+            self._make_headers(),
+        )
