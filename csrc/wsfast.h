@@ -4,4 +4,5 @@
 #include "mask.h"
 #include "utf8.h"
 #include "frame.h"
+#include "deflate.h"
 #endif

@@ -26,9 +26,13 @@ FrameEncoder = _impl.FrameEncoder
 encode_frame = _impl.encode_frame
 close_code_valid = _impl.close_code_valid
 mask_kernel = _impl.mask_kernel
+Deflater = _impl.Deflater
+Inflater = _impl.Inflater
 mask_kernels = _impl.mask_kernels
 
 __all__ = [
+    "Deflater",
+    "Inflater",
     "FrameEncoder",
     "FrameParser",
     "OP_BINARY",

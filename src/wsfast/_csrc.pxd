@@ -60,3 +60,44 @@ cdef extern from "wsfast.h" nogil:
                              uint64_t payload_len, const uint8_t *mask)
     size_t wsf_encode_frame(uint8_t *out, unsigned opcode, unsigned flags,
                             const uint8_t *payload, size_t len, const uint8_t *mask)
+
+    # deflate.h
+    int WSF_Z_OK
+    int WSF_Z_NOMEM
+    int WSF_Z_TOO_BIG
+    int WSF_Z_BAD_DATA
+    int WSF_Z_BAD_UTF8
+    int WSF_Z_MISUSE
+    int WSF_Z_NO_CONTEXT
+    int WSF_Z_RELEASE
+    int WSF_Z_MORE
+    int WSF_Z_FLUSH
+    int WSF_Z_FINAL
+    ctypedef struct wsf_buf:
+        uint8_t *data
+        size_t len
+        size_t cap
+    void wsf_buf_free(wsf_buf *b)
+    ctypedef struct wsf_deflater:
+        int window_bits
+        int mem_level
+        const char *error
+    ctypedef struct wsf_inflater:
+        uint64_t max_size
+        int window_bits
+        const char *error
+    int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
+                          int level, unsigned flags)
+    int wsf_deflate(wsf_deflater *d, const uint8_t *inp, size_t len, int mode,
+                    wsf_buf *out)
+    int wsf_deflater_release(wsf_deflater *d)
+    void wsf_deflater_end(wsf_deflater *d)
+    size_t wsf_deflater_mem(const wsf_deflater *d)
+    int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
+                          unsigned flags)
+    int wsf_inflate(wsf_inflater *s, const uint8_t *inp, size_t len, int final,
+                    wsf_buf *out, wsf_utf8 *utf8)
+    int wsf_inflater_release(wsf_inflater *s)
+    void wsf_inflater_end(wsf_inflater *s)
+    size_t wsf_inflater_mem(const wsf_inflater *s)
+    int wsf_z_close_code(int rc)

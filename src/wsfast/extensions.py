@@ -51,7 +51,10 @@ MAX_WINDOW_BITS = 15
 ZLIB_MIN_WINDOW_BITS = 9
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_QUOTED = re.compile(r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"')
+# quoted-string (RFC 9110 §5.6.4): qdtext or backslash-escaped characters.
+_QUOTED = re.compile(
+    r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"'
+)
 _OWS = re.compile(r"[ \t]*")
 _DIGITS = re.compile(r"[0-9]+\Z")
 
@@ -337,14 +340,18 @@ def accept_deflate_response(header_values, offer=DEFAULT_OFFER):
         return None
     for name, _ in extensions:
         if offer is None or name.lower() != PERMESSAGE_DEFLATE:
-            raise InvalidResponse("server enabled extension %s, not offered" % name, 101)
+            raise InvalidResponse(
+                "server enabled extension %s, not offered" % name, 101
+            )
     if len(extensions) > 1:
         raise InvalidResponse("server enabled permessage-deflate more than once", 101)
     try:
         answer = _read_params(extensions[0][1], in_offer=False)
         return _check_answer(offer, answer)
     except ValueError as exc:
-        raise InvalidResponse("invalid permessage-deflate response: %s" % exc, 101) from None
+        raise InvalidResponse(
+            "invalid permessage-deflate response: %s" % exc, 101
+        ) from None
 
 
 def _check_answer(offer, answer):

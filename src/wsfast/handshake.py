@@ -330,7 +330,11 @@ class Reject:
         self.body = body
 
     def __repr__(self):
-        return "Reject(%r, headers=%r, body=%r)" % (self.status, self.headers, self.body)
+        return "Reject(%r, headers=%r, body=%r)" % (
+            self.status,
+            self.headers,
+            self.body,
+        )
 
 
 def normalize_decision(result):

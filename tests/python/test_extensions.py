@@ -158,7 +158,8 @@ def _inflate_bytewise(stream, bits):
     # One input byte per call: zlib then checks match distances against the
     # real window, not against output still in its buffer.
     decompressor = zlib.decompressobj(wbits=-bits)
-    return b"".join(decompressor.decompress(stream[i : i + 1]) for i in range(len(stream)))
+    pieces = (stream[i : i + 1] for i in range(len(stream)))
+    return b"".join(decompressor.decompress(piece) for piece in pieces)
 
 
 def test_nine_bit_deflate_fits_an_eight_bit_window():
@@ -172,7 +173,9 @@ def test_nine_bit_deflate_fits_an_eight_bit_window():
         for level, strategy in itertools.product(
             (1, 6, 9), (zlib.Z_DEFAULT_STRATEGY, zlib.Z_FILTERED)
         ):
-            compressor = zlib.compressobj(level, zlib.DEFLATED, -9, DEFAULT_MEM_LEVEL, strategy)
+            compressor = zlib.compressobj(
+                level, zlib.DEFLATED, -9, DEFAULT_MEM_LEVEL, strategy
+            )
             stream = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
             assert _inflate_bytewise(stream, 8) == data
         # Control: a 10-bit window does reach beyond 256 bytes.

@@ -250,7 +250,8 @@ def test_build_response_refuses_reserved_or_invalid_headers(header):
 
 
 def test_build_rejection():
-    data = build_rejection(426, headers=[("Sec-WebSocket-Version", "13")], body="nope\n")
+    version = [("Sec-WebSocket-Version", "13")]
+    data = build_rejection(426, headers=version, body="nope\n")
     assert data == (
         b"HTTP/1.1 426 Upgrade Required\r\n"
         b"Sec-WebSocket-Version: 13\r\n"
@@ -493,12 +494,14 @@ def test_origin_check():
         result = hook(with_origin(origin), None)
         assert isinstance(result, Reject) and result.status == 403, origin
     # Two Origin headers are never a browser's doing.
-    assert hook(with_origin("https://example.com", "https://example.com"), None).status == 403
+    twice = with_origin("https://example.com", "https://example.com")
+    assert hook(twice, None).status == 403
 
 
 def test_origin_check_missing_origin():
     assert origin_check(["https://a.example"])(make_request(), None).status == 403
-    assert origin_check(["https://a.example"], allow_missing=True)(make_request(), None) is None
+    lenient = origin_check(["https://a.example"], allow_missing=True)
+    assert lenient(make_request(), None) is None
 
 
 def test_origin_check_has_no_wildcard():
@@ -510,7 +513,8 @@ def test_origin_check_has_no_wildcard():
 
 def test_origin_check_rejection_is_sendable():
     result = origin_check([])(with_origin("https://x.example"), None)
-    response, body = parse_response(build_rejection(result.status, None, result.headers, result.body))
+    data = build_rejection(result.status, None, result.headers, result.body)
+    response, body = parse_response(data)
     assert response.status == 403 and body
 
 
@@ -562,12 +566,15 @@ def test_websockets_client_rejected_by_our_server():
     from websockets.exceptions import InvalidStatus
     from websockets.uri import parse_uri
 
-    client = ClientProtocol(parse_uri("ws://example.com/"), origin="https://evil.example")
+    uri = parse_uri("ws://example.com/")
+    client = ClientProtocol(uri, origin="https://evil.example")
     client.send_request(client.connect())
     request, _ = parse_request(b"".join(client.data_to_send()))
     check_request(request)
     decision = normalize_decision(origin_check(["https://example.com"])(request, None))
-    client.receive_data(build_rejection(decision.status, None, decision.headers, decision.body))
+    client.receive_data(
+        build_rejection(decision.status, None, decision.headers, decision.body)
+    )
     assert isinstance(client.handshake_exc, InvalidStatus)
     assert client.handshake_exc.response.status_code == 403
 

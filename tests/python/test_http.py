@@ -157,7 +157,8 @@ def test_head_without_end_fails_once_limit_reached():
 
 def test_head_limit_applies_to_a_single_large_read():
     # The head is over the limit even though every byte came in one read.
-    err = request_error(b"GET / HTTP/1.1\r\nX: " + b"a" * 200 + b"\r\n\r\n", max_head_size=64)
+    data = b"GET / HTTP/1.1\r\nX: " + b"a" * 200 + b"\r\n\r\n"
+    err = request_error(data, max_head_size=64)
     assert err.status == 431
 
 
@@ -298,7 +299,8 @@ def test_response_101_and_frames():
     assert response.status == 101
     assert response.reason == "Switching Protocols"
     assert response.http_version == "1.1"
-    assert response.headers.get("sec-websocket-accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    accept = response.headers.get("sec-websocket-accept")
+    assert accept == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
     assert reader.remaining == SERVER_FRAME
 
 

@@ -1,5 +1,6 @@
 """The pure-Python backend: the same API as the C one, and its test oracle."""
 
+from .deflate import Deflater, Inflater
 from .frame import (
     FrameEncoder,
     FrameParser,
@@ -14,7 +15,9 @@ BACKEND = "python"
 
 __all__ = [
     "BACKEND",
+    "Deflater",
     "FrameEncoder",
+    "Inflater",
     "FrameParser",
     "Utf8Validator",
     "apply_mask",

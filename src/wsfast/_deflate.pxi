@@ -1,0 +1,126 @@
+# permessage-deflate streams over csrc/deflate.c. Output is built in a
+# reusable C buffer, then copied once into the bytes handed back.
+
+from wsfast.constants import DEFAULT_MAX_MESSAGE_SIZE
+
+
+cdef class Deflater:
+    """Compresses messages for one direction (RFC 7692).
+
+    ``compress(data, final=True)`` returns the payload of one message, or
+    with ``final=False`` a flushed piece of a message sent in fragments.
+    zlib memory is allocated on first use; ``release()`` frees it between
+    messages.
+    """
+
+    cdef wsf_deflater d
+    cdef wsf_buf out
+
+    def __init__(self, window_bits=12, mem_level=5, level=-1,
+                 no_context_takeover=False, release=False):
+        cdef unsigned flags = 0
+        if no_context_takeover:
+            flags |= WSF_Z_NO_CONTEXT
+        if release:
+            flags |= WSF_Z_RELEASE
+        if wsf_deflater_init(&self.d, window_bits, mem_level, level, flags) != WSF_Z_OK:
+            raise ValueError("invalid deflate settings")
+
+    def __dealloc__(self):
+        wsf_deflater_end(&self.d)
+        wsf_buf_free(&self.out)
+
+    @property
+    def window_bits(self):
+        return self.d.window_bits
+
+    @property
+    def memory(self):
+        """Bytes of zlib state held now (0 while idle)."""
+        return wsf_deflater_mem(&self.d)
+
+    def compress(self, data, bint final=True):
+        cdef Py_buffer v
+        cdef int rc
+        PyObject_GetBuffer(data, &v, PyBUF_SIMPLE)
+        try:
+            self.out.len = 0
+            rc = wsf_deflate(&self.d, <const uint8_t *>v.buf, v.len,
+                             WSF_Z_FINAL if final else WSF_Z_FLUSH, &self.out)
+        finally:
+            PyBuffer_Release(&v)
+        if rc == WSF_Z_NOMEM:
+            raise MemoryError()
+        if rc != WSF_Z_OK:
+            raise ValueError((self.d.error or b"deflate failed").decode())
+        result = PyBytes_FromStringAndSize(<char *>self.out.data, self.out.len)
+        if self.out.cap > 65536:  # keep idle connections small
+            wsf_buf_free(&self.out)
+        return result
+
+    def release(self):
+        """Free zlib state between messages; False if a message is open."""
+        return wsf_deflater_release(&self.d) == WSF_Z_OK
+
+
+cdef class Inflater:
+    """Decompresses messages for one direction, never past ``max_size``.
+
+    ``decompress(data, final=True, text=False)`` takes one message's payload
+    (or, with ``final=False``, a piece of it as fragments arrive). It raises
+    ProtocolError 1009 as soon as the message would inflate past
+    ``max_size``, and 1007 for corrupt data or, with ``text``, invalid UTF-8.
+    """
+
+    cdef wsf_inflater s
+    cdef wsf_buf out
+    cdef wsf_utf8 utf8
+    cdef bint in_text
+
+    def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE,
+                 no_context_takeover=False, release=False):
+        cdef unsigned flags = 0
+        if no_context_takeover:
+            flags |= WSF_Z_NO_CONTEXT
+            if release:
+                flags |= WSF_Z_RELEASE
+        if wsf_inflater_init(&self.s, window_bits, max_size or 0, flags) != WSF_Z_OK:
+            raise ValueError("invalid inflate settings")
+
+    def __dealloc__(self):
+        wsf_inflater_end(&self.s)
+        wsf_buf_free(&self.out)
+
+    @property
+    def max_size(self):
+        return self.s.max_size
+
+    @property
+    def memory(self):
+        return wsf_inflater_mem(&self.s)
+
+    def decompress(self, data, bint final=True, bint text=False):
+        cdef Py_buffer v
+        cdef int rc
+        if not self.in_text and text:
+            wsf_utf8_reset(&self.utf8)
+        self.in_text = text and not final
+        PyObject_GetBuffer(data, &v, PyBUF_SIMPLE)
+        try:
+            self.out.len = 0
+            rc = wsf_inflate(&self.s, <const uint8_t *>v.buf, v.len, final,
+                             &self.out, &self.utf8 if text else NULL)
+        finally:
+            PyBuffer_Release(&v)
+        if rc == WSF_Z_NOMEM:
+            raise MemoryError()
+        if rc != WSF_Z_OK:
+            raise ProtocolError(wsf_z_close_code(rc),
+                                (self.s.error or b"inflate failed").decode())
+        result = PyBytes_FromStringAndSize(<char *>self.out.data, self.out.len)
+        if self.out.cap > 65536:
+            wsf_buf_free(&self.out)
+        return result
+
+    def release(self):
+        return wsf_inflater_release(&self.s) == WSF_Z_OK

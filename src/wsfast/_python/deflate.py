@@ -1,0 +1,122 @@
+"""permessage-deflate streams on Python's zlib module; the C backend's twin.
+
+Inflate is bounded the same way: output is asked for in slices, and a
+message that would pass ``max_size`` fails before more is produced.
+"""
+
+import zlib
+
+from ..constants import DEFAULT_MAX_MESSAGE_SIZE
+from ..errors import ProtocolError
+from .utf8 import Utf8Validator
+
+_TAIL = b"\x00\x00\xff\xff"
+
+
+def _window(bits):
+    if not 8 <= bits <= 15:
+        raise ValueError("window bits must be 8-15")
+    return max(bits, 9)  # zlib's raw deflate cannot do 8; see deflate.h
+
+
+class Deflater:
+    """Compresses messages for one direction (RFC 7692)."""
+
+    def __init__(self, window_bits=12, mem_level=5, level=-1, no_context_takeover=False, release=False):
+        self.window_bits = _window(window_bits)
+        if not 0 <= mem_level <= 9 or not -1 <= level <= 9:
+            raise ValueError("invalid deflate settings")
+        self._mem_level = mem_level or 8
+        self._level = level
+        self._no_context = no_context_takeover or release
+        self._z = None
+
+    @property
+    def memory(self):
+        """Approximate bytes of zlib state (zlib's own formula); 0 while idle."""
+        if self._z is None:
+            return 0
+        return (1 << (self.window_bits + 2)) + (1 << (self._mem_level + 9)) + 6 * 1024
+
+    def compress(self, data, final=True):
+        if self._z is None:
+            self._z = zlib.compressobj(self._level, zlib.DEFLATED, -self.window_bits, self._mem_level)
+        out = self._z.compress(bytes(data)) + self._z.flush(zlib.Z_SYNC_FLUSH)
+        if final:
+            if out.endswith(_TAIL):
+                out = out[:-4]
+            if not out:
+                out = b"\x00"
+            if self._no_context:
+                self._z = None
+        return out
+
+    def release(self):
+        self._z = None
+        return True
+
+
+class Inflater:
+    """Decompresses messages for one direction, never past ``max_size``."""
+
+    def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE, no_context_takeover=False, release=False):
+        self.window_bits = _window(window_bits)
+        self.max_size = max_size or 0
+        self._no_context = no_context_takeover
+        self._z = None
+        self._size = 0
+        self._utf8 = Utf8Validator()
+        self._in_text = False
+
+    @property
+    def memory(self):
+        return 0 if self._z is None else (1 << self.window_bits) + 7 * 1024
+
+    def decompress(self, data, final=True, text=False):
+        if self._z is None:
+            self._z = zlib.decompressobj(-self.window_bits)
+        if not self._in_text and text:
+            self._utf8.reset()
+        self._in_text = text and not final
+        data = bytes(data) + (_TAIL if final else b"")
+        out = []
+        try:
+            while data:
+                room = self.max_size - self._size + 1 if self.max_size else 0
+                chunk = self._z.decompress(data, room)
+                data = self._z.unconsumed_tail
+                self._size += len(chunk)
+                if self.max_size and self._size > self.max_size:
+                    self._fail()
+                    raise ProtocolError(1009, "message too big")
+                if text and chunk and not self._utf8.feed(chunk):
+                    self._fail()
+                    raise ProtocolError(1007, "invalid UTF-8")
+                out.append(chunk)
+                if self._z.eof:  # a final deflate block: the stream ended
+                    if data or self._z.unused_data:
+                        self._fail()
+                        raise ProtocolError(1007, "data after end of compressed stream")
+                    self._z = zlib.decompressobj(-self.window_bits)
+                    break
+        except zlib.error:
+            self._fail()
+            raise ProtocolError(1007, "invalid compressed data") from None
+        if final:
+            if text and not self._utf8.complete:
+                self._fail()
+                raise ProtocolError(1007, "invalid UTF-8")
+            self._size = 0
+            if self._no_context:
+                self._z = None
+        return b"".join(out)
+
+    def _fail(self):
+        self._z = None
+        self._size = 0
+
+    def release(self):
+        if not self._no_context or self._size:
+            return False
+        self._z = None
+        return True
