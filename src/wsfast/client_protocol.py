@@ -1,0 +1,83 @@
+"""Client side of the connection: the upgrade request, then ``protocol``."""
+
+from .errors import HandshakeError
+from .events import CLOSED, CONNECTING, HandshakeFailed, Open
+from .extensions import DEFAULT_OFFER, accept_deflate_response, deflate_offer
+from .handshake import build_request, check_response
+from .http import ResponseReader
+from .protocol import Connection, InvalidState
+
+
+class ClientConnection(Connection):
+    """``connect()`` queues the upgrade request; the response then opens
+    the connection (``Open``) or fails it (``HandshakeFailed``).
+
+    ``compression``: True offers permessage-deflate with defaults (a bare
+    ``client_max_window_bits``), False offers nothing, or pass a
+    ``DeflateParams`` offer.
+    """
+
+    is_server = False
+
+    def __init__(
+        self,
+        host,
+        port=None,
+        path="/",
+        *,
+        secure=False,
+        subprotocols=(),
+        compression=True,
+        extra_headers=(),
+        origin=None,
+        **options,
+    ):
+        super().__init__(**options)
+        self.host, self.port, self.path, self.secure = host, port, path, secure
+        self.offered_subprotocols = list(subprotocols)
+        self.offer = DEFAULT_OFFER if compression is True else (compression or None)
+        self.extra_headers = list(extra_headers)
+        self.origin = origin
+        self.response = None
+        self._reader = ResponseReader()
+        self._key = None
+
+    def connect(self):
+        """Queue the upgrade request."""
+        if self._key is not None:
+            raise InvalidState("connect() was already called")
+        request, self._key = build_request(
+            self.host,
+            self.port,
+            self.path,
+            secure=self.secure,
+            subprotocols=self.offered_subprotocols,
+            extensions=deflate_offer(self.offer) if self.offer else None,
+            extra_headers=self.extra_headers,
+            origin=self.origin,
+        )
+        self._out.append(request)
+
+    def _receive_handshake(self, data):
+        if self._key is None:
+            raise InvalidState("connect() first")
+        try:
+            response = self._reader.feed(data)
+            if response is None:
+                return []
+            self.response = response
+            rest = self._reader.remaining
+            subprotocol, ext_values = check_response(response, self._key, self.offered_subprotocols, body=rest)
+            deflate = accept_deflate_response(ext_values, self.offer)
+        except HandshakeError as exc:
+            self.handshake_error = exc
+            self.ready_state = CLOSED
+            self.should_close = True
+            self.close_code = 1006
+            return [HandshakeFailed(getattr(exc, "status", None), exc.reason)]
+        ext_header = ", ".join(ext_values) if ext_values else None
+        self._open(subprotocol, ext_header, deflate)
+        events = [Open(subprotocol, ext_header)]
+        if rest:
+            events += self._receive_frames(rest)
+        return events

@@ -1,0 +1,98 @@
+"""What a sans-I/O connection reports from ``receive_data``.
+
+For speed, a complete message is reported as itself: a ``str`` for a text
+message and ``bytes`` for a binary one. Everything else is one of the
+small classes below.
+"""
+
+CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3  # browser readyState
+
+
+class Event:
+    __slots__ = ()
+
+    def __repr__(self):
+        fields = ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__)
+        return "%s(%s)" % (type(self).__name__, fields)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__
+        )
+
+
+class Request(Event):
+    """Server: a WebSocket upgrade request awaits ``accept()`` or ``reject()``
+    (only with ``auto_accept=False``)."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request):
+        self.request = request
+
+
+class HttpRequest(Event):
+    """Server: a plain HTTP request (not an upgrade) for the HTTP handler."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request):
+        self.request = request
+
+
+class Open(Event):
+    """The handshake succeeded; the connection is OPEN."""
+
+    __slots__ = ("subprotocol", "extensions")
+
+    def __init__(self, subprotocol, extensions):
+        self.subprotocol = subprotocol
+        self.extensions = extensions
+
+
+class HandshakeFailed(Event):
+    """The handshake failed; ``status`` is the HTTP status sent (server) or
+    received (client, None if the response was malformed)."""
+
+    __slots__ = ("status", "reason")
+
+    def __init__(self, status, reason):
+        self.status = status
+        self.reason = reason
+
+
+class Fragment(Event):
+    """A piece of a message, in streaming mode. ``opcode`` is the message's
+    (1 text, 2 binary); ``data`` is bytes (inflated if compressed)."""
+
+    __slots__ = ("opcode", "data", "fin")
+
+    def __init__(self, opcode, data, fin):
+        self.opcode = opcode
+        self.data = data
+        self.fin = fin
+
+
+class Ping(Event):
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
+class Pong(Event):
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
+class Close(Event):
+    """The connection is closing or closed: the code and reason received
+    (1005 if the peer sent none, 1006 for an abnormal end)."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code, reason):
+        self.code = code
+        self.reason = reason

@@ -1,0 +1,370 @@
+"""The WebSocket rules after the handshake, sans-I/O (RFC 6455, RFC 7692).
+
+A ``Connection`` turns received bytes into events and queues the bytes to
+send; it never touches a socket or a clock. Drivers (the server loop, the
+asyncio adapter, the clients, the uvicorn backend) call ``receive_data``,
+send ``data_to_send()``, and close the transport when ``should_close``.
+Handshakes live in ``server_protocol`` and ``client_protocol``.
+"""
+
+from . import _backend
+from .constants import (
+    CLOSE_ABNORMAL,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NO_STATUS,
+    CLOSE_NORMAL,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+)
+from .errors import ProtocolError, WebSocketError
+from .events import CLOSED, CLOSING, CONNECTING, OPEN, Close, Fragment, Ping, Pong
+from .extensions import DEFAULT_MEM_LEVEL, DEFAULT_WINDOW_BITS
+
+#: Messages shorter than this are sent uncompressed: deflate would cost
+#: more CPU than the bytes it saves (RFC 7692 lets each message choose).
+DEFAULT_COMPRESS_MIN_SIZE = 128
+
+
+class InvalidState(WebSocketError):
+    """The call is not allowed in the connection's current state."""
+
+
+class Connection:
+    """Frames, close handshake, ping/pong and compression for one side.
+
+    Limits: ``max_message_size`` applies after decompression;
+    ``max_frame_size`` to each frame on the wire. ``auto_pong`` answers
+    pings. ``streaming`` reports ``Fragment`` events instead of whole
+    messages. ``compress_min_size``: see DEFAULT_COMPRESS_MIN_SIZE.
+    """
+
+    is_server = True
+
+    def __init__(
+        self,
+        *,
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+        auto_pong=True,
+        streaming=False,
+        compress_min_size=DEFAULT_COMPRESS_MIN_SIZE,
+        compression_window_bits=DEFAULT_WINDOW_BITS,
+        compression_mem_level=DEFAULT_MEM_LEVEL,
+        backend=None,
+    ):
+        self._impl = backend or _backend.impl
+        self.max_message_size = max_message_size
+        self.max_frame_size = max_frame_size
+        self.auto_pong = auto_pong
+        self.streaming = streaming
+        self.compress_min_size = compress_min_size
+        self._window_bits = compression_window_bits
+        self._mem_level = compression_mem_level
+        self.ready_state = CONNECTING
+        self.subprotocol = None
+        self.extensions = None  # the negotiated Sec-WebSocket-Extensions value
+        self.deflate = None  # extensions.DeflateParams when negotiated
+        self.close_code = None
+        self.close_reason = ""
+        self.close_sent = None  # (code, reason) we sent
+        self.should_close = False  # the transport should be closed now
+        self.handshake_error = None
+        self._out = []
+        self._parser = None
+        self._encoder = self._impl.FrameEncoder(not self.is_server)
+        self._deflater = None
+        self._inflater = None
+        self._inflating = False  # streaming: the open message is compressed
+        self._stream_opcode = 0
+        self._stream_compress = False
+        self._sending_fragments = False
+        self._ping_sent = None  # payload of the keepalive ping awaiting a pong
+        self._ping_sent_at = None
+        self._last_seen = None
+        self._received = False
+
+    # -- set-up once the handshake succeeded ------------------------------
+
+    def _open(self, subprotocol, extensions, deflate):
+        impl = self._impl
+        self.subprotocol = subprotocol
+        self.extensions = extensions
+        self.deflate = deflate
+        srv = self.is_server
+        self._parser = impl.FrameParser(
+            srv,
+            max_frame_size=self.max_frame_size,
+            # Compressed messages are capped after inflating; on the wire,
+            # allow deflate's worst-case growth over incompressible data.
+            max_message_size=_wire_limit(self.max_message_size, deflate),
+            allow_rsv1=deflate is not None,
+            reassemble=not self.streaming,
+        )
+        if deflate is not None:
+            nct = deflate.deflate_no_context_takeover(srv)
+            self._deflater = impl.Deflater(
+                deflate.deflate_window_bits(srv, self._window_bits),
+                self._mem_level,
+                no_context_takeover=nct,
+                release=nct,
+            )
+            nct = deflate.inflate_no_context_takeover(srv)
+            self._inflater = impl.Inflater(
+                deflate.inflate_window_bits(srv),
+                self.max_message_size,
+                no_context_takeover=nct,
+                release=nct,
+            )
+        self.ready_state = OPEN
+
+    # -- output ------------------------------------------------------------
+
+    def data_to_send(self):
+        """Bytes queued for the transport, and clears the queue."""
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    @property
+    def bytes_pending(self):
+        return sum(map(len, self._out))
+
+    # -- sending -------------------------------------------------------------
+
+    def _check_open(self):
+        if self.ready_state != OPEN:
+            raise InvalidState("connection is not open (ready_state %d)" % self.ready_state)
+
+    def send(self, data, compress=None):
+        """Send a message: str as text, bytes-like as binary."""
+        if isinstance(data, str):
+            self.send_text(data.encode(), compress)
+        else:
+            self.send_binary(data, compress)
+
+    def send_text(self, data, compress=None):
+        """Send a text message; ``data`` is str or UTF-8 bytes."""
+        if isinstance(data, str):
+            data = data.encode()
+        self._send_message(OP_TEXT, data, compress)
+
+    def send_binary(self, data, compress=None):
+        self._send_message(OP_BINARY, data, compress)
+
+    def _send_message(self, opcode, data, compress):
+        self._check_open()
+        if self._sending_fragments:
+            raise InvalidState("a fragmented message is open")
+        if self._deflater is not None and (
+            compress or (compress is None and len(data) >= self.compress_min_size)
+        ):
+            self._out.append(self._encoder.encode(opcode, self._deflater.compress(data), True, True))
+        else:
+            self._out.append(self._encoder.encode(opcode, data))
+
+    def send_fragment(self, data, fin, text=False, first=False, compress=None):
+        """Send one frame of a message sent in pieces (streaming). Mark the
+        first with ``first=True`` (``text`` chooses its opcode) and the last
+        with ``fin=True``. Compression is decided on the first frame."""
+        self._check_open()
+        if isinstance(data, str):
+            data = data.encode()
+        if first == self._sending_fragments:
+            raise InvalidState("a fragmented message is %s open" % ("already" if first else "not"))
+        self._sending_fragments = not fin
+        if first:
+            self._stream_compress = self._deflater is not None and compress is not False
+            opcode = OP_TEXT if text else OP_BINARY
+        else:
+            opcode = 0
+        if self._stream_compress:
+            data = self._deflater.compress(data, final=fin)
+        self._out.append(self._encoder.encode(opcode, data, fin, first and self._stream_compress))
+
+    def send_prepared(self, prepared):
+        """Send a message prepared once for many connections (broadcast)."""
+        self._check_open()
+        if self._sending_fragments:
+            raise InvalidState("a fragmented message is open")
+        self._out.append(prepared.frame_for(self))
+
+    def ping(self, data=b""):
+        self._check_open()
+        self._out.append(self._encoder.encode(OP_PING, data))
+
+    def pong(self, data=b""):
+        self._check_open()
+        self._out.append(self._encoder.encode(OP_PONG, data))
+
+    def close(self, code=CLOSE_NORMAL, reason=""):
+        """Start the close handshake. Data may not be sent afterwards."""
+        if self.ready_state in (CLOSING, CLOSED):
+            return
+        if self.ready_state == CONNECTING:
+            raise InvalidState("the handshake has not completed")
+        payload = _close_payload(code, reason)
+        self._send_close(code, reason, payload)
+
+    def _send_close(self, code, reason, payload):
+        self._out.append(self._encoder.encode(OP_CLOSE, payload))
+        self.close_sent = (code, reason)
+        self.ready_state = CLOSING
+
+    def fail(self, code, reason=""):
+        """Fail the connection (RFC 6455 7.1.7): send a close frame with
+        ``code`` if possible, then ask for the transport to be closed."""
+        if self.ready_state == OPEN:
+            self._send_close(code, reason, _close_payload(code, reason[:100], check=False))
+        if self.close_code is None:
+            self.close_code, self.close_reason = CLOSE_ABNORMAL, reason
+        self.ready_state = CLOSED
+        self.should_close = True
+
+    # -- receiving ---------------------------------------------------------
+
+    def receive_data(self, data):
+        """Feed bytes from the transport; returns the events they complete."""
+        if self.ready_state == CONNECTING:
+            return self._receive_handshake(data)
+        return self._receive_frames(data)
+
+    def _receive_handshake(self, data):  # pragma: no cover - subclasses
+        raise NotImplementedError
+
+    def _receive_frames(self, data):
+        if self.ready_state == CLOSED or (self.close_code is not None):
+            return []  # after a close frame the peer may send nothing more
+        self._received = True
+        events = []
+        try:
+            frames = self._parser.feed(data)
+        except ProtocolError as exc:
+            try:
+                self._handle_frames(exc.frames, events)
+            except ProtocolError as inner:
+                exc = inner
+            self._fail_with(exc, events)
+            return events
+        try:
+            self._handle_frames(frames, events)
+        except ProtocolError as exc:
+            self._fail_with(exc, events)
+        return events
+
+    def _fail_with(self, exc, events):
+        if self.close_code is None:
+            self.fail(exc.code, exc.reason)
+            self.close_code = CLOSE_ABNORMAL
+            events.append(Close(CLOSE_ABNORMAL, exc.reason))
+
+    def _handle_frames(self, frames, events):
+        inflater = self._inflater
+        for opcode, payload, fin, rsv1 in frames:
+            if self.close_code is not None:
+                return  # nothing counts after the peer's close frame
+            if opcode == OP_TEXT or opcode == OP_BINARY or opcode == 0:
+                if self.streaming:
+                    self._handle_fragment(opcode, payload, fin, rsv1, events)
+                    continue
+                if rsv1:
+                    payload = inflater.decompress(payload, True, opcode == OP_TEXT)
+                if opcode == OP_TEXT:
+                    # Already validated (by the parser, or while inflating).
+                    events.append(payload.decode("utf-8"))
+                else:
+                    events.append(payload)
+            elif opcode == OP_PING:
+                if self.auto_pong and self.ready_state == OPEN:
+                    self._out.append(self._encoder.encode(OP_PONG, payload))
+                events.append(Ping(payload))
+            elif opcode == OP_PONG:
+                if self._ping_sent is not None and payload == self._ping_sent:
+                    self._ping_sent = self._ping_sent_at = None
+                events.append(Pong(payload))
+            else:
+                self._handle_close(payload, events)
+
+    def _handle_fragment(self, opcode, payload, fin, rsv1, events):
+        if opcode:
+            self._stream_opcode = opcode
+            self._inflating = rsv1
+        if self._inflating:
+            payload = self._inflater.decompress(payload, fin, self._stream_opcode == OP_TEXT)
+        events.append(Fragment(self._stream_opcode, payload, fin))
+
+    def _handle_close(self, payload, events):
+        if payload:
+            code = int.from_bytes(payload[:2], "big")
+            reason = payload[2:].decode("utf-8")
+        else:
+            code, reason = CLOSE_NO_STATUS, ""
+        self.close_code, self.close_reason = code, reason
+        if self.ready_state == OPEN:
+            # Echo the code (RFC 6455 5.5.1); 1005 is never put on the wire.
+            self._send_close(code, reason, payload[:2])
+        self.ready_state = CLOSED
+        # The server closes TCP first (RFC 6455 7.1.1); a client waits for
+        # it, and its driver closes after a timeout.
+        self.should_close = self.is_server
+        events.append(Close(code, reason))
+
+    def receive_eof(self):
+        """The transport closed. Returns [Close] unless one was reported."""
+        self.should_close = True
+        self.ready_state = CLOSED
+        if self.close_code is not None:
+            return []
+        self.close_code, self.close_reason = CLOSE_ABNORMAL, ""
+        return [Close(CLOSE_ABNORMAL, "")]
+
+    # -- keepalive (the driver owns the clock) -----------------------------
+
+    def keepalive(self, now, ping_interval, ping_timeout):
+        """Call periodically with the current time. Sends a ping after
+        ``ping_interval`` seconds without incoming data and fails the
+        connection (1011) when no pong comes within ``ping_timeout``.
+        Returns True if it queued something to send."""
+        if self.ready_state != OPEN or not ping_interval:
+            return False
+        if self._received or self._last_seen is None:
+            self._received = False
+            self._last_seen = now
+        if self._ping_sent is not None:
+            if ping_timeout and now - self._ping_sent_at >= ping_timeout:
+                self.fail(CLOSE_INTERNAL_ERROR, "keepalive ping timeout")
+                return True
+            return False
+        if now - self._last_seen >= ping_interval:
+            self._ping_sent = int(now * 1000).to_bytes(8, "big")
+            self._ping_sent_at = now
+            self.ping(self._ping_sent)
+            return True
+        return False
+
+
+def _wire_limit(limit, deflate):
+    if not limit or deflate is None:
+        return limit
+    return limit + (limit >> 10) + 64
+
+
+def _close_payload(code, reason, check=True):
+    """Close frame payload; user codes must be sendable (RFC 6455 7.4)."""
+    raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
+    if check:
+        if not (code == 1000 or 1001 <= code <= 1014 or 3000 <= code <= 4999) or code in (
+            1004,
+            1005,
+            1006,
+        ):
+            raise ValueError("close code %r may not be sent" % (code,))
+        if len(raw) > 123:
+            raise ValueError("close reason is over 123 bytes")
+    return code.to_bytes(2, "big") + raw

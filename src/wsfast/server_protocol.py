@@ -1,0 +1,154 @@
+"""Server side of the connection: the upgrade handshake, then ``protocol``.
+
+Options:
+- ``subprotocols``: a list in the server's preference order, or a
+  callable ``(request, offered) -> str | None``.
+- ``handshake_hook``: ``(request, remote_address) -> None | True | False |
+  Accept | Reject``, or raises HandshakeError; for Origin checks and
+  authentication. ``origins=[...]`` installs ``origin_check`` before it.
+- ``compression``: True (permessage-deflate with defaults), False, or a
+  dict of ``negotiate_deflate`` options.
+- ``auto_accept``: when False, a ``Request`` event is reported and the
+  driver calls ``accept()`` or ``reject()`` (the ASGI flow).
+- ``max_head_size`` / ``max_headers``: request head limits (431).
+"""
+
+from .errors import HandshakeError
+from .events import CLOSED, CONNECTING, HandshakeFailed, HttpRequest, Open, Request
+from .extensions import negotiate_deflate, parse_extensions
+from .handshake import (
+    Reject,
+    build_rejection,
+    build_response,
+    check_request,
+    normalize_decision,
+    origin_check,
+    parse_subprotocols,
+    select_subprotocol,
+)
+from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
+from .protocol import Connection, InvalidState
+
+
+class ServerConnection(Connection):
+    is_server = True
+
+    def __init__(
+        self,
+        *,
+        subprotocols=None,
+        handshake_hook=None,
+        origins=None,
+        compression=True,
+        auto_accept=True,
+        extra_headers=(),
+        remote_address=None,
+        max_head_size=DEFAULT_MAX_HEAD_SIZE,
+        max_headers=DEFAULT_MAX_HEADERS,
+        **options,
+    ):
+        super().__init__(**options)
+        self.subprotocols = subprotocols
+        self.origin_hook = origin_check(origins) if origins is not None else None
+        self.handshake_hook = handshake_hook
+        if compression is True:
+            compression = {}
+        self.compression = compression
+        self.auto_accept = auto_accept
+        self.extra_headers = list(extra_headers)
+        self.remote_address = remote_address
+        self.request = None
+        self._reader = RequestReader(max_head_size=max_head_size, max_headers=max_headers)
+        self._key = None
+        self._pending = b""  # frames that arrived before the 101 went out
+
+    def _receive_handshake(self, data):
+        if self._reader is None:  # waiting for accept() or reject()
+            self._pending += data
+            return []
+        try:
+            request = self._reader.feed(data)
+        except HandshakeError as exc:
+            return self._refuse(exc.status, exc.reason, exc.headers)
+        if request is None:
+            return []
+        self.request = request
+        self._pending = self._reader.remaining
+        self._reader = None
+        if not request.is_websocket:
+            return [HttpRequest(request)]
+        try:
+            self._key = check_request(request)
+        except HandshakeError as exc:
+            return self._refuse(exc.status, exc.reason, exc.headers)
+        if not self.auto_accept:
+            return [Request(request)]
+        subprotocol, headers = None, []
+        try:
+            for hook in (self.origin_hook, self.handshake_hook):
+                if hook is not None:
+                    decision = normalize_decision(hook(request, self.remote_address))
+                    if isinstance(decision, Reject):
+                        return self.reject(decision.status, decision.headers, decision.body)
+                    headers += decision.headers
+                    subprotocol = decision.subprotocol or subprotocol
+        except HandshakeError as exc:
+            return self._refuse(exc.status, exc.reason, exc.headers)
+        return self.accept(subprotocol, headers)
+
+    def accept(self, subprotocol=None, headers=()):
+        """Send the 101 response. ``subprotocol`` overrides the configured
+        choice and must be one the client offered. Returns the events that
+        data received along with the request completes."""
+        if self.ready_state != CONNECTING or self._key is None:
+            raise InvalidState("no handshake to accept")
+        request = self.request
+        try:
+            offered = parse_subprotocols(request.headers)
+            if subprotocol is not None:
+                chosen = select_subprotocol(offered, lambda r, o: subprotocol, request)
+            elif self.subprotocols:
+                chosen = select_subprotocol(offered, self.subprotocols, request)
+            else:
+                chosen = None
+            ext_header, deflate = None, None
+            if self.compression is not False:
+                offers = parse_extensions(request.headers.get_all("Sec-WebSocket-Extensions"))
+                agreed = negotiate_deflate(offers, **self.compression)
+                if agreed is not None:
+                    ext_header, deflate = agreed
+            response = build_response(self._key, chosen, ext_header, self.extra_headers + list(headers))
+        except HandshakeError as exc:
+            return self._refuse(exc.status, exc.reason, exc.headers)
+        self._out.append(response)
+        self._open(chosen, ext_header, deflate)
+        events = [Open(chosen, ext_header)]
+        pending, self._pending = self._pending, b""
+        if pending:
+            events += self._receive_frames(pending)
+        return events
+
+    def reject(self, status=403, headers=(), body=b""):
+        """Refuse the handshake with an HTTP response, then close."""
+        if self.ready_state != CONNECTING:
+            raise InvalidState("no handshake to reject")
+        self._out.append(build_rejection(status, None, headers, body))
+        return self._closed_after_handshake(HandshakeFailed(status, "rejected"))
+
+    def send_http_response(self, response_bytes):
+        """Answer a plain ``HttpRequest`` with a whole response, then close."""
+        self._out.append(response_bytes)
+        self._closed_after_handshake(None)
+
+    def _refuse(self, status, reason, headers=()):
+        body = (reason + "\n").encode("utf-8", "replace")
+        self._out.append(build_rejection(status, None, headers, body))
+        self.handshake_error = reason
+        return self._closed_after_handshake(HandshakeFailed(status, reason))
+
+    def _closed_after_handshake(self, event):
+        self._reader = None
+        self.ready_state = CLOSED
+        self.should_close = True
+        self.close_code = 1006
+        return [event] if event is not None else []
