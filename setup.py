@@ -81,13 +81,11 @@ def extensions():
         sys.stderr.write("wsfast: Cython is missing; installing pure Python only\n")
         return []
     libs = ["zlib"] if sys.platform == "win32" else ["z"]
-    macros = [] if DEBUG else [("NDEBUG", "1")]
     ext = Extension(
         "wsfast._core",
         sources=["src/wsfast/_core.pyx"],
         include_dirs=["csrc"],
         libraries=libs,
-        define_macros=macros,
         depends=csrc_files() + glob(os.path.join("csrc", "*.h")),
     )
     return cythonize(
