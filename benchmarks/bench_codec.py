@@ -41,6 +41,7 @@ import logging
 import os
 import platform
 import random
+import shlex
 import socket
 import statistics
 import sys
@@ -129,8 +130,14 @@ def time_once(c):
     return best
 
 
-def run_rounds(contenders, rounds):
+ONLY = None  # compiled --only pattern
+
+
+def run_rounds(contenders, rounds, ref):
     """Interleaved rounds; returns {label: [throughput per round]}."""
+    if ONLY is not None:
+        contenders = [c for c in contenders
+                      if c.label == ref or ONLY.search(c.label)]
     samples = {c.label: [] for c in contenders}
     n = len(contenders)
     for r in range(rounds + 1):  # round 0 is a warm-up
@@ -1017,6 +1024,9 @@ def main(argv=None):
                          "figures then include page faults and swing widely)")
     ap.add_argument("--sections", default="mask,parse,encode,utf8",
                     help="comma-separated subset of mask,parse,encode,utf8")
+    ap.add_argument("--only", metavar="REGEX",
+                    help="run only the rows whose label matches (plus each "
+                         "table's reference)")
     args = ap.parse_args(argv)
 
     rounds = args.rounds or (3 if args.quick else 9)
@@ -1027,7 +1037,10 @@ def main(argv=None):
     if wsfast.backend != "c":
         print("warning: wsfast is running its pure-Python backend", file=sys.stderr)
 
-    global clock
+    global clock, ONLY
+    if args.only:
+        import re
+        ONLY = re.compile(args.only)
     if args.wall:
         clock = time.perf_counter
     env = environment()
@@ -1040,8 +1053,9 @@ def main(argv=None):
     t_start = time.perf_counter()
 
     print("## wsfast codec benchmarks\n")
-    print("Command: `python3 benchmarks/bench_codec.py %s`\n" % " ".join(
-        argv if argv is not None else sys.argv[1:]))
+    print("Command: `%s`\n" % shlex.join(
+        ["python3", "benchmarks/bench_codec.py"] +
+        list(argv if argv is not None else sys.argv[1:])))
     print("| | |\n|---|---|")
     for k, v in env.items():
         print("| %s | %s |" % (k, v))
@@ -1052,6 +1066,17 @@ def main(argv=None):
     sys.stdout.flush()
 
     targets = []
+
+    def target(name, row, goal, vs=None):
+        """Records a target on row's ratio to the table's reference, or to
+        row vs when given (ratios taken per round)."""
+        if row is None or (vs is None and "ratios" not in row):
+            return
+        if vs is None:
+            r = row["ratios"]
+        else:
+            r = [a / b for a, b in zip(row["samples"], vs["samples"])]
+        targets.append((name, statistics.median(r), min(r), goal))
 
     def record(section, key, summary, notes):
         results["sections"].setdefault(section, {})[key] = {
@@ -1064,20 +1089,16 @@ def main(argv=None):
         ref = MEMCPY
         for size in MASK_SIZES:
             cs = mask_contenders(size, min_time)
-            s = summarize(run_rounds(cs, rounds), ref)
+            s = summarize(run_rounds(cs, rounds, ref), ref)
             notes = {c.label: c.note for c in cs}
             print(table("%s" % human(size), s, "GB/s", "memcpy", notes))
             sys.stdout.flush()
             record("mask", human(size), s, notes)
-            w = s["wsfast.apply_mask (%s)" % wsfast.mask_kernel()]
+            w = s.get("wsfast.apply_mask (%s)" % wsfast.mask_kernel())
             if size >= 64 * 1024:
-                targets.append(("mask %s ≥ 0.9× memcpy" % human(size),
-                                w["ratio_median"], w["ratio_min"], 0.9))
-            aio = s.get("aiohttp websocket_mask: copy + in place")
-            if aio:
-                r = [a / b for a, b in zip(w["samples"], aio["samples"])]
-                targets.append(("mask %s ≥ aiohttp (copy + mask)" % human(size),
-                                statistics.median(r), min(r), 1.0))
+                target("mask %s ≥ 0.9× memcpy" % human(size), w, 0.9)
+            target("mask %s ≥ aiohttp (copy + mask)" % human(size), w, 1.0,
+                   s.get("aiohttp websocket_mask: copy + in place"))
 
     # -- parse
     if "parse" in sections:
@@ -1086,15 +1107,14 @@ def main(argv=None):
         for size in PARSE_SIZES:
             cs = parse_contenders(nframes, size)
             ref = "picows" if picows else cs[0].label
-            s = summarize(run_rounds(cs, rounds), ref)
+            s = summarize(run_rounds(cs, rounds, ref), ref)
             notes = {c.label: c.note for c in cs}
             print(table("%d-byte payloads" % size, s, "frames/s", ref, notes))
             sys.stdout.flush()
             record("parse", "%dB" % size, s, notes)
             if picows:
-                w = s["wsfast FrameParser.feed"]
-                targets.append(("parse %d B ≥ 2× picows" % size,
-                                w["ratio_median"], w["ratio_min"], 2.0))
+                target("parse %d B ≥ 2× picows" % size,
+                       s.get("wsfast FrameParser.feed"), 2.0)
 
     # -- encode
     if "encode" in sections:
@@ -1103,34 +1123,32 @@ def main(argv=None):
         for size in PARSE_SIZES:
             cs = encode_contenders(nframes, size)
             ref = cs[0].label
-            s = summarize(run_rounds(cs, rounds), ref)
+            s = summarize(run_rounds(cs, rounds, ref), ref)
             notes = {c.label: c.note for c in cs}
             print(table("%d-byte payloads" % size, s, "frames/s",
                         "picows" if picows else ref, notes))
             sys.stdout.flush()
             record("encode", "%dB" % size, s, notes)
             if picows:
-                w = s["wsfast FrameEncoder.encode"]
-                targets.append(("encode %d B ≥ 1.5× picows (per frame)" % size,
-                                w["ratio_median"], w["ratio_min"], 1.5))
-                w = s["wsfast FrameEncoder.encode_many (%d/batch)" % ENCODE_BATCH]
-                targets.append(("encode %d B ≥ 1.5× picows (encode_many)" % size,
-                                w["ratio_median"], w["ratio_min"], 1.5))
+                target("encode %d B ≥ 1.5× picows (encode)" % size,
+                       s.get("wsfast FrameEncoder.encode"), 1.5)
+                target("encode %d B ≥ 1.5× picows (encode_many)" % size,
+                       s.get("wsfast FrameEncoder.encode_many (%d/batch)"
+                             % ENCODE_BATCH), 1.5)
 
     # -- utf8
     if "utf8" in sections:
         print("\n### UTF-8 validation (1 MiB, GB/s; ref = bytes.decode)")
         for name, data in utf8_texts().items():
             cs = utf8_contenders(data, min_time)
-            s = summarize(run_rounds(cs, rounds), cs[0].label)
+            s = summarize(run_rounds(cs, rounds, cs[0].label), cs[0].label)
             notes = {c.label: c.note for c in cs}
             print(table(name, s, "GB/s", "decode", notes))
             sys.stdout.flush()
             record("utf8", name, s, notes)
             if name == "ASCII":
-                w = s["wsfast.validate_utf8"]
-                targets.append(("UTF-8 ASCII ≥ bytes.decode", w["ratio_median"],
-                                w["ratio_min"], 1.0))
+                target("UTF-8 ASCII ≥ bytes.decode",
+                       s.get("wsfast.validate_utf8"), 1.0)
 
     if targets:
         print("\n### Targets\n")

@@ -9,12 +9,13 @@
 #include <zlib.h>
 #include "deflate.h"
 
-/* zlib counts in uInt; longer buffers go through in slices. Overridable
- * so tests can exercise the slicing with small buffers. */
-#ifndef WSF_Z_SLICE
-#define WSF_Z_SLICE ((size_t)1 << 30)
+/* zlib counts in uInt; longer buffers go through in slices. The input
+ * slice is overridable so tests can exercise slicing on small inputs. */
+#ifndef WSF_Z_IN_SLICE
+#define WSF_Z_IN_SLICE ((size_t)1 << 30)
 #endif
-#define SLICE ((size_t)(WSF_Z_SLICE))
+#define IN_SLICE ((size_t)(WSF_Z_IN_SLICE))
+#define OUT_SLICE ((size_t)1 << 30)
 /* Output per inflate() call while validating UTF-8, so the validator reads
  * bytes still in cache. */
 #define UTF8_SLICE ((size_t)64 * 1024)
@@ -181,7 +182,7 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
                 wsf_buf *out) {
     z_stream *zs;
     size_t start = out->len;
-    int last_flush, rc;
+    int end_flush, rc;
 
     if (d->failed)
         return WSF_Z_MISUSE;
@@ -190,7 +191,7 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
     if (!d->z && (rc = d_start(d)) != WSF_Z_OK)
         return rc;
     zs = &((zstate *)d->z)->zs;
-    last_flush = mode == WSF_Z_MORE ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+    end_flush = mode == WSF_Z_MORE ? Z_NO_FLUSH : Z_SYNC_FLUSH;
     d->in_msg = 1;
     zs->next_in = no_bytes;
     zs->avail_in = 0;
@@ -200,7 +201,7 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
         int r;
 
         if (zs->avail_in == 0 && len > 0) {
-            size_t n = len < SLICE ? len : SLICE;
+            size_t n = len < IN_SLICE ? len : IN_SLICE;
             zs->next_in = in;
             zs->avail_in = (uInt)n;
             in += n;
@@ -213,11 +214,11 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
         if (rc != WSF_Z_OK)
             return d_fail(d, rc, "out of memory");
         room = out->cap - out->len;
-        if (room > SLICE)
-            room = SLICE;
+        if (room > OUT_SLICE)
+            room = OUT_SLICE;
         zs->next_out = out->data + out->len;
         zs->avail_out = (uInt)room;
-        r = deflate(zs, len > 0 ? Z_NO_FLUSH : last_flush);
+        r = deflate(zs, len > 0 ? Z_NO_FLUSH : end_flush);
         out->len += room - zs->avail_out;
         if (r == Z_BUF_ERROR && zs->avail_in == 0 && len == 0)
             break; /* nothing new since the last flush */
@@ -358,7 +359,7 @@ static int i_run(wsf_inflater *s, const uint8_t *in, size_t len, int flush,
         int r, rc;
 
         if (zs->avail_in == 0 && len > 0) {
-            size_t n = len < SLICE ? len : SLICE;
+            size_t n = len < IN_SLICE ? len : IN_SLICE;
             zs->next_in = in;
             zs->avail_in = (uInt)n;
             in += n;
@@ -379,8 +380,8 @@ static int i_run(wsf_inflater *s, const uint8_t *in, size_t len, int flush,
             room = allowed;
         if (utf8 && room > UTF8_SLICE)
             room = UTF8_SLICE;
-        if (room > SLICE)
-            room = SLICE;
+        if (room > OUT_SLICE)
+            room = OUT_SLICE;
         zs->next_out = out->data + out->len;
         zs->avail_out = (uInt)room;
         in_before = zs->avail_in;

@@ -77,8 +77,8 @@ typedef struct wsf_deflater {
  * limited to 8, since zlib keeps 262 bytes of lookahead out of a 512-byte
  * window and so never refers more than 250 bytes back.
  * mem_level: 1..9, or 0 for WSF_Z_DEFAULT_MEM_LEVEL. zlib then holds about
- * 2^(window_bits+2) + 2^(mem_level+9) bytes, plus ~6 KiB of state.
- * level: -1 (zlib default) or 0..9.
+ * 2^(window_bits+2) + 2^(mem_level+9) bytes plus ~6 KiB of state: 262 KiB
+ * at 15/8, 38 KiB at 12/5. level: -1 (zlib default) or 0..9.
  * No memory is allocated here. Returns WSF_Z_OK or WSF_Z_MISUSE. */
 int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
                       int level, unsigned flags);
@@ -90,8 +90,8 @@ int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
  * trailing 00 00 ff ff removed as RFC 7692 section 7.2.1 asks). An empty
  * message compresses to the single byte 00. in may be NULL if len == 0.
  * Under no_context_takeover the state is reset, or with WSF_Z_RELEASE
- * freed, after the final piece; otherwise the window carries over. On
- * error the deflater stays failed (WSF_Z_MISUSE) until wsf_deflater_end. */
+ * freed, after the final piece; otherwise the window carries over. After
+ * an error, calls return WSF_Z_MISUSE until wsf_deflater_end. */
 int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
                 wsf_buf *out);
 
@@ -134,6 +134,7 @@ int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
 /* Inflates in[0..len), the next piece of the current message's payload as
  * it came off the wire, and appends the output to out. final: 1 for the
  * message's last piece (the 00 00 ff ff tail is then added here), else 0.
+ * in may be NULL if len == 0.
  * Fails with WSF_Z_TOO_BIG as soon as the message would inflate past
  * max_size; out then never grew more than max_size + 1 bytes over the
  * whole message. Other errors: WSF_Z_BAD_DATA (also for a message that
@@ -141,7 +142,7 @@ int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
  * utf8: NULL, or validation state fed each chunk of output as it is
  * produced, while it is still in cache (reset it before each message);
  * then WSF_Z_BAD_UTF8 on invalid or, at the final piece, unfinished text.
- * After an error the inflater stays failed until wsf_inflater_end. */
+ * After an error, calls return WSF_Z_MISUSE until wsf_inflater_end. */
 int wsf_inflate(wsf_inflater *s, const uint8_t *in, size_t len, int final,
                 wsf_buf *out, wsf_utf8 *utf8);
 
@@ -153,7 +154,8 @@ int wsf_inflater_release(wsf_inflater *s);
 /* Frees everything, whatever the state; settings are kept. */
 void wsf_inflater_end(wsf_inflater *s);
 
-/* As wsf_deflater_mem. The window is allocated by zlib on first output. */
+/* As wsf_deflater_mem. About 7 KiB of state plus the 2^window_bits window,
+ * which zlib allocates on first output: 39 KiB at 15, 11 KiB at 12. */
 size_t wsf_inflater_mem(const wsf_inflater *s);
 
 /* The close code for a WSF_Z_* error: 1009, 1007 or 1011; 0 for WSF_Z_OK. */

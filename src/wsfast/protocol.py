@@ -13,6 +13,7 @@ from .constants import (
     CLOSE_INTERNAL_ERROR,
     CLOSE_NO_STATUS,
     CLOSE_NORMAL,
+    CLOSE_TOO_BIG,
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
     OP_BINARY,
@@ -81,6 +82,10 @@ class Connection:
         self._inflater = None
         self._inflating = False  # streaming: the open message is compressed
         self._stream_opcode = 0
+        self._stream_size = 0  # streaming: bytes of the open plain message
+        # With deflate the parser's limit allows for compressed data, so
+        # plain messages are checked against max_message_size here.
+        self._plain_limit = 0
         self._stream_compress = False
         self._sending_fragments = False
         self._ping_sent = None  # payload of the keepalive ping awaiting a pong
@@ -106,6 +111,7 @@ class Connection:
             reassemble=not self.streaming,
         )
         if deflate is not None:
+            self._plain_limit = self.max_message_size or 0
             nct = deflate.deflate_no_context_takeover(srv)
             self._deflater = impl.Deflater(
                 deflate.deflate_window_bits(srv, self._window_bits),
@@ -221,7 +227,7 @@ class Connection:
         """Fail the connection (RFC 6455 7.1.7): send a close frame with
         ``code`` if possible, then ask for the transport to be closed."""
         if self.ready_state == OPEN:
-            self._send_close(code, reason, _close_payload(code, reason[:100], check=False))
+            self._send_close(code, reason, _close_payload(code, _short_reason(reason), check=False))
         if self.close_code is None:
             self.close_code, self.close_reason = CLOSE_ABNORMAL, reason
         self.ready_state = CLOSED
@@ -275,6 +281,8 @@ class Connection:
                     continue
                 if rsv1:
                     payload = inflater.decompress(payload, True, opcode == OP_TEXT)
+                elif self._plain_limit and len(payload) > self._plain_limit:
+                    raise ProtocolError(CLOSE_TOO_BIG, "message too big")
                 if opcode == OP_TEXT:
                     # Already validated (by the parser, or while inflating).
                     events.append(payload.decode("utf-8"))
@@ -295,8 +303,13 @@ class Connection:
         if opcode:
             self._stream_opcode = opcode
             self._inflating = rsv1
+            self._stream_size = 0
         if self._inflating:
             payload = self._inflater.decompress(payload, fin, self._stream_opcode == OP_TEXT)
+        elif self._plain_limit:
+            self._stream_size += len(payload)
+            if self._stream_size > self._plain_limit:
+                raise ProtocolError(CLOSE_TOO_BIG, "message too big")
         events.append(Fragment(self._stream_opcode, payload, fin))
 
     def _handle_close(self, payload, events):
@@ -353,6 +366,12 @@ def _wire_limit(limit, deflate):
     if not limit or deflate is None:
         return limit
     return limit + (limit >> 10) + 64
+
+
+def _short_reason(reason):
+    """``reason`` cut to fit a close frame (123 bytes of UTF-8)."""
+    raw = reason.encode("utf-8")
+    return reason if len(raw) <= 123 else raw[:123].decode("utf-8", "ignore")
 
 
 def _close_payload(code, reason, check=True):

@@ -361,7 +361,6 @@ static void test_no_context_takeover(void) {
 static void test_window_bits(void) {
     uint8_t *json = make_json(65536, 11);
     uint8_t *blk = make_random(1000);
-    uint8_t twice[2000];
     wsf_deflater d;
     wsf_inflater s;
     wsf_buf c = {0}, o = {0};
@@ -388,15 +387,12 @@ static void test_window_bits(void) {
     CHECK_EQ(s.window_bits, 9);
 
     /* A peer using more window than agreed is caught when it reaches back
-     * into an earlier message. (Within one message zlib lets it refer to
-     * anything already inflated: harmless, so not checked.) */
-    memcpy(twice, blk, 1000);
-    memcpy(twice + 1000, blk, 1000);
+     * into an earlier message. (Within one message zlib checks distances
+     * only against what lies outside its current output buffer.) */
     wsf_deflater_init(&d, 15, 8, -1, 0);
-    CHECK_EQ(deflate_msg(&d, twice, 2000, &c), WSF_Z_OK);
-    CHECK(c.len < 1100);
+    CHECK_EQ(deflate_msg(&d, blk, 1000, &c), WSF_Z_OK);
     CHECK_EQ(inflate_msg(&s, c.data, c.len, &o), WSF_Z_OK);
-    CHECK(same(&o, twice, 2000));
+    CHECK(same(&o, blk, 1000));
     CHECK_EQ(deflate_msg(&d, blk, 1000, &c), WSF_Z_OK);
     CHECK(c.len < 100);
     CHECK_EQ(inflate_msg(&s, c.data, c.len, &o), WSF_Z_BAD_DATA);

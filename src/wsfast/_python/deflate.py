@@ -30,6 +30,7 @@ class Deflater:
         self._level = level
         self._no_context = no_context_takeover or release
         self._z = None
+        self._in_msg = False
 
     @property
     def memory(self):
@@ -42,6 +43,7 @@ class Deflater:
         if self._z is None:
             self._z = zlib.compressobj(self._level, zlib.DEFLATED, -self.window_bits, self._mem_level)
         out = self._z.compress(bytes(data)) + self._z.flush(zlib.Z_SYNC_FLUSH)
+        self._in_msg = not final
         if final:
             if out.endswith(_TAIL):
                 out = out[:-4]
@@ -52,6 +54,8 @@ class Deflater:
         return out
 
     def release(self):
+        if self._in_msg:
+            return False
         self._z = None
         return True
 
@@ -67,6 +71,13 @@ class Inflater:
         self._size = 0
         self._utf8 = Utf8Validator()
         self._in_text = False
+        self._in_msg = False
+        # A block with BFINAL set ends the stream (RFC 7692 section 7.2.3.4);
+        # _ended says nothing was read since. What follows is a new stream
+        # that may still refer back, so the last window of output is kept
+        # to start it with, as the C backend does.
+        self._ended = False
+        self._history = bytearray()
 
     @property
     def memory(self):
@@ -75,30 +86,17 @@ class Inflater:
     def decompress(self, data, final=True, text=False):
         if self._z is None:
             self._z = zlib.decompressobj(-self.window_bits)
+            self._history.clear()
         if not self._in_text and text:
             self._utf8.reset()
         self._in_text = text and not final
-        data = bytes(data) + (_TAIL if final else b"")
+        self._in_msg = not final
         out = []
         try:
-            while data:
-                room = self.max_size - self._size + 1 if self.max_size else 0
-                chunk = self._z.decompress(data, room)
-                data = self._z.unconsumed_tail
-                self._size += len(chunk)
-                if self.max_size and self._size > self.max_size:
-                    self._fail()
-                    raise ProtocolError(1009, "message too big")
-                if text and chunk and not self._utf8.feed(chunk):
-                    self._fail()
-                    raise ProtocolError(1007, "invalid UTF-8")
-                out.append(chunk)
-                if self._z.eof:  # a final deflate block: the stream ended
-                    if data or self._z.unused_data:
-                        self._fail()
-                        raise ProtocolError(1007, "data after end of compressed stream")
-                    self._z = zlib.decompressobj(-self.window_bits)
-                    break
+            self._run(bytes(data), text, out)
+            # A stream closed by BFINAL has no use for the tail.
+            if final and not self._ended:
+                self._run(_TAIL, text, out)
         except zlib.error:
             self._fail()
             raise ProtocolError(1007, "invalid compressed data") from None
@@ -107,16 +105,45 @@ class Inflater:
                 self._fail()
                 raise ProtocolError(1007, "invalid UTF-8")
             self._size = 0
+            self._ended = False
             if self._no_context:
                 self._z = None
         return b"".join(out)
 
+    def _run(self, data, text, out):
+        window = 1 << self.window_bits
+        while data:
+            self._ended = False
+            room = self.max_size - self._size + 1 if self.max_size else 0
+            chunk = self._z.decompress(data, room)
+            data = self._z.unconsumed_tail
+            self._size += len(chunk)
+            if self.max_size and self._size > self.max_size:
+                self._fail()
+                raise ProtocolError(1009, "message too big")
+            if text and chunk and not self._utf8.feed(chunk):
+                self._fail()
+                raise ProtocolError(1007, "invalid UTF-8")
+            out.append(chunk)
+            self._history += chunk[-window:]
+            del self._history[:-window]
+            if self._z.eof:  # a final deflate block: the stream ended
+                data = self._z.unused_data + data
+                if self._history:
+                    self._z = zlib.decompressobj(-self.window_bits, zdict=bytes(self._history))
+                else:
+                    self._z = zlib.decompressobj(-self.window_bits)
+                self._ended = True
+
     def _fail(self):
         self._z = None
         self._size = 0
+        self._in_msg = False
+        self._in_text = False
+        self._ended = False
 
     def release(self):
-        if not self._no_context or self._size:
+        if self._in_msg or (self._z is not None and not self._no_context):
             return False
         self._z = None
         return True
