@@ -1010,7 +1010,7 @@ def environment():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=None,
-                    help="recorded rounds per section (default 9, quick 3)")
+                    help="recorded rounds per table (default 7, quick 3)")
     ap.add_argument("--quick", action="store_true",
                     help="fewer rounds, fewer frames, shorter samples")
     ap.add_argument("--frames", type=int, default=None,
@@ -1029,7 +1029,7 @@ def main(argv=None):
                          "table's reference)")
     args = ap.parse_args(argv)
 
-    rounds = args.rounds or (3 if args.quick else 9)
+    rounds = args.rounds or (3 if args.quick else 7)
     nframes = args.frames or (20000 if args.quick else 100000)
     min_time = 0.004 if args.quick else 0.012
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]

@@ -9,7 +9,9 @@ Options:
 - ``compression``: True (permessage-deflate with defaults), False, or a
   dict of ``negotiate_deflate`` options.
 - ``auto_accept``: when False, a ``Request`` event is reported and the
-  driver calls ``accept()`` or ``reject()`` (the ASGI flow).
+  driver calls ``accept()`` or ``reject()`` (the ASGI flow). The origin
+  check and the hook still run first: a refusal is sent at once, and an
+  ``Accept``'s headers and subprotocol are applied by ``accept()``.
 - ``max_head_size`` / ``max_headers``: request head limits (431).
 """
 
@@ -28,6 +30,10 @@ from .handshake import (
 )
 from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
 from .protocol import Connection, InvalidState
+
+
+#: Bytes kept while waiting for accept()/reject() when no message limit is set.
+MAX_PENDING = 1 << 20
 
 
 class ServerConnection(Connection):
@@ -53,6 +59,8 @@ class ServerConnection(Connection):
         self.handshake_hook = handshake_hook
         if compression is True:
             compression = {}
+        elif compression is None:
+            compression = False  # as on the client: None offers nothing
         self.compression = compression
         self.auto_accept = auto_accept
         self.extra_headers = list(extra_headers)
@@ -60,10 +68,16 @@ class ServerConnection(Connection):
         self.request = None
         self._reader = RequestReader(max_head_size=max_head_size, max_headers=max_headers)
         self._key = None
+        self._hook_accept = (None, [])  # (subprotocol, headers) from hooks
         self._pending = b""  # frames that arrived before the 101 went out
 
     def _receive_handshake(self, data):
         if self._reader is None:  # waiting for accept() or reject()
+            # Bounded: a peer may not park more than one message's worth
+            # of bytes on us before the handshake completes.
+            if len(self._pending) + len(data) > (self.max_message_size or MAX_PENDING):
+                return self._closed_after_handshake(
+                    HandshakeFailed(None, "too much data before the handshake completed"))
             self._pending += data
             return []
         try:
@@ -81,8 +95,6 @@ class ServerConnection(Connection):
             self._key = check_request(request)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
-        if not self.auto_accept:
-            return [Request(request)]
         subprotocol, headers = None, []
         try:
             for hook in (self.origin_hook, self.handshake_hook):
@@ -94,7 +106,10 @@ class ServerConnection(Connection):
                     subprotocol = decision.subprotocol or subprotocol
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
-        return self.accept(subprotocol, headers)
+        self._hook_accept = (subprotocol, headers)
+        if not self.auto_accept:
+            return [Request(request)]
+        return self.accept()
 
     def accept(self, subprotocol=None, headers=()):
         """Send the 101 response. ``subprotocol`` overrides the configured
@@ -103,6 +118,10 @@ class ServerConnection(Connection):
         if self.ready_state != CONNECTING or self._key is None:
             raise InvalidState("no handshake to accept")
         request = self.request
+        hook_subprotocol, hook_headers = self._hook_accept
+        if subprotocol is None:
+            subprotocol = hook_subprotocol
+        headers = hook_headers + list(headers)
         try:
             offered = parse_subprotocols(request.headers)
             if subprotocol is not None:
@@ -117,7 +136,7 @@ class ServerConnection(Connection):
                 agreed = negotiate_deflate(offers, **self.compression)
                 if agreed is not None:
                     ext_header, deflate = agreed
-            response = build_response(self._key, chosen, ext_header, self.extra_headers + list(headers))
+            response = build_response(self._key, chosen, ext_header, self.extra_headers + headers)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         self._out.append(response)

@@ -657,9 +657,10 @@ def test_compression_negotiated_by_default(impl):
     assert s.extensions == c.extensions
 
 
+@pytest.mark.parametrize("value", [False, None])
 @pytest.mark.parametrize("side", ["server", "client"])
-def test_compression_off(impl, side):
-    s, c = open_pair(impl, **{side: {"compression": False}})
+def test_compression_off(impl, side, value):
+    s, c = open_pair(impl, **{side: {"compression": value}})
     assert s.deflate is None and c.deflate is None
     assert s.extensions is None and c.extensions is None
     s.send(b"\0" * 1000)
@@ -722,6 +723,7 @@ def test_compress_true_without_deflate_is_plain(impl):
         {"server_no_context_takeover": True},
         {"client_no_context_takeover": True},
         {"server_max_window_bits": 9, "client_max_window_bits": 9},
+        {"server_max_window_bits": 8, "client_max_window_bits": 8},
         {"server_max_window_bits": 15, "client_max_window_bits": 15},
         {"server_max_window_bits": None, "client_max_window_bits": None},
     ],

@@ -96,7 +96,13 @@ class Inflater:
             self._run(bytes(data), text, out)
             # A stream closed by BFINAL has no use for the tail.
             if final and not self._ended:
+                made = len(out)
                 self._run(_TAIL, text, out)
+                # The tail only closes the empty stored block the payload
+                # ends with: read as anything else, it was read as data.
+                if not self._ended and (any(out[made:]) or not self._at_boundary()):
+                    self._fail()
+                    raise ProtocolError(1007, "compressed message ends inside a block")
         except zlib.error:
             self._fail()
             raise ProtocolError(1007, "invalid compressed data") from None
@@ -134,6 +140,16 @@ class Inflater:
                 else:
                     self._z = zlib.decompressobj(-self.window_bits)
                 self._ended = True
+
+    def _at_boundary(self):
+        # zlib does not tell where it stopped, so a copy is shown an empty
+        # final fixed-Huffman block: only at a block boundary, with no bits
+        # left over, does that end the stream at once, with no output.
+        probe = self._z.copy()
+        try:
+            return probe.decompress(b"\x03\x00") == b"" and probe.eof
+        except zlib.error:
+            return False
 
     def _fail(self):
         self._z = None
