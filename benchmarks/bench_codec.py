@@ -19,8 +19,12 @@ The machine this runs on may be shared and noisy, so every figure is taken
 as a ratio to a reference measured in the same round, the contenders of a
 section are interleaved (their order rotates from round to round), and the
 tables show the median over all rounds with the min and max beside it.
-A warm-up round runs first and is not recorded. The cyclic garbage
-collector is off while a sample is timed and runs between samples.
+A warm-up round runs first and is not recorded. Samples are timed with the
+thread's CPU clock, short loops take the best of three back-to-back runs,
+the cyclic garbage collector is off while a sample is timed, and glibc's
+malloc thresholds are fixed so that large allocations do not alternate
+between reused and freshly faulted-in memory. benchmarks/README.md explains
+each choice and what every row does.
 
 Every contender's output is checked before timing (payloads or bytes on
 the wire compared with what the benchmark built independently), and every
