@@ -77,6 +77,12 @@ static int ascii16(const uint8_t *p) {
     return ((a | b) & UINT64_C(0x8080808080808080)) == 0;
 }
 
+static int ascii8(const uint8_t *p) {
+    uint64_t a;
+    memcpy(&a, p, 8);
+    return (a & UINT64_C(0x8080808080808080)) == 0;
+}
+
 int wsf_utf8_feed(wsf_utf8 *st, const uint8_t *p, size_t n) {
     unsigned s = st->state;
     size_t i = 0;
@@ -91,6 +97,21 @@ int wsf_utf8_feed(wsf_utf8 *st, const uint8_t *p, size_t n) {
             i++;
             while (n - i >= 16 && ascii16(p + i))
                 i += 16;
+            /* A short rest (all of a small frame): check it with words
+             * that end at p + n and so stay inside the buffer. Only when
+             * fewer than 16 bytes are left, so the words cover all of
+             * p[i..n): 8 <= n < 16 needs p[i..i+8) and p[n-8..n). */
+            if (n - i > 0 && n - i < 16) {
+                int ok = 0;
+                if (n >= 16)
+                    ok = ascii16(p + n - 16);
+                else if (n >= 8)
+                    ok = ascii8(p + n - 8) && (n - i <= 8 || ascii8(p + i));
+                if (ok) {
+                    i = n;
+                    continue;
+                }
+            }
             while (i < n && p[i] < 0x80)
                 i++;
             continue;

@@ -4,8 +4,9 @@
 One extension module, so csrc/ is linked once; each concern lives in its
 own include file.
 """
+cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
-from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Realloc, PyMem_Free
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy

@@ -22,6 +22,7 @@ def check_close_payload(payload):
         PyBuffer_Release(&d)
 
 
+@cython.final  # direct calls to the per-frame helpers, no vtable
 cdef class FrameParser:
     """Turns bytes into frames.
 
@@ -122,7 +123,7 @@ cdef class FrameParser:
         cdef Py_buffer d
         cdef size_t pos = 0
         cdef int r
-        frames = []
+        cdef list frames = []
         PyObject_GetBuffer(data, &d, PyBUF_SIMPLE)
         try:
             while True:
@@ -201,6 +202,15 @@ cdef class FrameEncoder:
 
     def encode(self, int opcode, payload, fin=True, rsv1=False):
         cdef Py_buffer d
+        cdef const uint8_t *key
+        cdef Py_ssize_t n
+        if type(payload) is bytes:  # the common case, without a buffer view
+            n = PyBytes_GET_SIZE(payload)
+            key = self._next_mask() if self.client else NULL
+            out = PyBytes_FromStringAndSize(NULL, wsf_header_size(n, key != NULL) + n)
+            wsf_encode_frame(<uint8_t *>PyBytes_AS_STRING(out), opcode, _flags(fin, rsv1),
+                             <const uint8_t *>PyBytes_AS_STRING(payload), n, key)
+            return out
         PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
         try:
             out = PyBytes_FromStringAndSize(
@@ -213,19 +223,20 @@ cdef class FrameEncoder:
 
     def encode_many(self, frames):
         """Encode ``(opcode, payload)`` pairs into one buffer for one write."""
-        cdef Py_ssize_t total = 0, i, n
+        cdef Py_ssize_t total = 0
         cdef Py_buffer d
         cdef uint8_t *out
-        items = [(op, memoryview(p)) for op, p in frames]
-        n = len(items)
-        for i in range(n):
-            total += wsf_header_size(len(items[i][1]), self.client) + len(items[i][1])
+        cdef list items = frames if type(frames) is list else list(frames)
+        for item in items:
+            payload = item[1]
+            n = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
+            total += wsf_header_size(n, self.client) + n
         result = PyBytes_FromStringAndSize(NULL, total)
         out = <uint8_t *>PyBytes_AS_STRING(result)
-        for i in range(n):
-            PyObject_GetBuffer(items[i][1], &d, PyBUF_SIMPLE)
+        for item in items:
+            PyObject_GetBuffer(item[1], &d, PyBUF_SIMPLE)
             try:
-                out += self._write(out, items[i][0], &d, WSF_FIN)
+                out += self._write(out, item[0], &d, WSF_FIN)
             finally:
                 PyBuffer_Release(&d)
         return result
