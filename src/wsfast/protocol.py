@@ -266,8 +266,7 @@ class Connection:
 
     def _fail_with(self, exc, events):
         if self.close_code is None:
-            self.fail(exc.code, exc.reason)
-            self.close_code = CLOSE_ABNORMAL
+            self.fail(exc.code, exc.reason)  # sets close_code to 1006
             events.append(Close(CLOSE_ABNORMAL, exc.reason))
 
     def _handle_frames(self, frames, events):
