@@ -29,6 +29,8 @@ from .extensions import DEFAULT_MEM_LEVEL, DEFAULT_WINDOW_BITS
 #: Messages shorter than this are sent uncompressed: deflate would cost
 #: more CPU than the bytes it saves (RFC 7692 lets each message choose).
 DEFAULT_COMPRESS_MIN_SIZE = 128
+#: The close reason sent when a keepalive ping gets no pong in time.
+KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
 
 
 class InvalidState(WebSocketError):
@@ -350,7 +352,7 @@ class Connection:
             self._last_seen = now
         if self._ping_sent is not None:
             if ping_timeout and now - self._ping_sent_at >= ping_timeout:
-                self.fail(CLOSE_INTERNAL_ERROR, "keepalive ping timeout")
+                self.fail(CLOSE_INTERNAL_ERROR, KEEPALIVE_TIMEOUT_REASON)
                 return True
             return False
         if now - self._last_seen >= ping_interval:

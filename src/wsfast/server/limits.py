@@ -1,0 +1,43 @@
+"""Defaults for the server loop's limits (all are ``Server`` settings).
+
+The frame, message, head and header limits live in ``wsfast.constants``
+and ``wsfast.http``; these are the ones only a loop can enforce.
+"""
+
+import resource
+
+#: Seconds a client has to complete the TLS and HTTP upgrade handshake.
+HANDSHAKE_TIMEOUT = 10.0
+#: Seconds to wait for the peer's close frame, then for its FIN.
+CLOSE_TIMEOUT = 10.0
+#: Seconds of silence before a keepalive ping; 0 or None disables it.
+PING_INTERVAL = 20.0
+#: Seconds to wait for the pong before failing the connection with 1011.
+PING_TIMEOUT = 20.0
+#: Seconds a graceful shutdown waits for close handshakes before dropping.
+SHUTDOWN_TIMEOUT = 5.0
+#: Above this many unsent bytes a connection stops being read (and is
+#: skipped by broadcast) until it drains below WRITE_LOW_WATER.
+WRITE_HIGH_WATER = 64 * 1024
+WRITE_LOW_WATER = 16 * 1024
+#: A connection whose unsent output exceeds this is dropped: memory per
+#: connection stays bounded even when the application keeps sending.
+MAX_BUFFERED = 8 * 1024 * 1024
+#: Connections accepted per wakeup of a listening socket.
+ACCEPT_BATCH = 128
+#: listen() backlog.
+BACKLOG = 1024
+#: Connections refused with 503 beyond max_connections before new ones are
+#: simply closed (they still cost a descriptor while the 503 goes out).
+REFUSE_MARGIN = 256
+#: Seconds accepting pauses after EMFILE/ENFILE.
+ACCEPT_PAUSE = 0.1
+
+
+def default_max_connections():
+    """Connections per worker by default: what the open-file limit allows,
+    leaving room for the process's own files, and at most 100,000."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(16, min(100_000, soft - 64))

@@ -1,0 +1,516 @@
+"""The server loop: accept, read, dispatch, write, timers, shutdown.
+
+One thread, one poller (epoll on Linux), one shared read buffer. Protocol
+rules stay in ``ServerConnection``; this file only moves bytes and calls
+the application's handlers.
+"""
+
+import collections
+import errno
+import logging
+import signal
+import socket
+import threading
+import time
+
+from ..constants import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from ..errors import ProtocolError
+from ..events import Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
+from ..handshake import Reject, build_rejection
+from ..prepared import PreparedMessage
+from ..protocol import KEEPALIVE_TIMEOUT_REASON, OPEN as READY_OPEN
+from ..server_protocol import ServerConnection
+from . import limits
+from .poller import READ, WRITE, Poller
+from .timers import Timers
+from .tls import TLSLayer
+from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket
+
+log = logging.getLogger("wsfast.server")
+
+READ_BUFFER_SIZE = 256 * 1024
+_EVENTS = ("open", "message", "close", "error", "ping", "pong", "http")
+_FAILURE_CODES = frozenset((1002, 1003, 1007, 1009, 1010))
+_FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def _no_upgrade(request):
+    return 426, [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")], b"WebSocket endpoint: upgrade required\n"
+
+
+def _server_full(request, remote_address):
+    return Reject(503, [("Retry-After", "1")], b"server full, try again later\n")
+
+
+class Server:
+    """A WebSocket server on its own loop, shaped like Node's ``ws``.
+
+    Handlers: ``on_open(ws)``, ``on_message(ws, message)`` (str for text,
+    bytes for binary), ``on_close(ws, code, reason)``, ``on_error(ws, exc)``,
+    ``on_ping(ws, data)``, ``on_pong(ws, data)``, and ``http_handler(request)``
+    for plain HTTP requests on the same port: it returns ``(status, headers,
+    body)`` or None for 404; without one, plain requests get 426.
+    Register them as keyword arguments or with ``@server.on("message")``.
+
+    Connection options (``subprotocols``, ``origins``, ``handshake_hook``,
+    ``compression``, ``max_message_size``, ``max_frame_size``, ...) go to
+    every ``ServerConnection``. Loop limits are in ``server.limits``.
+    """
+
+    def __init__(
+        self,
+        host="127.0.0.1",
+        port=8080,
+        *,
+        on_open=None,
+        on_message=None,
+        on_close=None,
+        on_error=None,
+        on_ping=None,
+        on_pong=None,
+        http_handler=None,
+        ssl=None,
+        subprotocols=None,
+        origins=None,
+        handshake_hook=None,
+        compression=True,
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+        handshake_timeout=limits.HANDSHAKE_TIMEOUT,
+        close_timeout=limits.CLOSE_TIMEOUT,
+        ping_interval=limits.PING_INTERVAL,
+        ping_timeout=limits.PING_TIMEOUT,
+        shutdown_timeout=limits.SHUTDOWN_TIMEOUT,
+        max_connections=None,
+        write_high_water=limits.WRITE_HIGH_WATER,
+        write_low_water=limits.WRITE_LOW_WATER,
+        max_buffered=limits.MAX_BUFFERED,
+        backlog=limits.BACKLOG,
+        reuse_port=False,
+        sock=None,
+        **connection_options,
+    ):
+        self.host, self._port = host, port
+        self._handlers = dict.fromkeys(_EVENTS)
+        for name, fn in (("open", on_open), ("message", on_message), ("close", on_close),
+                         ("error", on_error), ("ping", on_ping), ("pong", on_pong),
+                         ("http", http_handler)):
+            self._handlers[name] = fn
+        self.ssl = ssl
+        self.handshake_timeout = handshake_timeout
+        self.close_timeout = close_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.shutdown_timeout = shutdown_timeout
+        self.max_connections = max_connections or limits.default_max_connections()
+        if not 0 <= write_low_water <= write_high_water <= max_buffered:
+            raise ValueError("need 0 <= write_low_water <= write_high_water <= max_buffered")
+        self.write_high_water = write_high_water
+        self.write_low_water = write_low_water
+        self.max_buffered = max_buffered
+        self.backlog = backlog
+        self.reuse_port = reuse_port
+        self._conn_options = dict(
+            connection_options,
+            subprotocols=subprotocols,
+            origins=origins,
+            handshake_hook=handshake_hook,
+            compression=compression,
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+        )
+        self._refuse_options = dict(self._conn_options, origins=None, handshake_hook=_server_full)
+        ServerConnection(**self._conn_options)  # fail now, not per connection, on a bad option
+
+        self.clients = set()  # open connections
+        self._conns = {}  # fd -> WebSocket, every connection we hold
+        self._listeners = {}  # fd -> listening socket
+        self._given_sock = sock
+        self._deadlines = {}  # WebSocket -> monotonic deadline
+        self._dirty = []
+        self._poller = None
+        self._timers = Timers()
+        self._wakeup = None
+        self._pending_calls = collections.deque()
+        self._closing = False
+        self._stopped = False
+        self._shutdown_deadline = None
+        self._signal = None
+        self._accept_paused = False
+        self._buf = bytearray(READ_BUFFER_SIZE)
+        self._view = memoryview(self._buf)
+
+    # -- configuration ---------------------------------------------------------
+
+    def on(self, event, handler=None):
+        """Register a handler; usable as a decorator: ``@server.on("message")``."""
+        if event not in self._handlers:
+            raise ValueError("unknown event %r (one of %s)" % (event, ", ".join(_EVENTS)))
+        if handler is None:
+            return lambda fn: self.on(event, fn) or fn
+        self._handlers[event] = handler
+        return None
+
+    @property
+    def port(self):
+        """The bound port (useful after listening on port 0)."""
+        for s in self._listeners.values():
+            return s.getsockname()[1]
+        return self._port
+
+    @property
+    def addresses(self):
+        return [s.getsockname() for s in self._listeners.values()]
+
+    # -- listening --------------------------------------------------------------
+
+    def listen(self):
+        """Bind and listen (serve_forever does this if needed)."""
+        if self._poller is not None:
+            return
+        self._poller = Poller()
+        socks = [self._given_sock] if self._given_sock is not None else self._bind()
+        for s in socks:
+            s.setblocking(False)
+            self._listeners[s.fileno()] = s
+            self._poller.register(s.fileno(), READ)
+        r, w = socket.socketpair()
+        r.setblocking(False)
+        w.setblocking(False)
+        self._wakeup = (r, w)
+        self._poller.register(r.fileno(), READ)
+        self._timers.call_later(0.5, self._sweep_deadlines)
+        if self.ping_interval:
+            self._timers.call_later(self._keepalive_period(), self._sweep_keepalive)
+
+    def _bind(self):
+        hosts = self.host if isinstance(self.host, (list, tuple)) else [self.host]
+        infos = []
+        for host in hosts:
+            infos += socket.getaddrinfo(host or None, self._port, type=socket.SOCK_STREAM,
+                                        flags=socket.AI_PASSIVE)
+        socks, port = [], self._port
+        for family, type_, proto, _, addr in dict.fromkeys(infos):
+            s = socket.socket(family, type_, proto)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if self.reuse_port:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if family == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if port == 0 and socks:  # every family on the same ephemeral port
+                    addr = (addr[0], socks[0].getsockname()[1]) + tuple(addr[2:])
+                s.bind(addr)
+                s.listen(self.backlog)
+            except OSError:
+                s.close()
+                for other in socks:
+                    other.close()
+                raise
+            socks.append(s)
+        return socks
+
+    # -- running -------------------------------------------------------------------
+
+    def run(self, install_signal_handlers=True):
+        """Serve until SIGTERM/SIGINT (or ``shutdown()``), then shut down
+        gracefully. Signal handlers are installed only in the main thread."""
+        self.listen()
+        old = {}
+        if install_signal_handlers and threading.current_thread() is threading.main_thread():
+            old_fd = signal.set_wakeup_fd(self._wakeup[1].fileno(), warn_on_full_buffer=False)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                old[sig] = signal.signal(sig, self._on_signal)
+        try:
+            self.serve_forever()
+        finally:
+            if old:
+                signal.set_wakeup_fd(old_fd)
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+
+    def _on_signal(self, signum, frame):
+        self._signal = signum  # acted on by the loop, woken by the wakeup fd
+
+    def shutdown(self):
+        """Begin a graceful shutdown; safe to call from any thread."""
+        self.call_soon_threadsafe(self._begin_shutdown)
+
+    def call_later(self, delay, callback, *args):
+        """Run ``callback(*args)`` on the loop after ``delay`` seconds."""
+        return self._timers.call_later(delay, callback, *args)
+
+    def call_soon_threadsafe(self, callback, *args):
+        """Run ``callback(*args)`` on the loop; callable from other threads."""
+        self._pending_calls.append((callback, args))
+        if self._wakeup is not None:
+            try:
+                self._wakeup[1].send(b"\0")
+            except OSError:
+                pass  # the loop is already awake (buffer full) or gone
+
+    def serve_forever(self):
+        self.listen()
+        poller, conns, listeners = self._poller, self._conns, self._listeners
+        buf, view, timers = self._buf, self._view, self._timers
+        wakeup_fd = self._wakeup[0].fileno()
+        while not self._stopped:
+            timeout = 0 if self._dirty else timers.timeout(1.0)
+            events = poller.poll(timeout)
+            for fd, mask in events:
+                ws = conns.get(fd)
+                if ws is not None:
+                    if mask & WRITE:
+                        ws._on_writable()
+                    if mask & READ and ws.phase != GONE:
+                        ws._on_readable(buf, view)
+                elif fd == wakeup_fd:
+                    self._on_wakeup()
+                else:
+                    lsock = listeners.get(fd)
+                    if lsock is not None:
+                        self._accept(lsock)
+            dirty = self._dirty
+            if dirty:
+                self._dirty = []
+                for ws in dirty:
+                    if ws._dirty:
+                        ws._flush()
+            timers.run_due()
+            if self._closing and (not conns or time.monotonic() >= self._shutdown_deadline):
+                self._stop()
+
+    def _on_wakeup(self):
+        try:
+            while self._wakeup[0].recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        if self._signal is not None:
+            log.info("signal %d: shutting down", self._signal)
+            self._signal = None
+            self._begin_shutdown()
+        calls = self._pending_calls
+        while calls:
+            callback, args = calls.popleft()
+            self._call(None, callback, *args)
+
+    # -- accepting -------------------------------------------------------------------
+
+    def _accept(self, lsock):
+        conns, poller = self._conns, self._poller
+        deadline = time.monotonic() + self.handshake_timeout
+        for _ in range(limits.ACCEPT_BATCH):
+            try:
+                sock, addr = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _FD_LIMIT_ERRNOS:
+                    self._pause_accepting(exc)
+                    return
+                continue  # ECONNABORTED and friends: that client is gone
+            n = len(conns)
+            if n >= self.max_connections + limits.REFUSE_MARGIN:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            if sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            address = addr[:2] if isinstance(addr, tuple) else addr
+            options = self._conn_options if n < self.max_connections else self._refuse_options
+            conn = ServerConnection(remote_address=address, **options)
+            tls = TLSLayer(self.ssl) if self.ssl is not None else None
+            ws = WebSocket(self, sock, address, conn, tls)
+            conns[ws.fd] = ws
+            poller.register(ws.fd, READ)
+            self._deadlines[ws] = deadline
+
+    def _pause_accepting(self, exc):
+        """Out of descriptors: stop accepting briefly instead of spinning
+        (the listening socket stays readable while the backlog is full)."""
+        if self._accept_paused:
+            return
+        log.warning("accept: %s; pausing accepts for %.1fs (%d connections)",
+                    exc.strerror, limits.ACCEPT_PAUSE, len(self._conns))
+        self._accept_paused = True
+        for fd in self._listeners:
+            self._poller.modify(fd, 0)
+        self._timers.call_later(limits.ACCEPT_PAUSE, self._resume_accepting)
+
+    def _resume_accepting(self):
+        self._accept_paused = False
+        for fd in self._listeners:
+            self._poller.modify(fd, READ)
+
+    # -- events -------------------------------------------------------------------------
+
+    def _dispatch(self, ws, events):
+        on_message = self._handlers["message"]
+        for ev in events:
+            t = type(ev)
+            if t is str or t is bytes:
+                if on_message is not None and ws.conn.ready_state != 3:
+                    try:
+                        on_message(ws, ev)
+                    except Exception as exc:
+                        self._handler_failed(ws, exc)
+            elif t is Open:
+                ws.phase = OPEN
+                self._deadlines.pop(ws, None)
+                self.clients.add(ws)
+                self._call(ws, self._handlers["open"], ws)
+            elif t is Close:
+                self._closed(ws, ev.code, ev.reason)
+            elif t is Ping:
+                self._call(ws, self._handlers["ping"], ws, ev.data)
+            elif t is Pong:
+                self._call(ws, self._handlers["pong"], ws, ev.data)
+            elif t is HttpRequest:
+                self._answer_http(ws, ev.request)
+            elif t is HandshakeFailed:
+                log.debug("handshake from %s refused: %s %s", ws.remote_address, ev.status, ev.reason)
+
+    def _call(self, ws, handler, *args):
+        if handler is None:
+            return
+        try:
+            handler(*args)
+        except Exception as exc:
+            self._handler_failed(ws, exc)
+
+    def _handler_failed(self, ws, exc):
+        """An application handler raised: report it, then fail that one
+        connection with 1011. The loop and other connections carry on."""
+        log.error("handler error on %s", ws.remote_address if ws else "server", exc_info=exc)
+        on_error = self._handlers["error"]
+        if on_error is not None and ws is not None:
+            try:
+                on_error(ws, exc)
+            except Exception:
+                log.exception("error handler raised")
+        if ws is not None and ws.conn.ready_state in (READY_OPEN, 2):
+            ws.conn.fail(CLOSE_INTERNAL_ERROR, "internal error")
+            ws._wrote()
+
+    def _closed(self, ws, code, reason):
+        sent = ws.conn.close_sent
+        if code == 1006 and sent is not None and (
+                sent[0] in _FAILURE_CODES or sent[1] == KEEPALIVE_TIMEOUT_REASON):
+            # We failed the connection (bad frames, bad data, a dead peer): say why.
+            self._call(None, self._handlers["error"], ws, ProtocolError(sent[0], sent[1]))
+        if ws in self.clients:
+            self.clients.discard(ws)
+            self._call(None, self._handlers["close"], ws, code, reason)
+
+    def _answer_http(self, ws, request):
+        handler = self._handlers["http"] or _no_upgrade
+        try:
+            result = handler(request)
+            if result is None:
+                result = (404, [], b"not found\n")
+            status, headers, body = result
+            response = build_rejection(status, None, headers, body)
+        except Exception as exc:
+            log.error("http handler error for %s %s", request.method, request.target, exc_info=exc)
+            response = build_rejection(500, None, (), b"internal server error\n")
+        ws.conn.send_http_response(response)
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def _set_deadline(self, ws, delay):
+        self._deadlines[ws] = time.monotonic() + delay
+
+    def _destroy(self, ws, reason=""):
+        """Close the socket now. Fires ``close`` (1006) if it has not fired."""
+        if ws.phase == GONE:
+            return
+        ws.phase = GONE
+        ws._out = None
+        self._poller.unregister(ws.fd)
+        self._conns.pop(ws.fd, None)
+        self._deadlines.pop(ws, None)
+        try:
+            ws.sock.close()
+        except OSError:
+            pass
+        if ws in self.clients:
+            conn = ws.conn
+            conn.receive_eof()
+            self._closed(ws, conn.close_code, reason or conn.close_reason)
+
+    def _sweep_deadlines(self):
+        now = time.monotonic()
+        expired = [ws for ws, when in self._deadlines.items() if when <= now]
+        for ws in expired:
+            if ws.phase == HANDSHAKE:
+                log.debug("handshake timeout: %s", ws.remote_address)
+            self._destroy(ws, "timeout" if ws.phase != CLOSING else "close timeout")
+        self._timers.call_later(0.5, self._sweep_deadlines)
+
+    def _keepalive_period(self):
+        return min(10.0, max(0.5, min(self.ping_interval, self.ping_timeout or self.ping_interval) / 4))
+
+    def _sweep_keepalive(self):
+        now, interval, timeout = time.monotonic(), self.ping_interval, self.ping_timeout
+        for ws in list(self.clients):
+            if ws.conn.keepalive(now, interval, timeout):
+                ws._wrote()
+        self._timers.call_later(self._keepalive_period(), self._sweep_keepalive)
+
+    def _begin_shutdown(self, code=CLOSE_GOING_AWAY, reason="server shutting down"):
+        if self._closing:
+            return
+        self._closing = True
+        self._shutdown_deadline = time.monotonic() + self.shutdown_timeout
+        for fd, lsock in list(self._listeners.items()):
+            self._poller.unregister(fd)
+            lsock.close()
+        self._listeners.clear()
+        for ws in list(self._conns.values()):
+            if ws.phase == HANDSHAKE:
+                self._destroy(ws)
+            elif ws.phase == OPEN:
+                ws.close(code, reason)
+
+    def _stop(self):
+        for ws in list(self._conns.values()):
+            self._destroy(ws, "server shut down")
+        self._stopped = True
+        for s in self._wakeup:
+            self._poller.unregister(s.fileno())
+            s.close()
+        self._poller.close()
+
+    # -- broadcast ------------------------------------------------------------------------------
+
+    def broadcast(self, data, clients=None, *, slow="skip"):
+        """Send one message to many clients, encoded (and compressed) once.
+
+        ``clients`` defaults to every open client. ``slow`` is the policy for
+        a client whose unsent output is above ``write_high_water``: "skip"
+        (it misses this message) or "queue" (sent anyway; a client past
+        ``max_buffered`` is dropped). Returns how many clients it reached.
+        Call it from the loop's thread (a handler, or ``call_soon_threadsafe``).
+        """
+        if slow not in ("skip", "queue"):
+            raise ValueError("slow must be 'skip' or 'queue'")
+        prepared = PreparedMessage(data)
+        high = self.write_high_water if slow == "skip" else None
+        reached = 0
+        for ws in list(self.clients if clients is None else clients):
+            conn = ws.conn
+            if conn.ready_state != READY_OPEN or (high is not None and ws._out_size > high):
+                continue
+            conn.send_prepared(prepared)
+            if not ws._dirty:
+                ws._dirty = True
+                self._dirty.append(ws)
+            reached += 1
+        return reached
+
+    def _log_debug(self, *args):
+        log.debug(*args)
+
+
+__all__ = ["Server", "DRAINING"]

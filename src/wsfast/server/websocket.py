@@ -1,0 +1,286 @@
+"""One server-side connection: a socket driven by a sans-I/O ServerConnection.
+
+This is the object handlers receive. Its I/O methods are the loop's hot
+path: read into the server's shared buffer, feed the connection, write at
+once and queue only what the socket did not take.
+"""
+
+import collections
+import socket
+
+from ..constants import CLOSE_NORMAL
+from ..errors import WebSocketError
+from ..protocol import InvalidState
+from .poller import READ, WRITE
+from .tls import TLSClosed
+
+# Connection life cycle, as the loop sees it (ready_state is the
+# protocol's view and stays the browser's 0-3).
+HANDSHAKE, OPEN, CLOSING, DRAINING, LINGER, GONE = range(6)
+
+_SEND_BATCH = 64  # chunks per sendmsg(); well under IOV_MAX
+
+
+class WebSocket:
+    """A client connected to a ``Server``.
+
+    ``send(str | bytes)``, ``close(code, reason)``, ``ping()``;
+    ``ready_state`` (0-3), ``buffered_amount`` (bytes not yet handed to
+    the kernel); ``subprotocol``, ``extensions``, ``remote_address``,
+    ``request`` (path, query_string, headers); ``data``, a dict for the
+    application's own use (created on first access).
+    """
+
+    __slots__ = (
+        "server",
+        "sock",
+        "fd",
+        "conn",
+        "remote_address",
+        "phase",
+        "_data",
+        "_out",
+        "_out_size",
+        "_mask",
+        "_paused",
+        "_dirty",
+        "_tls",
+        "__weakref__",
+    )
+
+    def __init__(self, server, sock, remote_address, conn, tls=None):
+        self.server = server
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.conn = conn
+        self.remote_address = remote_address
+        self.phase = HANDSHAKE
+        self._data = None
+        self._out = None  # deque of unsent chunks, only while the socket is full
+        self._out_size = 0
+        self._mask = READ
+        self._paused = False  # reading stopped by backpressure
+        self._dirty = False  # has output the loop has not flushed yet
+        self._tls = tls
+
+    # -- the application's API ---------------------------------------------
+
+    @property
+    def ready_state(self):
+        return self.conn.ready_state
+
+    @property
+    def buffered_amount(self):
+        """Bytes queued for this client and not yet accepted by the kernel."""
+        return self._out_size + self.conn.bytes_pending
+
+    @property
+    def subprotocol(self):
+        return self.conn.subprotocol
+
+    @property
+    def extensions(self):
+        return self.conn.extensions
+
+    @property
+    def request(self):
+        return self.conn.request
+
+    @property
+    def close_code(self):
+        return self.conn.close_code
+
+    @property
+    def close_reason(self):
+        return self.conn.close_reason
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = {}
+        return self._data
+
+    def send(self, data, compress=None):
+        """Send a message: str as text, bytes-like as binary. Raises
+        InvalidState unless the connection is open."""
+        self.conn.send(data, compress)
+        self._wrote()
+
+    def send_prepared(self, prepared):
+        self.conn.send_prepared(prepared)
+        self._wrote()
+
+    def ping(self, data=b""):
+        self.conn.ping(data)
+        self._wrote()
+
+    def close(self, code=CLOSE_NORMAL, reason=""):
+        """Start the close handshake; ``close`` fires when it completes
+        (or after the server's close_timeout)."""
+        if self.phase >= CLOSING:
+            return
+        if self.phase == HANDSHAKE:
+            self.terminate()
+            return
+        self.conn.close(code, reason)
+        self.phase = CLOSING
+        self.server._set_deadline(self, self.server.close_timeout)
+        self._wrote()
+
+    def terminate(self):
+        """Drop the TCP connection at once (no close handshake)."""
+        self.server._destroy(self)
+
+    def __repr__(self):
+        return "<WebSocket %s state=%d>" % (self.remote_address, self.conn.ready_state)
+
+    # -- the loop's side ------------------------------------------------------
+
+    def _wrote(self):
+        if not self._dirty:
+            self._dirty = True
+            self.server._dirty.append(self)
+
+    def _on_readable(self, buf, view):
+        try:
+            n = self.sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.server._destroy(self)
+            return
+        if n == 0:
+            self._on_eof()
+            return
+        if self.phase >= DRAINING:
+            return  # closing: the peer's last bytes are discarded
+        data = view[:n]
+        if self._tls is not None:
+            try:
+                data = self._tls.receive(data)
+            except TLSClosed:
+                self._on_eof()
+                return
+            except Exception as exc:  # ssl.SSLError and friends: a bad peer
+                self.server._log_debug("TLS error from %s: %s", self.remote_address, exc)
+                self.server._destroy(self)
+                return
+            if not data:
+                self._flush()  # handshake records
+                return
+        events = self.conn.receive_data(data)
+        if events:
+            self.server._dispatch(self, events)
+        self._flush()
+
+    def _on_eof(self):
+        if self.phase < DRAINING:
+            events = self.conn.receive_eof()
+            if events:
+                self.server._dispatch(self, events)
+        self.server._destroy(self)
+
+    def _flush(self):
+        """Hand queued output to the kernel; queue what it does not take."""
+        self._dirty = False
+        if self.phase == GONE:
+            return
+        data = self.conn.data_to_send()
+        if self._tls is not None:
+            data = self._tls.send(data) if data else self._tls.pending()
+        if data:
+            if self._out is None:
+                try:
+                    n = self.sock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    n = 0
+                except OSError:
+                    self.server._destroy(self)
+                    return
+                if n < len(data):
+                    self._out = collections.deque((memoryview(data)[n:],))
+                    self._out_size = len(data) - n
+                    self._update_mask()
+                    self._check_water()
+            else:
+                self._out.append(data)
+                self._out_size += len(data)
+                self._check_water()
+        if self.conn.should_close and self.phase < DRAINING:
+            self._finish()
+
+    def _on_writable(self):
+        out = self._out
+        if out is None:
+            self._update_mask()
+            return
+        try:
+            if len(out) == 1:
+                n = self.sock.send(out[0])
+            else:
+                n = self.sock.sendmsg(list(out)[:_SEND_BATCH])
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.server._destroy(self)
+            return
+        self._out_size -= n
+        while n:
+            first = out[0]
+            if len(first) <= n:
+                n -= len(first)
+                out.popleft()
+            else:
+                out[0] = memoryview(first)[n:]
+                n = 0
+        if not out:
+            self._out = None
+            self._out_size = 0
+            if self.phase == DRAINING:
+                self._linger()
+                return
+        self._check_water()
+        self._update_mask()
+
+    def _check_water(self):
+        server = self.server
+        size = self._out_size
+        if size > server.max_buffered and self.phase < DRAINING:
+            server._log_debug("%s: output over max_buffered, dropping", self.remote_address)
+            server._destroy(self, "output buffer over max_buffered")
+        elif not self._paused and size > server.write_high_water:
+            self._paused = True
+            self._update_mask()
+        elif self._paused and size <= server.write_low_water:
+            self._paused = False
+            self._update_mask()
+
+    def _update_mask(self):
+        if self.phase == GONE:
+            return
+        mask = (0 if self._paused else READ) | (WRITE if self._out is not None else 0)
+        if mask != self._mask:
+            self._mask = mask
+            self.server._poller.modify(self.fd, mask)
+
+    def _finish(self):
+        """The protocol is done: send what is queued, then close TCP."""
+        self.phase = DRAINING
+        self.server._set_deadline(self, self.server.close_timeout)
+        if self._out is None:
+            self._linger()
+
+    def _linger(self):
+        """Everything is sent: half-close, so the peer reads our last bytes
+        before it sees the end, and wait (bounded) for its FIN."""
+        self.phase = LINGER
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.server._destroy(self)
+            return
+        self._paused = False
+        self._update_mask()
+
+
+__all__ = ["WebSocket", "InvalidState", "WebSocketError"]
