@@ -1,8 +1,11 @@
 """wsfast's command line."""
 
 import argparse
+import logging
 import platform
 import sys
+
+log = logging.getLogger("wsfast")
 
 
 def _info(args):
@@ -29,14 +32,107 @@ def _selftest(wsfast):
     return 0 if ok else 1
 
 
+def _server_options(args):
+    options = dict(
+        compression=not args.no_compression,
+        max_message_size=args.max_message_size,
+        max_frame_size=args.max_message_size,
+        ping_interval=args.ping_interval or None,
+    )
+    if args.max_connections:
+        options["max_connections"] = args.max_connections
+    if args.certfile:
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.certfile, args.keyfile)
+        options["ssl"] = ctx
+    return options
+
+
+def _listening(kind, args, path=""):
+    import wsfast
+
+    scheme = "wss" if args.certfile else "ws"
+    def report(server):
+        for addr in server.addresses:
+            host = "[%s]" % addr[0] if ":" in addr[0] else addr[0]
+            log.info("%s listening on %s://%s:%d%s (compression %s, backend %s/%s)", kind, scheme,
+                     host, addr[1], path, "off" if args.no_compression else "on",
+                     wsfast.backend, wsfast.mask_kernel())
+    return report
+
+
+def _echo(args):
+    from .apps.echo import serve_echo
+    from .server.workers import default_workers
+
+    workers = args.workers or default_workers()
+    return serve_echo(args.host, args.port, workers=workers, on_ready=_listening("echo", args),
+                      **_server_options(args))
+
+
+def _chat(args):
+    from .apps.chat import make_chat_server
+
+    server = make_chat_server(args.host, args.port, **_server_options(args))
+    server.listen()
+    scheme = "https" if args.certfile else "http"
+    host = args.host if args.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    log.info("chat: open %s://%s:%d/ in a browser (Ctrl-C to stop)", scheme,
+             "[%s]" % host if ":" in host else host, server.port)
+    server.run()
+    return 0
+
+
+def _add_server_args(p, port):
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; "
+                   "'' or 0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
+    p.add_argument("--no-compression", action="store_true", help="do not negotiate permessage-deflate")
+    p.add_argument("--max-message-size", type=int, default=None, metavar="BYTES",
+                   help="largest message and frame accepted (default: 4 MiB; chat: 16 KiB)")
+    p.add_argument("--max-connections", type=int, default=None, metavar="N",
+                   help="connections per worker; more get HTTP 503 (default: what the open-file limit allows)")
+    p.add_argument("--ping-interval", type=float, default=20.0, metavar="SECONDS",
+                   help="keepalive ping after this much silence; 0 disables (default: %(default)s)")
+    p.add_argument("--certfile", help="PEM certificate chain: serve wss:// (TLS)")
+    p.add_argument("--keyfile", help="PEM private key for --certfile")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="default: %(default)s (debug logs every connection)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="wsfast", description="wsfast WebSocket toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("info", help="show the active backend and mask kernel")
+    p = sub.add_parser("info", help="show the active backend and mask kernel",
+                       description="Show the active backend and SIMD mask kernel.")
     p.add_argument("--selftest", action="store_true", help="also round-trip frames through the backend")
     p.set_defaults(func=_info)
+    p = sub.add_parser("echo", help="run an echo server (conformance, benchmarks)",
+                       description="Echo every message back: text as text, binary as binary.")
+    _add_server_args(p, 9001)
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes sharing the port via SO_REUSEPORT (default: one per core)")
+    p.set_defaults(func=_echo)
+    p = sub.add_parser("chat", help="run the browser chat demo",
+                       description="Serve a chat page at / ; every message is broadcast to everyone "
+                                   "connected, and joins and leaves are shown. One process.")
+    _add_server_args(p, 8080)
+    p.set_defaults(func=_chat)
     args = parser.parse_args(argv)
-    return args.func(args)
+    if hasattr(args, "log_level"):
+        logging.basicConfig(level=args.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.max_message_size is None:
+            args.max_message_size = 16 * 1024 if args.command == "chat" else 4 * 1024 * 1024
+    try:
+        return args.func(args)
+    except OSError as exc:
+        print("wsfast %s: %s" % (args.command, exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

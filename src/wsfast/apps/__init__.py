@@ -1,0 +1,1 @@
+"""Ready-made servers behind the ``wsfast`` command: echo and chat."""
