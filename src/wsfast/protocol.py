@@ -90,6 +90,8 @@ class Connection:
         self._plain_limit = 0
         self._stream_compress = False
         self._sending_fragments = False
+        self._deferred_failure = None  # (code, reason): see _fail_with
+        self.failure = None  # (code, reason) when this side failed the connection
         self._ping_sent = None  # payload of the keepalive ping awaiting a pong
         self._ping_sent_at = None
         self._last_seen = None
@@ -134,6 +136,9 @@ class Connection:
 
     def data_to_send(self):
         """Bytes queued for the transport, and clears the queue."""
+        if self._deferred_failure is not None:
+            self.fail(*self._deferred_failure)
+            self._deferred_failure = None
         out = self._out
         if not out:
             return b""
@@ -228,6 +233,7 @@ class Connection:
     def fail(self, code, reason=""):
         """Fail the connection (RFC 6455 7.1.7): send a close frame with
         ``code`` if possible, then ask for the transport to be closed."""
+        self.failure = (code, reason)
         if self.ready_state == OPEN:
             self._send_close(code, reason, _close_payload(code, _short_reason(reason), check=False))
         if self.close_code is None:
@@ -268,7 +274,16 @@ class Connection:
 
     def _fail_with(self, exc, events):
         if self.close_code is None:
-            self.fail(exc.code, exc.reason)  # sets close_code to 1006
+            if events and self.ready_state == OPEN:
+                # Messages that arrived before the bad frame are reported
+                # first; what the application sends in answer to them goes
+                # out before our close frame, which data_to_send() queues
+                # (RFC 6455 7.1.7 fails the connection, not the data before).
+                self._deferred_failure = self.failure = (exc.code, exc.reason)
+                self.close_code, self.close_reason = CLOSE_ABNORMAL, exc.reason
+                self.should_close = True
+            else:
+                self.fail(exc.code, exc.reason)  # sets close_code to 1006
             events.append(Close(CLOSE_ABNORMAL, exc.reason))
 
     def _handle_frames(self, frames, events):

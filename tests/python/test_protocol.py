@@ -221,14 +221,29 @@ def _fail_case(impl, data, code, **server):
     events = s.receive_data(data)
     assert isinstance(events[-1], Close) and events[-1].code == 1006, events
     assert s.should_close
-    assert s.ready_state == CLOSED
     assert s.close_code == 1006
+    assert s.failure[0] == code
     last = read_frames(s.data_to_send())[-1]
+    assert s.ready_state == CLOSED
     assert last[2] == CLOSE and int.from_bytes(last[3][:2], "big") == code
     # Nothing more is processed or sent.
     assert s.receive_data(frame(TEXT, b"x")) == []
     assert s.data_to_send() == b""
     return events[:-1]
+
+
+def test_reply_to_messages_before_a_bad_frame_precedes_the_close(impl):
+    # Autobahn 3.2 (strict): echo what came before the violation, then close.
+    s, c = open_pair(impl)
+    events = s.receive_data(frame(TEXT, b"first") + frame(TEXT, b"bad", rsv=2))
+    assert events[0] == "first" and isinstance(events[1], Close)
+    s.send(events[0])  # the application answers while the close is pending
+    frames = read_frames(s.data_to_send())
+    assert [f[2] for f in frames] == [TEXT, CLOSE]
+    assert frames[0][3] == b"first" and int.from_bytes(frames[1][3][:2], "big") == 1002
+    assert s.ready_state == CLOSED and s.should_close
+    with pytest.raises(InvalidState):
+        s.send("late")
 
 
 def test_unmasked_client_frame_fails_1002(impl):

@@ -394,11 +394,11 @@ class Server:
             ws._wrote()
 
     def _closed(self, ws, code, reason):
-        sent = ws.conn.close_sent
-        if code == 1006 and sent is not None and (
-                sent[0] in _FAILURE_CODES or sent[1] == KEEPALIVE_TIMEOUT_REASON):
+        failure = ws.conn.failure
+        if code == 1006 and failure is not None and (
+                failure[0] in _FAILURE_CODES or failure[1] == KEEPALIVE_TIMEOUT_REASON):
             # We failed the connection (bad frames, bad data, a dead peer): say why.
-            self._call(None, self._handlers["error"], ws, ProtocolError(sent[0], sent[1]))
+            self._call(None, self._handlers["error"], ws, ProtocolError(*failure))
         if ws in self.clients:
             self.clients.discard(ws)
             self._call(None, self._handlers["close"], ws, code, reason)
