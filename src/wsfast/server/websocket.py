@@ -104,7 +104,12 @@ class WebSocket:
         """Send a message: str as text, bytes-like as binary. Raises
         InvalidState unless the connection is open."""
         self.conn.send(data, compress)
-        self._wrote()
+        if self._out is not None or len(data) > 65536:
+            # Backed up, or a big message: flush now, so that the water
+            # marks and max_buffered see it before the next send.
+            self._flush()
+        else:
+            self._wrote()
 
     def send_prepared(self, prepared):
         self.conn.send_prepared(prepared)

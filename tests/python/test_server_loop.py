@@ -1,0 +1,416 @@
+"""The epoll server loop, end to end over loopback, on both backends."""
+
+import contextlib
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+import pytest
+
+websockets_sync = pytest.importorskip("websockets.sync.client")
+from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
+
+from frames import close_payload, frame  # noqa: E402
+from serverloop import Recorder, http_get, on_loop, raw_connect, read_all, running  # noqa: E402
+from wsfast.errors import ProtocolError  # noqa: E402
+
+
+def connect(server, path="/", **kw):
+    kw.setdefault("open_timeout", 5)
+    kw.setdefault("close_timeout", 5)
+    kw.setdefault("max_size", 8 << 20)
+    return websockets_sync.connect("ws://127.0.0.1:%d%s" % (server.port, path), proxy=None, **kw)
+
+
+def close_code_of(data):
+    """The close code in the last frame of an unmasked server stream."""
+    i = data.rfind(b"\x88")
+    assert i >= 0, data
+    return int.from_bytes(data[i + 2 : i + 4], "big")
+
+
+@pytest.fixture
+def rec():
+    return Recorder()
+
+
+@pytest.mark.parametrize("compression", [True, False])
+def test_echo_text_and_binary_all_sizes(impl, rec, compression):
+    with running(backend=impl, compression=compression, **rec.handlers()) as server:
+        with connect(server, compression="deflate" if compression else None) as ws:
+            for size in (0, 1, 125, 126, 65535, 65536, 1 << 20):
+                for message in ("é" * (size // 2), os.urandom(size)):
+                    ws.send(message)
+                    assert ws.recv(timeout=5) == message
+            has_ext = ws.response.headers.get("Sec-WebSocket-Extensions") is not None
+            assert has_ext == compression
+
+
+def test_open_and_close_events_with_code_and_reason(impl, rec):
+    with running(backend=impl, subprotocols=["chat.v2", "chat.v1"], **rec.handlers()) as server:
+        with connect(server, "/room?x=1", subprotocols=["chat.v1", "chat.v2"]) as ws:
+            _, sws = rec.next("open")
+            assert ws.subprotocol == "chat.v2"
+            assert sws.subprotocol == "chat.v2"
+            assert sws.ready_state == 1
+            assert sws.request.path == "/room" and sws.request.query_string == b"x=1"
+            assert sws.remote_address[0] == "127.0.0.1"
+            assert sws in server.clients
+            sws.data["user"] = "ann"
+            ws.close(4001, "bye now")
+        assert rec.next("close")[1:] == (4001, "bye now")
+        assert sws.ready_state == 3 and sws.data["user"] == "ann"
+        assert sws not in server.clients
+
+
+def test_server_initiated_close(impl, rec):
+    with running(backend=impl, **rec.handlers()) as server:
+        with connect(server) as ws:
+            _, sws = rec.next("open")
+            on_loop(server, sws.close, 4002, "done")
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 4002 and ws.close_reason == "done"
+        assert rec.next("close")[1:] == (4002, "done")
+
+
+def test_protocol_error_fails_one_connection_and_server_keeps_serving(impl, rec):
+    with running(backend=impl, **rec.handlers()) as server:
+        with connect(server) as good:
+            sock, head = raw_connect(server)
+            assert head.startswith(b"HTTP/1.1 101")
+            sock.sendall(frame(1, b"x", mask=None))  # clients must mask: 1002
+            data = read_all(sock)
+            sock.close()
+            assert close_code_of(data) == 1002
+            err = rec.next("error")[1]
+            assert isinstance(err, ProtocolError) and err.code == 1002
+            assert rec.next("close")[1] == 1006
+            good.send("still here")
+            assert good.recv(timeout=5) == "still here"
+
+
+@pytest.mark.parametrize("payload,code", [(b"\xff\xfe", 1007), (b"x" * 200, 1009)])
+def test_bad_data_gets_its_close_code(impl, rec, payload, code):
+    with running(backend=impl, max_message_size=100, **rec.handlers()) as server:
+        sock, _ = raw_connect(server)
+        with sock:
+            sock.sendall(frame(1, payload))
+            assert close_code_of(read_all(sock)) == code
+
+
+def test_handler_exception_closes_that_connection_with_1011(impl, rec):
+    def on_message(ws, message):
+        if message == "boom":
+            raise RuntimeError("app bug")
+        ws.send(message)
+
+    handlers = dict(rec.handlers(), on_message=on_message)
+    with running(backend=impl, **handlers) as server:
+        with connect(server) as ws, connect(server) as other:
+            ws.send("boom")
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 1011
+            assert isinstance(rec.next("error")[1], RuntimeError)
+            other.send("fine")
+            assert other.recv(timeout=5) == "fine"
+
+
+def test_plain_http_requests(impl):
+    def http(request):
+        if request.path == "/health":
+            return 200, [("Content-Type", "text/plain")], b"ok\n"
+        return None
+
+    with running(backend=impl) as server:
+        response = http_get(server)
+        assert response.startswith(b"HTTP/1.1 426 ") and b"Sec-WebSocket-Version: 13" in response
+    with running(backend=impl, http_handler=http) as server:
+        assert http_get(server, "/health").startswith(b"HTTP/1.1 200 ")
+        assert http_get(server, "/health").endswith(b"\r\n\r\nok\n")
+        assert http_get(server, "/nope").startswith(b"HTTP/1.1 404 ")
+
+
+def test_bad_handshakes_get_http_errors(impl):
+    with running(backend=impl) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+            assert read_all(sock).startswith(b"HTTP/1.1 426 ")
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with sock:
+            sock.sendall(b"GET / HTTP/1.1\r\n" + b"X-Big: " + b"a" * 10000 + b"\r\n\r\n")
+            assert read_all(sock).startswith(b"HTTP/1.1 431 ")
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with sock:
+            sock.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+            assert read_all(sock).startswith(b"HTTP/1.1 400 ")
+
+
+def test_origins_and_handshake_hook(impl, rec):
+    from wsfast.handshake import Accept, Reject
+
+    def hook(request, remote_address):
+        if request.headers.get("Authorization") != "Bearer good":
+            return Reject(401, [("WWW-Authenticate", "Bearer")], b"who are you?\n")
+        return Accept(headers=[("X-User", "ann")])
+
+    with running(backend=impl, origins=["https://app.example"], **rec.handlers()) as server:
+        with pytest.raises(InvalidStatus) as info:
+            connect(server, origin="https://evil.example")
+        assert info.value.response.status_code == 403
+        with connect(server, origin="https://app.example") as ws:
+            ws.send("hi")
+            assert ws.recv(timeout=5) == "hi"
+    with running(backend=impl, handshake_hook=hook) as server:
+        with pytest.raises(InvalidStatus) as info:
+            connect(server)
+        assert info.value.response.status_code == 401
+        with connect(server, additional_headers={"Authorization": "Bearer good"}) as ws:
+            assert ws.response.headers["X-User"] == "ann"
+
+
+def test_max_connections_refuses_with_503(impl, rec):
+    with running(backend=impl, max_connections=2, **rec.handlers()) as server:
+        with connect(server), connect(server):
+            with pytest.raises(InvalidStatus) as info:
+                connect(server)
+            assert info.value.response.status_code == 503
+        deadline = time.monotonic() + 5
+        while on_loop(server, lambda: len(server._conns)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with connect(server) as ws:  # room again
+            ws.send("x")
+            assert ws.recv(timeout=5) == "x"
+
+
+def test_handshake_timeout_drops_silent_sockets(impl):
+    with running(backend=impl, handshake_timeout=0.3) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with sock:
+            start = time.monotonic()
+            assert read_all(sock) == b""
+            assert time.monotonic() - start < 3
+
+
+def test_keepalive_fails_a_peer_that_never_pongs(impl, rec):
+    with running(backend=impl, ping_interval=0.2, ping_timeout=0.3, **rec.handlers()) as server:
+        sock, _ = raw_connect(server)
+        with sock:
+            data = read_all(sock, timeout=5)
+        assert data[:1] == b"\x89"  # a ping came first
+        assert close_code_of(data) == 1011
+        assert rec.next("close")[1] == 1006
+
+
+def test_backpressure_pauses_reading_and_bounds_memory(impl, rec):
+    sent = []
+
+    def on_message(ws, message):
+        # Every request asks for 256 KiB back; the client never reads.
+        ws.send(b"x" * 256 * 1024)
+        sent.append(ws.buffered_amount)
+
+    handlers = dict(rec.handlers(), on_message=on_message)
+    with running(backend=impl, compression=False, write_high_water=64 * 1024, write_low_water=16 * 1024,
+                 max_buffered=64 << 20, **handlers) as server:
+        sock, _ = raw_connect(server)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        with sock:
+            _, sws = rec.next("open")
+            for _ in range(60):  # one request per read; the server must stop reading them
+                sock.sendall(frame(2, b"more"))
+                time.sleep(0.02)
+            time.sleep(0.3)
+            handled = on_loop(server, len, sent)
+            buffered = on_loop(server, lambda: sws.buffered_amount)
+            assert sws._paused
+            # Reading stopped once the answers the kernel would not take went
+            # over the high mark, not after all 60 requests.
+            assert handled < 40, handled
+            assert buffered <= (handled + 1) * 256 * 1024
+
+
+def test_max_buffered_drops_a_connection_that_never_reads(impl, rec):
+    with running(backend=impl, compression=False, max_buffered=1 << 20, **rec.handlers()) as server:
+        sock, _ = raw_connect(server)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        with sock:
+            _, sws = rec.next("open")
+
+            def flood():
+                for _ in range(64):
+                    if sws.ready_state != 1:
+                        break
+                    sws.send(b"y" * (1 << 20))
+
+            on_loop(server, flood)
+            assert rec.next("close", timeout=5)[1] == 1006
+            assert sws not in server.clients
+
+
+def test_broadcast_reaches_everyone_and_skips_slow_clients(impl, rec):
+    rec.echo = False
+    with running(backend=impl, compression=True, write_high_water=32 * 1024, **rec.handlers()) as server:
+        with contextlib.ExitStack() as stack:
+            clients = [stack.enter_context(connect(server)) for _ in range(5)]
+            for _ in clients:
+                rec.next("open")
+            assert on_loop(server, server.broadcast, "hello all") == 5
+            assert all(ws.recv(timeout=5) == "hello all" for ws in clients)
+            big = os.urandom(4096) * 16
+            assert on_loop(server, server.broadcast, big) == 5
+            assert all(ws.recv(timeout=5) == big for ws in clients)
+            # A slow client: pretend it has a full queue.
+            slow = next(iter(server.clients))
+            on_loop(server, setattr, slow, "_out_size", 10 ** 6)
+            assert on_loop(server, server.broadcast, b"skip?") == 4
+            assert on_loop(server, lambda: server.broadcast(b"queue", slow="queue")) == 5
+            on_loop(server, setattr, slow, "_out_size", 0)
+
+
+def test_graceful_shutdown_closes_with_1001(impl, rec):
+    with contextlib.ExitStack() as stack:
+        with running(backend=impl, **rec.handlers()) as server:
+            ws = stack.enter_context(connect(server))
+            rec.next("open")
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+        assert ws.close_code == 1001
+    assert rec.next("close")[1] == 1001
+
+
+def _self_signed(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    try:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip("openssl unavailable: %s" % exc)
+    return cert, key
+
+
+def test_tls(impl, rec, tmp_path):
+    cert, key = _self_signed(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    with running(backend=impl, ssl=server_ctx, **rec.handlers()) as server:
+        url = "wss://127.0.0.1:%d/" % server.port
+        with websockets_sync.connect(url, ssl=client_ctx, proxy=None, open_timeout=5, max_size=None) as ws:
+            for message in ("secure", os.urandom(300_000)):
+                ws.send(message)
+                assert ws.recv(timeout=5) == message
+        assert rec.next("close")[1] == 1000
+        # A plaintext client on the TLS port is dropped, and the server carries on.
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b"HTTP/1.1" not in read_all(sock)
+        with websockets_sync.connect(url, ssl=client_ctx, proxy=None, open_timeout=5) as ws:
+            ws.send("again")
+            assert ws.recv(timeout=5) == "again"
+
+
+def test_ipv6(rec):
+    try:
+        socket.socket(socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6")
+    with running(host="::1", **rec.handlers()) as server:
+        url = "ws://[::1]:%d/" % server.port
+        with websockets_sync.connect(url, proxy=None, open_timeout=5) as ws:
+            ws.send("v6")
+            assert ws.recv(timeout=5) == "v6"
+        assert rec.next("open")[1].remote_address[0] == "::1"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, proc, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("server did not listen")
+
+
+def test_echo_command_with_workers_and_sigterm():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "wsfast", "echo", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_port(port, proc)
+        seen = set()
+        for i in range(20):
+            with websockets_sync.connect("ws://127.0.0.1:%d/" % port, proxy=None, open_timeout=5) as ws:
+                ws.send("n%d" % i)
+                assert ws.recv(timeout=5) == "n%d" % i
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, out
+        assert "2 workers started" in out
+        seen = {line.split()[-1] for line in out.splitlines() if "started" in line}
+        assert seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_out_of_descriptors_does_not_crash_the_loop(tmp_path):
+    """With a tiny open-file limit, surplus clients wait or fail, and the
+    server keeps serving once descriptors free up."""
+    port = _free_port()
+    script = (
+        "import resource, sys, logging\n"
+        "logging.basicConfig(level='WARNING')\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))\n"
+        "from wsfast.apps.echo import make_echo_server\n"
+        "s = make_echo_server('127.0.0.1', %d, max_connections=1000)\n"
+        "s.run()\n" % port
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    socks = []
+    try:
+        _wait_port(port, proc)
+        for _ in range(80):  # twice the limit
+            s = socket.socket()
+            s.settimeout(5)
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+        time.sleep(0.5)
+        assert proc.poll() is None
+        for s in socks:
+            s.close()
+        socks = []
+        time.sleep(0.3)
+        with websockets_sync.connect("ws://127.0.0.1:%d/" % port, proxy=None, open_timeout=5) as ws:
+            ws.send("alive")
+            assert ws.recv(timeout=5) == "alive"
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+        assert "pausing accepts" in out
+    finally:
+        for s in socks:
+            s.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
