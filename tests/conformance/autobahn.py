@@ -1,0 +1,188 @@
+"""Run Autobahn|Testsuite against wsfast and require every case OK, strictly.
+
+    python tests/conformance/autobahn.py setup            # install wstest
+    python tests/conformance/autobahn.py server [--cases 1.* 2.*]
+    python tests/conformance/autobahn.py client [--cases ...]
+
+``server`` runs wstest's fuzzingclient against ``wsfast echo`` (compression
+on); ``client`` runs wstest's fuzzingserver against the wsfast client
+(``client_driver.py``). A case passes only as OK or INFORMATIONAL, for its
+behaviour and its close behaviour: NON-STRICT, UNIMPLEMENTED and FAILED
+all fail. The exit status is 0 only when every selected case passes.
+
+wstest is Python 2 code; ``setup`` builds a Python 2.7 virtualenv (from
+$PY27, ``python2.7`` on PATH, or pyenv) with the pins in
+requirements-wstest.txt. Work files go to ``.autobahn/`` (git-ignored).
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+WORK = os.environ.get("AUTOBAHN_DIR", os.path.join(ROOT, ".autobahn"))
+VENV27 = os.path.join(WORK, "venv27")
+WSTEST = os.path.join(VENV27, "bin", "wstest")
+PASSING = {"OK", "INFORMATIONAL"}
+TOTAL_CASES = 517
+
+
+def _is_py27(exe):
+    try:
+        out = subprocess.run([exe, "-c", "import sys; print(sys.version_info[:2] == (2, 7))"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.stdout.strip() == "True"
+
+
+def find_python27():
+    candidates = [os.environ.get("PY27"), shutil.which("python2.7")]
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        root = os.path.expanduser("~/.pyenv")
+    candidates += sorted(glob.glob(os.path.join(root or "", "versions", "2.7*", "bin", "python2.7")))
+    candidates.append("/usr/bin/python2.7")
+    for exe in candidates:
+        if exe and os.path.exists(exe) and _is_py27(exe):
+            return exe
+    return None
+
+
+def setup():
+    if os.path.exists(WSTEST):
+        return WSTEST
+    py27 = find_python27()
+    if py27 is None:
+        sys.exit("no CPython 2.7 found (set PY27): wstest cannot run")
+    os.makedirs(WORK, exist_ok=True)
+    venv3 = os.path.join(WORK, "venv3")
+    subprocess.run([sys.executable, "-m", "venv", venv3], check=True)
+    pip3 = os.path.join(venv3, "bin", "pip")
+    # The last virtualenv release that can still create 2.7 environments.
+    subprocess.run([pip3, "install", "-q", "virtualenv==20.21.1"], check=True)
+    subprocess.run([os.path.join(venv3, "bin", "virtualenv"), "-q", "-p", py27, VENV27], check=True)
+    subprocess.run([os.path.join(VENV27, "bin", "pip"), "install", "-q", "-r",
+                    os.path.join(HERE, "requirements-wstest.txt")], check=True)
+    return WSTEST
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, proc, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _summarise(outdir, agent, expect_all):
+    with open(os.path.join(outdir, "index.json")) as f:
+        cases = json.load(f)[agent]
+    counts, failed = {}, []
+    for cid in sorted(cases, key=lambda c: tuple(map(int, c.split(".")))):
+        r = cases[cid]
+        b, bc = r["behavior"], r.get("behaviorClose", "OK")
+        counts[b] = counts.get(b, 0) + 1
+        if b not in PASSING or bc not in PASSING:
+            failed.append("%s (%s/%s)" % (cid, b, bc))
+    print("%d cases: %s" % (len(cases), ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
+    if expect_all and len(cases) != TOTAL_CASES:
+        failed.append("ran %d cases, expected %d" % (len(cases), TOTAL_CASES))
+    if failed:
+        print("NOT OK (strict): " + " ".join(failed))
+        return 1
+    print("every case OK (strict)")
+    return 0
+
+
+def run(mode, cases, exclude, timeout):
+    wstest = setup()
+    port = _free_port()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rundir = os.path.join(WORK, "runs", "%s-%s" % (mode, stamp))
+    outdir = os.path.join(rundir, "reports")
+    os.makedirs(outdir)
+    agent = "wsfast"
+    spec = {"outdir": outdir, "cases": cases, "exclude-cases": exclude, "exclude-agent-cases": {}}
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    log = open(os.path.join(rundir, "log.txt"), "w")
+    started = time.monotonic()
+    if mode == "server":
+        spec["servers"] = [{"agent": agent, "url": "ws://127.0.0.1:%d" % port}]
+        testee = [sys.executable, "-m", "wsfast", "echo", "--port", str(port), "--workers", "1",
+                  "--max-message-size", str(64 << 20), "--ping-interval", "0"]
+        tool = [wstest, "-m", "fuzzingclient", "-s", "spec.json"]
+    else:
+        spec["url"] = "ws://127.0.0.1:%d" % port
+        tool = [wstest, "-m", "fuzzingserver", "-s", "spec.json"]
+        testee = [sys.executable, os.path.join(HERE, "client_driver.py"), "ws://127.0.0.1:%d" % port, agent]
+    with open(os.path.join(rundir, "spec.json"), "w") as f:
+        json.dump(spec, f)
+    first, second = (testee, tool) if mode == "server" else (tool, testee)
+    background = subprocess.Popen(first, cwd=rundir, stdout=log, stderr=subprocess.STDOUT,
+                                  env=env, start_new_session=True)
+    try:
+        if not _wait_port(port, background):
+            print("%s did not start listening (see %s)" % (first[0], log.name))
+            return 2
+        try:
+            rc = subprocess.run(second, cwd=rundir, stdout=log, stderr=subprocess.STDOUT,
+                                env=env, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            print("timed out after %ds" % timeout)
+            return 2
+        if mode == "server" and background.poll() is not None:
+            print("the echo server died during the run (see %s)" % log.name)
+            return 1
+    finally:
+        _stop(background)
+        log.close()
+    print("%s suite: %.0fs, wstest exit %d, report %s" % (mode, time.monotonic() - started, rc, outdir))
+    return _summarise(outdir, agent, expect_all=cases == ["*"] and not exclude)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("mode", choices=["setup", "server", "client"])
+    ap.add_argument("--cases", nargs="*", default=["*"], help="case patterns (default: all)")
+    ap.add_argument("--exclude", nargs="*", default=[], help="case patterns to skip")
+    ap.add_argument("--timeout", type=int, default=1500, help="seconds for the whole suite")
+    args = ap.parse_args(argv)
+    if args.mode == "setup":
+        print(setup())
+        return 0
+    return run(args.mode, args.cases, args.exclude, args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
