@@ -17,6 +17,11 @@ class ClientConnection(Connection):
     ``DeflateParams`` offer.
     """
 
+    __slots__ = (
+        "_key", "_reader", "extra_headers", "host", "offer", "offered_subprotocols",
+        "origin", "path", "port", "response", "secure",
+    )
+
     is_server = False
 
     def __init__(

@@ -37,6 +37,12 @@ MAX_PENDING = 1 << 20
 
 
 class ServerConnection(Connection):
+
+    __slots__ = (
+        "_hook_accept", "_key", "_pending", "_reader", "auto_accept", "compression",
+        "extra_headers", "handshake_hook", "origin_hook", "remote_address", "request",
+        "subprotocols",
+    )
     is_server = True
 
     def __init__(
