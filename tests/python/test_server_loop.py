@@ -49,6 +49,23 @@ def test_echo_text_and_binary_all_sizes(impl, rec, compression):
             assert has_ext == compression
 
 
+@pytest.fixture(params=["epoll", "selectors"])
+def poller(request, monkeypatch):
+    """Both pollers: epoll, and the portable one non-Linux systems use."""
+    monkeypatch.setenv("WSFAST_POLLER", request.param)
+    return request.param
+
+
+def test_echo_with_each_poller(poller, rec):
+    with running(compression=False, write_high_water=1024, write_low_water=512, **rec.handlers()) as server:
+        assert server._poller.name == poller
+        with connect(server) as ws:
+            for size in (0, 100, 1 << 20):  # 1 MiB: queued output, EPOLLOUT, pauses
+                message = os.urandom(size)
+                ws.send(message)
+                assert ws.recv(timeout=5) == message
+
+
 def test_open_and_close_events_with_code_and_reason(impl, rec):
     with running(backend=impl, subprotocols=["chat.v2", "chat.v1"], **rec.handlers()) as server:
         with connect(server, "/room?x=1", subprotocols=["chat.v1", "chat.v2"]) as ws:

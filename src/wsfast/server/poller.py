@@ -2,83 +2,87 @@
 
 Both expose the same tiny API, so the loop never asks which it has.
 Level-triggered: a connection is watched for reading while it may read and
-for writing only while it has output queued.
+for writing only while it has output queued. ``WSFAST_POLLER=selectors``
+forces the portable one (tests use it to cover non-Linux systems).
 """
 
+import os
 import select
 import selectors
 
-READ = 1
-WRITE = 4
+READ = 1  # EPOLLIN
+WRITE = 4  # EPOLLOUT
+#: What counts as "try reading" in a poll result: errors and hang-ups are
+#: reported by the next recv (EPOLLIN | EPOLLERR | EPOLLHUP).
+READABLE = READ | 8 | 16
 
-if hasattr(select, "epoll"):
-    # EPOLLIN == 1 and EPOLLOUT == 4 on Linux, so the masks pass through.
-    _ERR = select.EPOLLERR | select.EPOLLHUP
 
-    class Poller:
-        name = "epoll"
+class EpollPoller:
+    name = "epoll"
 
-        def __init__(self):
-            self._ep = select.epoll()
+    def __init__(self):
+        self._ep = select.epoll()
+        # Bound methods, looked up once: poll() is called every iteration.
+        self.register = self._ep.register
+        self.modify = self._ep.modify
+        self._poll = self._ep.poll
 
-        def register(self, fd, mask):
-            self._ep.register(fd, mask)
+    def unregister(self, fd):
+        try:
+            self._ep.unregister(fd)
+        except (OSError, ValueError):
+            pass  # already closed
 
-        def modify(self, fd, mask):
-            self._ep.modify(fd, mask)
+    def poll(self, timeout):
+        """[(fd, mask)]; test masks with READABLE and WRITE."""
+        return self._poll(timeout, 1024)
 
-        def unregister(self, fd):
-            try:
-                self._ep.unregister(fd)
-            except (OSError, ValueError):
-                pass  # already closed
+    def close(self):
+        self._ep.close()
 
-        def poll(self, timeout):
-            """[(fd, mask)], where errors and hang-ups count as readable
-            (the next read reports them)."""
-            events = self._ep.poll(timeout, 1024)
-            return [(fd, (ev | READ) if ev & _ERR else ev) for fd, ev in events]
 
-        def close(self):
-            self._ep.close()
+class SelectorsPoller:
+    name = "selectors"
 
-else:  # pragma: no cover - exercised on non-Linux systems
+    def __init__(self):
+        self._sel = selectors.DefaultSelector()
 
-    class Poller:
-        name = "selectors"
+    @staticmethod
+    def _events(mask):
+        return (selectors.EVENT_READ if mask & READ else 0) | (
+            selectors.EVENT_WRITE if mask & WRITE else 0)
 
-        def __init__(self):
-            self._sel = selectors.DefaultSelector()
+    def register(self, fd, mask):
+        events = self._events(mask)
+        self._sel.register(fd, events or selectors.EVENT_READ, None if events else "paused")
 
-        @staticmethod
-        def _events(mask):
-            return (selectors.EVENT_READ if mask & READ else 0) | (
-                selectors.EVENT_WRITE if mask & WRITE else 0)
+    def modify(self, fd, mask):
+        events = self._events(mask)
+        if events:
+            self._sel.modify(fd, events)
+        else:  # selectors cannot watch nothing: watch reads, ignore them
+            self._sel.modify(fd, selectors.EVENT_READ, "paused")
 
-        def register(self, fd, mask):
-            self._sel.register(fd, self._events(mask) or selectors.EVENT_READ)
+    def unregister(self, fd):
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
 
-        def modify(self, fd, mask):
-            events = self._events(mask)
-            if events:
-                self._sel.modify(fd, events)
-            else:  # selectors cannot watch nothing: watch reads, ignore them
-                self._sel.modify(fd, selectors.EVENT_READ, "paused")
+    def poll(self, timeout):
+        out = []
+        for key, ev in self._sel.select(None if timeout < 0 else timeout):
+            mask = (READ if ev & selectors.EVENT_READ and key.data != "paused" else 0) | (
+                WRITE if ev & selectors.EVENT_WRITE else 0)
+            if mask:
+                out.append((key.fd, mask))
+        return out
 
-        def unregister(self, fd):
-            try:
-                self._sel.unregister(fd)
-            except (KeyError, ValueError):
-                pass
+    def close(self):
+        self._sel.close()
 
-        def poll(self, timeout):
-            out = []
-            for key, ev in self._sel.select(None if timeout < 0 else timeout):
-                mask = (READ if ev & selectors.EVENT_READ and key.data != "paused" else 0) | (
-                    WRITE if ev & selectors.EVENT_WRITE else 0)
-                if mask:
-                    out.append((key.fd, mask))
-            return out
 
-        def close(self):
-            self._sel.close()
+def Poller():
+    if hasattr(select, "epoll") and os.environ.get("WSFAST_POLLER") != "selectors":
+        return EpollPoller()
+    return SelectorsPoller()

@@ -21,7 +21,7 @@ from ..prepared import PreparedMessage
 from ..protocol import KEEPALIVE_TIMEOUT_REASON, OPEN as READY_OPEN
 from ..server_protocol import ServerConnection
 from . import limits
-from .poller import READ, WRITE, Poller
+from .poller import READ, READABLE, WRITE, Poller
 from .timers import Timers
 from .tls import TLSLayer
 from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket
@@ -262,7 +262,7 @@ class Server:
                 if ws is not None:
                     if mask & WRITE:
                         ws._on_writable()
-                    if mask & READ and ws.phase != GONE:
+                    if mask & READABLE and ws.phase != GONE:
                         ws._on_readable(buf, view)
                 elif fd == wakeup_fd:
                     self._on_wakeup()
