@@ -1,0 +1,564 @@
+"""wsfast as uvicorn's WebSocket backend.
+
+Select it with ``uvicorn app:app --ws wsfast.uvicorn:WSFastProtocol`` or
+``uvicorn.Config(app, ws="wsfast.uvicorn:WSFastProtocol")`` (the class
+itself works too). uvicorn's HTTP protocol hands the upgrade request to
+this ``asyncio.Protocol``, which drives a sans-I/O ``ServerConnection`` and
+speaks ASGI (spec 2.4, with the ``websocket.http.response`` extension) to
+the application. The WebSocket rules all live in ``ServerConnection``;
+this module only moves bytes, events and ASGI messages.
+
+Settings taken from uvicorn's ``Config``:
+
+- ``ws_max_size``: the largest message (and frame) accepted; bigger → 1009.
+- ``ws_max_queue``: received messages the app has not taken yet. Reading
+  from the socket pauses at this many and resumes once the app has taken
+  three quarters of them.
+- ``ws_ping_interval`` / ``ws_ping_timeout``: a ping is sent after
+  ``ws_ping_interval`` seconds without incoming data; no pong within
+  ``ws_ping_timeout`` closes the connection with 1011.
+- ``ws_per_message_deflate``: offer-dependent permessage-deflate.
+
+Behaviour that differs from uvicorn's own backends, on purpose:
+
+- An exception raised by the app after ``websocket.accept`` closes the
+  connection with 1011 (RFC 6455 §7.4.1: "unexpected condition"), and waits
+  for the peer's close frame like an app-initiated close. uvicorn's
+  backends drop the TCP connection (the client sees 1006). Set
+  ``error_close_code = None`` on a subclass for uvicorn's behaviour.
+- A connection lost without a close frame is reported to the app as
+  ``websocket.disconnect`` with 1006 (RFC 6455 §7.1.5) both before and
+  after the handshake.
+- A subprotocol in ``websocket.accept`` that the client did not offer, or
+  ``headers`` that set a handshake header (Sec-WebSocket-*, Upgrade,
+  Connection...), are an error in the app: the client gets a 500.
+- A denial response (``websocket.http.response.*``) is sent whole once
+  its last body part arrives, with a Content-Length computed by the server
+  and ``Connection: close``; the app's own Content-Length,
+  Transfer-Encoding and Connection headers are dropped.
+"""
+
+import asyncio
+import logging
+from collections import deque
+
+from uvicorn.logging import TRACE_LOG_LEVEL
+from uvicorn.protocols.utils import (
+    ClientDisconnected,
+    get_client_addr,
+    get_local_addr,
+    get_path_with_query_string,
+    get_remote_addr,
+    is_ssl,
+)
+
+from .constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_SERVICE_RESTART
+from .events import CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Request
+from .server_protocol import ServerConnection
+
+__all__ = ["WSFastProtocol"]
+
+#: While the app works through received messages, its sends are handed to
+#: the transport together once it waits for input or the event loop turns,
+#: or at once past this many payload bytes. Other sends are written at once.
+WRITE_BATCH = 64 * 1024
+
+_DENIAL_DROPPED_HEADERS = frozenset([b"content-length", b"transfer-encoding", b"connection"])
+
+
+def _str_headers(headers):
+    """ASGI byte-string header pairs as the str pairs wsfast formats."""
+    return [(bytes(n).decode("latin-1"), bytes(v).decode("latin-1")) for n, v in headers]
+
+
+class WSFastProtocol(asyncio.Protocol):
+    """One WebSocket connection under uvicorn, from the upgrade request on."""
+
+    #: Close code sent when the app raises after accepting; None drops the
+    #: connection without a close frame, as uvicorn's own backends do.
+    error_close_code = CLOSE_INTERNAL_ERROR
+
+    def __init__(self, config, server_state, app_state, _loop=None):
+        if not config.loaded:
+            config.load()
+        self.config = config
+        self.app = config.loaded_app
+        if _loop is None:
+            try:
+                _loop = asyncio.get_running_loop()
+            except RuntimeError:
+                _loop = asyncio.get_event_loop()
+        self.loop = _loop
+        self.logger = logging.getLogger("uvicorn.error")
+        self.root_path = config.root_path
+        self.app_state = app_state
+
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.server_state = server_state
+
+        self.transport = None
+        self.server = None
+        self.client = None
+        self.scheme = None
+        self.scope = None
+
+        max_size = config.ws_max_size
+        self.conn = ServerConnection(
+            compression=bool(config.ws_per_message_deflate),
+            auto_accept=False,
+            max_message_size=max_size,
+            max_frame_size=max_size,
+        )
+
+        # Handshake and closing state.
+        self.handshake_complete = False  # the app answered, or the peer left
+        self.accepted = False  # the 101 went out
+        self.close_sent = False  # a close frame or a final response went out
+        self.disconnected = False  # connection_lost() was called
+        self._app_closed = False  # the app sent websocket.close or a denial
+        self._response = None  # (status, headers, [body parts]) of a denial
+        self.close_timer = None
+        self.close_timeout = 10.0
+
+        # Messages for the app.
+        self._messages = deque()
+        self._waiter = None
+        self._disconnect = None  # the disconnect message, once queued
+        max_queue = config.ws_max_queue
+        self._high_water = None if max_queue is None else max(1, int(max_queue))
+        self._low_water = 0 if max_queue is None else self._high_water // 4
+        self.read_paused = False
+
+        # Output and flow control.
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self._unflushed = 0
+        self._flush_handle = None
+
+        # Keepalive.
+        self.ping_interval = config.ws_ping_interval
+        self.ping_timeout = config.ws_ping_timeout
+        self.ping_timer = None
+        self.ping_sent_at = 0.0
+
+    # -- asyncio.Protocol ------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.connections.add(self)
+        self.transport = transport
+        self.server = get_local_addr(transport)
+        self.client = get_remote_addr(transport)
+        self.scheme = "wss" if is_ssl(transport) else "ws"
+        self.conn.remote_address = self.client
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = "%s:%d - " % self.client if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", prefix)
+
+    def connection_lost(self, exc):
+        self._stop_keepalive()
+        self.connections.discard(self)
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = "%s:%d - " % self.client if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection lost", prefix)
+        self.disconnected = True
+        self.handshake_complete = True
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
+        self._put_disconnect(CLOSE_ABNORMAL)
+        # asyncio does not call resume_writing() on a lost transport.
+        self.writable.set()
+        if exc is None:
+            self.transport.close()
+
+    def eof_received(self):
+        # Returning None lets the transport close; connection_lost follows.
+        return None
+
+    def pause_writing(self):
+        self.writable.clear()
+
+    def resume_writing(self):
+        self.writable.set()
+
+    def data_received(self, data):
+        conn = self.conn
+        events = conn.receive_data(data)
+        if events:
+            self._handle_events(events)
+        self._flush()
+        if conn.should_close:
+            self._close_transport()
+
+    def shutdown(self):
+        """Server shutdown: close with 1012 (or 500 before the handshake)."""
+        self._stop_keepalive()
+        if self.close_sent:
+            self._close_transport()
+            return
+        if self.accepted:
+            self._put_disconnect(CLOSE_SERVICE_RESTART)
+            if self.conn.ready_state == OPEN:
+                self.conn.close(CLOSE_SERVICE_RESTART)
+            self.close_sent = True
+            self._flush()
+        else:
+            self._send_500()
+        self._close_transport()
+
+    # -- events from the connection --------------------------------------------
+
+    def _handle_events(self, events):
+        messages = self._messages
+        queued = False
+        for event in events:
+            cls = type(event)
+            if cls is str:
+                if not self.close_sent:
+                    messages.append({"type": "websocket.receive", "text": event})
+                    queued = True
+            elif cls is bytes:
+                if not self.close_sent:
+                    messages.append({"type": "websocket.receive", "bytes": event})
+                    queued = True
+            elif cls is Close:
+                self._on_close(event)
+                queued = True
+            elif cls is Request:
+                self._on_request(event.request)
+            elif cls is HandshakeFailed:
+                self._on_handshake_failed(event)
+                queued = True
+            elif cls is HttpRequest:
+                # uvicorn routes only upgrades here; anything else is refused.
+                self.conn.reject(400, body=b"WebSocket upgrade expected\n")
+                self.close_sent = self.handshake_complete = True
+            # Open, Ping and Pong need nothing: pongs are queued by conn.
+        if queued:
+            self._wake()
+            hw = self._high_water
+            if hw is not None and not self.read_paused and len(messages) >= hw and not self.close_sent:
+                self.read_paused = True
+                self.transport.pause_reading()
+
+    def _on_request(self, request):
+        root_path = self.root_path
+        headers = request.headers
+        self.scope = {
+            "type": "websocket",
+            "asgi": {"version": self.config.asgi_version, "spec_version": "2.4"},
+            "http_version": request.http_version,
+            "scheme": self.scheme,
+            "server": self.server,
+            "client": self.client,
+            "root_path": root_path,
+            "path": root_path + request.path,
+            "raw_path": root_path.encode("ascii") + request.raw_path,
+            "query_string": request.query_string,
+            "headers": headers.raw,
+            "subprotocols": headers.elements("Sec-WebSocket-Protocol"),
+            "state": self.app_state.copy(),
+            "extensions": {"websocket.http.response": {}},
+        }
+        self._messages.append({"type": "websocket.connect"})
+        task = self.loop.create_task(self.run_asgi())
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    def _on_close(self, event):
+        if self.close_sent:
+            # The peer answered our close frame: the closing handshake is
+            # over (conn.should_close now asks for the transport to close).
+            return
+        self.close_sent = True
+        conn = self.conn
+        if event.code == CLOSE_ABNORMAL and conn.close_sent is not None:
+            # We failed the connection (protocol error, too big...): report
+            # the code we sent.
+            self._put_disconnect(*conn.close_sent)
+        else:
+            self._put_disconnect(event.code, event.reason)
+
+    def _on_handshake_failed(self, event):
+        # An invalid upgrade request (answered by conn), or a subprotocol
+        # in websocket.accept that was not offered (500).
+        self.close_sent = self.handshake_complete = True
+        if self.scope is not None:
+            self._put_disconnect(CLOSE_ABNORMAL)
+
+    # -- the app's input -------------------------------------------------------
+
+    def _put_disconnect(self, code, reason=None):
+        if self._disconnect is not None:
+            return
+        message = {"type": "websocket.disconnect", "code": code}
+        if reason is not None:
+            message["reason"] = reason
+        self._disconnect = message
+        self._messages.append(message)
+        self._wake()
+
+    def _wake(self):
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def receive(self):
+        messages = self._messages
+        if not messages:
+            if self._disconnect is not None:
+                return self._disconnect  # asked again after the disconnect
+            # About to wait: hand what the app sent to the transport first.
+            if self._unflushed:
+                self._flush()
+            waiter = self._waiter = self.loop.create_future()
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+        message = messages.popleft()
+        if self.read_paused and len(messages) <= self._low_water:
+            self.read_paused = False
+            if not self.disconnected:
+                self.transport.resume_reading()
+        return message
+
+    # -- the app's output ------------------------------------------------------
+
+    async def send(self, message):
+        if not self.writable.is_set():
+            await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        mtype = message["type"]
+        if self.accepted and not self._app_closed:
+            conn = self.conn
+            if mtype == "websocket.send":
+                if conn.ready_state != OPEN:
+                    raise ClientDisconnected()
+                data = message.get("bytes")
+                if data is not None:
+                    conn.send_binary(data)
+                else:
+                    data = message.get("text")
+                    if data is None:
+                        return
+                    conn.send_text(data)
+                if not self._messages:
+                    self._flush()  # nothing else to answer: write now
+                else:
+                    # Working through a backlog: batch the writes until the
+                    # app waits for input, the loop turns, or WRITE_BATCH.
+                    self._unflushed += len(data)
+                    if self._unflushed >= WRITE_BATCH:
+                        self._flush()
+                    elif self._flush_handle is None:
+                        self._flush_handle = self.loop.call_soon(self._flush)
+            elif mtype == "websocket.close":
+                if conn.ready_state != OPEN:
+                    raise ClientDisconnected()
+                code = message.get("code") or CLOSE_NORMAL
+                reason = message.get("reason") or ""
+                conn.close(code, reason)  # ValueError for an unsendable code
+                self._app_closed = self.close_sent = True
+                self._put_disconnect(code, reason)
+                self._start_closing()
+            else:
+                raise RuntimeError(
+                    "Expected ASGI message 'websocket.send' or 'websocket.close', "
+                    "but got '%s'." % mtype
+                )
+        elif self._response is not None:
+            if mtype != "websocket.http.response.body":
+                raise RuntimeError(
+                    "Expected ASGI message 'websocket.http.response.body' but got '%s'." % mtype
+                )
+            self._response[2].append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                self._finish_response()
+        elif not self.handshake_complete:
+            if mtype == "websocket.accept":
+                self._accept(message)
+            elif mtype == "websocket.close":
+                self._log_status(403)
+                self._reject(403, self._default_headers(), b"")
+            elif mtype == "websocket.http.response.start":
+                status = message["status"]
+                if not 200 <= status <= 599:
+                    raise RuntimeError("Invalid HTTP status code '%d' in response." % status)
+                self._log_status(status)
+                self.handshake_complete = True
+                self._response = (status, list(message.get("headers", ())), [])
+            else:
+                raise RuntimeError(
+                    "Expected ASGI message 'websocket.accept', 'websocket.close' "
+                    "or 'websocket.http.response.start' but got '%s'." % mtype
+                )
+        else:
+            raise RuntimeError(
+                "Unexpected ASGI message '%s', after sending 'websocket.close'." % mtype
+            )
+
+    def _accept(self, message):
+        self.logger.info(
+            '%s - "WebSocket %s" [accepted]',
+            get_client_addr(self.scope),
+            get_path_with_query_string(self.scope),
+        )
+        headers = self._default_headers() + _str_headers(message.get("headers") or ())
+        events = self.conn.accept(message.get("subprotocol"), headers)
+        self.handshake_complete = True
+        failed = events and type(events[0]) is HandshakeFailed
+        if not failed:
+            self.accepted = True
+        self._handle_events(events)  # frames that came with the request
+        self._flush()
+        if failed:
+            self._close_transport()
+            raise RuntimeError("WebSocket handshake failed: %s" % events[0].reason)
+        if self.conn.should_close:
+            self._close_transport()
+        else:
+            self._start_keepalive()
+
+    def _default_headers(self):
+        return _str_headers(self.server_state.default_headers)
+
+    def _log_status(self, status):
+        self.logger.info(
+            '%s - "WebSocket %s" %d',
+            get_client_addr(self.scope),
+            get_path_with_query_string(self.scope),
+            status,
+        )
+
+    def _reject(self, status, headers, body):
+        self.conn.reject(status, headers, body)
+        self.handshake_complete = self._app_closed = self.close_sent = True
+        self._put_disconnect(CLOSE_ABNORMAL)
+        self._flush()
+        self._close_transport()
+
+    def _finish_response(self):
+        status, headers, body = self._response
+        self._response = None
+        headers = [(n, v) for n, v in headers if bytes(n).lower() not in _DENIAL_DROPPED_HEADERS]
+        self._reject(status, self._default_headers() + _str_headers(headers), b"".join(body))
+
+    def _send_500(self):
+        """The app failed before completing the handshake."""
+        if self._response is not None:
+            try:
+                self._finish_response()  # what the app had started
+                return
+            except ValueError:
+                self._response = None
+        if self.conn.ready_state != CONNECTING or self.close_sent:
+            return
+        headers = self._default_headers() + [("Content-Type", "text/plain; charset=utf-8")]
+        self._reject(500, headers, b"Internal Server Error")
+
+    def _start_closing(self):
+        """We sent a close frame: wait for the peer's, within close_timeout."""
+        self._stop_keepalive()
+        self._flush()
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        if self.close_timer is None and not self.transport.is_closing():
+            self.close_timer = self.loop.call_later(self.close_timeout, self._close_transport)
+
+    def _flush(self):
+        self._unflushed = 0
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        data = self.conn.data_to_send()
+        if data and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _close_transport(self):
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
+        self._stop_keepalive()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    # -- the app ---------------------------------------------------------------
+
+    async def run_asgi(self):
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self._on_app_error()
+        else:
+            if not self.handshake_complete or self._response is not None:
+                if not self.handshake_complete:
+                    self.logger.error("ASGI callable returned without completing handshake.")
+                self._send_500()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.close_timer is None:
+            self._flush()
+            self._close_transport()
+
+    def _on_app_error(self):
+        if not self.accepted:
+            self._send_500()
+        elif self.error_close_code and not self.close_sent and self.conn.ready_state == OPEN:
+            self.conn.close(self.error_close_code)
+            self.close_sent = True
+            self._start_closing()
+
+    # Names used by older uvicorn releases.
+    asgi_receive = receive
+    asgi_send = send
+
+    # -- keepalive -------------------------------------------------------------
+
+    def _start_keepalive(self):
+        interval = self.ping_interval
+        if interval and interval > 0:
+            self.conn.keepalive(self.loop.time(), interval, self.ping_timeout)
+            self._schedule_keepalive()
+
+    def _schedule_keepalive(self):
+        step = self.ping_interval
+        if self.ping_timeout and self.ping_timeout < step:
+            step = self.ping_timeout
+        self.ping_timer = self.loop.call_later(step / 2, self._keepalive)
+
+    def _keepalive(self):
+        self.ping_timer = None
+        conn = self.conn
+        if self.close_sent or conn.ready_state != OPEN or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if conn.keepalive(now, self.ping_interval, self.ping_timeout):
+            if conn.ready_state == OPEN:
+                self.ping_sent_at = now
+            else:  # no pong in time: conn sent 1011 and wants to close
+                if self.logger.level <= TRACE_LOG_LEVEL:
+                    prefix = "%s:%d - " % self.client if self.client else ""
+                    self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket keepalive ping timeout", prefix)
+                self.close_sent = True
+                code, reason = conn.close_sent
+                self._put_disconnect(code, reason)
+                self._flush()
+                self._close_transport()
+                return
+            self._flush()
+        self._schedule_keepalive()
+
+    def _stop_keepalive(self):
+        if self.ping_timer is not None:
+            self.ping_timer.cancel()
+            self.ping_timer = None

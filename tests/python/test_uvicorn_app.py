@@ -1,0 +1,335 @@
+"""A Starlette app served by uvicorn with wsfast's WebSocket backend.
+
+The server runs in-process on 127.0.0.1 (an ephemeral port) and the
+``websockets`` asyncio client drives it. uvicorn's own WebSocket suite is
+run against the backend by tests/uvicorn/run_uvicorn_suite.py.
+"""
+
+import asyncio
+import contextlib
+import json
+import socket
+
+import pytest
+
+uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("starlette")
+websockets = pytest.importorskip("websockets")
+
+from starlette.applications import Starlette  # noqa: E402
+from starlette.responses import PlainTextResponse  # noqa: E402
+from starlette.routing import WebSocketRoute  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
+
+from wsfast.uvicorn import WSFastProtocol  # noqa: E402
+
+TIMEOUT = 20  # seconds for a whole scenario
+
+events = []  # what the app saw, for the tests to check
+
+
+async def echo(ws):
+    await ws.accept()
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                events.append(("disconnect", message["code"], message.get("reason")))
+                return
+            if message.get("text") is not None:
+                await ws.send_text(message["text"])
+            else:
+                await ws.send_bytes(message["bytes"])
+    except WebSocketDisconnect:  # pragma: no cover - receive() does not raise it
+        pass
+
+
+async def chat(ws):
+    offered = ws.scope["subprotocols"]
+    events.append(("offered", offered))
+    chosen = next((p for p in ("chat.v2", "chat.v1") if p in offered), None)
+    await ws.accept(subprotocol=chosen)
+    await ws.send_text("using %s" % chosen)
+    await ws.close()
+
+
+async def forbidden(ws):
+    await ws.close(code=1008)  # before accept: ASGI answers 403
+
+
+async def denied(ws):
+    await ws.send_denial_response(PlainTextResponse("no token", status_code=401))
+
+
+async def goodbye(ws):
+    await ws.accept()
+    text = await ws.receive_text()
+    await ws.close(code=4001, reason="bye " + text)
+
+
+async def scope_view(ws):
+    await ws.accept()
+    s = ws.scope
+    await ws.send_json(
+        {
+            "path": s["path"],
+            "raw_path": s["raw_path"].decode(),
+            "query": s["query_string"].decode(),
+            "scheme": s["scheme"],
+            "client": s["client"][0],
+            "x-test": ws.headers.get("x-test"),
+            "http_version": s["http_version"],
+        }
+    )
+    await ws.close()
+
+
+async def crash_before_accept(ws):
+    raise RuntimeError("boom")
+
+
+async def crash_after_accept(ws):
+    await ws.accept()
+    await ws.receive_text()
+    raise RuntimeError("boom")
+
+
+app = Starlette(
+    routes=[
+        WebSocketRoute("/echo", echo),
+        WebSocketRoute("/chat", chat),
+        WebSocketRoute("/forbidden", forbidden),
+        WebSocketRoute("/denied", denied),
+        WebSocketRoute("/goodbye", goodbye),
+        WebSocketRoute("/scope/{rest:path}", scope_view),
+        WebSocketRoute("/crash-before", crash_before_accept),
+        WebSocketRoute("/crash-after", crash_after_accept),
+    ]
+)
+
+
+@contextlib.asynccontextmanager
+async def serve(**options):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    options.setdefault("ws", "wsfast.uvicorn:WSFastProtocol")
+    config = uvicorn.Config(app, lifespan="off", log_level="critical", **options)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "uvicorn did not start"
+        yield "ws://127.0.0.1:%d" % port, server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
+
+
+def run(scenario):
+    events.clear()
+    asyncio.run(asyncio.wait_for(scenario(), TIMEOUT))
+
+
+def test_echo_text_and_binary():
+    async def scenario():
+        async with serve() as (url, server):
+            async with connect(url + "/echo", compression=None) as ws:
+                backends = {type(p) for p in server.server_state.connections}
+                assert backends == {WSFastProtocol}
+                for i in range(50):
+                    await ws.send("hello %d" % i)
+                    assert await ws.recv() == "hello %d" % i
+                await ws.send(b"\x00\xff" * 1000)
+                assert await ws.recv() == b"\x00\xff" * 1000
+                text = "\u00e9\u4e2d\U0001f600" * 5000  # non-ASCII, 60 KB
+                await ws.send(text)
+                assert await ws.recv() == text
+                # A burst: everything is echoed, in order.
+                for i in range(500):
+                    await ws.send("m%d" % i)
+                for i in range(500):
+                    assert await ws.recv() == "m%d" % i
+                await ws.close(1001, "leaving")
+            for _ in range(100):
+                if events:
+                    break
+                await asyncio.sleep(0.01)
+            assert events == [("disconnect", 1001, "leaving")]
+
+    run(scenario)
+
+
+def test_subprotocol_choice():
+    async def scenario():
+        async with serve() as (url, _):
+            async with connect(url + "/chat", subprotocols=["chat.v1", "chat.v2"]) as ws:
+                assert ws.subprotocol == "chat.v2"
+                assert await ws.recv() == "using chat.v2"
+            async with connect(url + "/chat", subprotocols=["chat.v1"]) as ws:
+                assert ws.subprotocol == "chat.v1"
+                assert await ws.recv() == "using chat.v1"
+            async with connect(url + "/chat") as ws:
+                assert ws.subprotocol is None
+                assert await ws.recv() == "using None"
+                assert "Sec-WebSocket-Protocol" not in ws.response.headers
+        assert events[0] == ("offered", ["chat.v1", "chat.v2"])
+        assert events[2] == ("offered", [])
+
+    run(scenario)
+
+
+def test_denial_with_403():
+    async def scenario():
+        async with serve() as (url, _):
+            with pytest.raises(InvalidStatus) as info:
+                await connect(url + "/forbidden")
+            assert info.value.response.status_code == 403
+            assert info.value.response.headers["server"] == "uvicorn"
+
+    run(scenario)
+
+
+def test_denial_response_with_body():
+    async def scenario():
+        async with serve() as (url, _):
+            with pytest.raises(InvalidStatus) as info:
+                await connect(url + "/denied")
+            response = info.value.response
+            assert response.status_code == 401
+            assert response.body == b"no token"
+            assert response.headers["content-length"] == "8"
+            assert response.headers["content-type"].startswith("text/plain")
+
+    run(scenario)
+
+
+def test_close_code_sent_by_app():
+    async def scenario():
+        async with serve() as (url, _):
+            async with connect(url + "/goodbye") as ws:
+                await ws.send("now")
+                with pytest.raises(ConnectionClosed) as info:
+                    await ws.recv()
+            assert info.value.rcvd.code == 4001
+            assert info.value.rcvd.reason == "bye now"
+            assert ws.close_code == 4001
+
+    run(scenario)
+
+
+def test_compression_negotiated():
+    async def scenario():
+        async with serve() as (url, _):
+            async with connect(url + "/echo", compression="deflate") as ws:
+                header = ws.response.headers["Sec-WebSocket-Extensions"]
+                assert header.startswith("permessage-deflate")
+                assert [e.name for e in ws.protocol.extensions] == ["permessage-deflate"]
+                big = "compress me " * 10000
+                await ws.send(big)
+                assert await ws.recv() == big
+                await ws.send(b"small")
+                assert await ws.recv() == b"small"
+        async with serve(ws_per_message_deflate=False) as (url, _):
+            async with connect(url + "/echo", compression="deflate") as ws:
+                assert "Sec-WebSocket-Extensions" not in ws.response.headers
+                assert ws.protocol.extensions == []
+                await ws.send("plain")
+                assert await ws.recv() == "plain"
+
+    run(scenario)
+
+
+def test_scope():
+    async def scenario():
+        async with serve() as (url, _):
+            target = url + "/scope/a%2Fb?x=1&y=%C3%A9"
+            async with connect(target, additional_headers=[("X-Test", "yes")]) as ws:
+                seen = json.loads(await ws.recv())
+        assert seen == {
+            "path": "/scope/a/b",
+            "raw_path": "/scope/a%2Fb",
+            "query": "x=1&y=%C3%A9",
+            "scheme": "ws",
+            "client": "127.0.0.1",
+            "x-test": "yes",
+            "http_version": "1.1",
+        }
+
+    run(scenario)
+
+
+def test_app_errors():
+    async def scenario():
+        async with serve() as (url, _):
+            with pytest.raises(InvalidStatus) as info:
+                await connect(url + "/crash-before")
+            assert info.value.response.status_code == 500
+            assert info.value.response.body == b"Internal Server Error"
+            async with connect(url + "/crash-after") as ws:
+                await ws.send("go")
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.recv()
+            assert closed.value.rcvd.code == 1011
+
+    run(scenario)
+
+
+class CountingProtocol(WSFastProtocol):
+    """Counts the times reading was paused because the app lagged."""
+
+    pauses = 0
+
+    def _handle_events(self, events):
+        was_paused = self.read_paused
+        super()._handle_events(events)
+        if self.read_paused and not was_paused:
+            CountingProtocol.pauses += 1
+
+
+def test_max_size_and_max_queue():
+    async def scenario():
+        CountingProtocol.pauses = 0
+        async with serve(ws=CountingProtocol, ws_max_size=1000, ws_max_queue=4) as (url, server):
+            async with connect(url + "/echo", compression=None) as ws:
+                await ws.send("x" * 1000)
+                assert await ws.recv() == "x" * 1000
+                # More messages than ws_max_queue in one go still all arrive.
+                for i in range(100):
+                    await ws.send(b"%d" % i)
+                for i in range(100):
+                    assert await ws.recv() == b"%d" % i
+                # Client and server share one event loop here, so the burst
+                # arrived in one read: more than 4 queued, reading paused.
+                assert CountingProtocol.pauses >= 1
+                await ws.send("x" * 1001)
+                with pytest.raises(ConnectionClosed) as info:
+                    await ws.recv()
+            assert info.value.rcvd.code == 1009
+        assert events and events[-1][:2] == ("disconnect", 1009)
+
+    run(scenario)
+
+
+def test_keepalive_pings():
+    async def scenario():
+        async with serve(ws_ping_interval=0.05, ws_ping_timeout=1.0) as (url, server):
+            async with connect(url + "/echo", ping_interval=None) as ws:
+                (protocol,) = server.server_state.connections
+                for _ in range(200):
+                    if protocol.ping_sent_at:
+                        break
+                    await asyncio.sleep(0.01)
+                assert protocol.ping_sent_at > 0
+                await asyncio.sleep(0.2)  # pongs answered: still open
+                await ws.send("alive")
+                assert await ws.recv() == "alive"
+
+    run(scenario)
