@@ -84,7 +84,7 @@ class Server:
         max_connections=None,
         write_high_water=limits.WRITE_HIGH_WATER,
         write_low_water=limits.WRITE_LOW_WATER,
-        max_buffered=limits.MAX_BUFFERED,
+        max_buffered=None,
         backlog=limits.BACKLOG,
         reuse_port=False,
         sock=None,
@@ -103,6 +103,8 @@ class Server:
         self.ping_timeout = ping_timeout
         self.shutdown_timeout = shutdown_timeout
         self.max_connections = max_connections or limits.default_max_connections()
+        if max_buffered is None:  # room for echoing the largest message allowed
+            max_buffered = max(limits.MAX_BUFFERED, 2 * (max_message_size or 0))
         if not 0 <= write_low_water <= write_high_water <= max_buffered:
             raise ValueError("need 0 <= write_low_water <= write_high_water <= max_buffered")
         self.write_high_water = write_high_water
