@@ -1,0 +1,24 @@
+"""WebSocket on asyncio and uvloop: ``serve`` and ``connect``.
+
+Built on ``asyncio.BufferedProtocol`` around the sans-I/O connections of
+``wsfast.server_protocol`` and ``wsfast.client_protocol``.
+"""
+
+from ..closed import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
+from ..errors import InvalidResponse
+from .client import ClientWebSocket, connect
+from .server import Server, ServerWebSocket, serve
+from .websocket import WebSocket
+
+__all__ = [
+    "ClientWebSocket",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
+    "InvalidResponse",
+    "Server",
+    "ServerWebSocket",
+    "WebSocket",
+    "connect",
+    "serve",
+]

@@ -1,0 +1,140 @@
+"""An asyncio WebSocket client: ``ws = await connect(url)``."""
+
+import asyncio
+import ssl as ssl_module
+
+from ..client_protocol import ClientConnection
+from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from ..errors import InvalidResponse
+from ..uri import parse_uri
+from .keepalive import Keepalive
+from .websocket import WebSocket
+
+
+class ClientWebSocket(WebSocket):
+    """A client-side connection; ``response`` is the server's handshake
+    response (``status``, ``headers``)."""
+
+    def __init__(self, conn, *, loop, keepalive=None, **options):
+        super().__init__(conn, loop=loop, **options)
+        self._opened = loop.create_future()
+        self._keepalive_config = keepalive
+
+    @property
+    def response(self):
+        return self.conn.response
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.conn.connect()
+        self._flush()
+
+    def _on_open(self, event):
+        if self._keepalive_config is not None:
+            self._keepalive = Keepalive(self._loop, *self._keepalive_config)
+            self._keepalive.add(self)
+        if not self._opened.done():
+            self._opened.set_result(None)
+
+    def _on_handshake_failed(self, event):
+        if not self._opened.done():
+            self._opened.set_exception(self.conn.handshake_error)
+
+    def connection_lost(self, exc):
+        if not self._opened.done():
+            self._opened.set_exception(
+                InvalidResponse("connection closed during the handshake" + (": %s" % exc if exc else ""))
+            )
+        super().connection_lost(exc)
+        if self._keepalive is not None:
+            self._keepalive.stop()
+
+
+class connect:
+    """Open a client connection: ``ws = await connect(url)`` or
+    ``async with connect(url) as ws`` (closed with 1000 on exit).
+
+    ``ssl`` is an ``ssl.SSLContext`` for wss:// (default: the system's
+    default context). ``open_timeout`` bounds TCP connect, TLS and the
+    upgrade together (TimeoutError). A refused upgrade raises
+    ``wsfast.errors.InvalidResponse`` with the HTTP ``status``,
+    ``headers`` and the start of the ``body``.
+    """
+
+    def __init__(
+        self,
+        url,
+        *,
+        subprotocols=(),
+        compression=True,
+        extra_headers=(),
+        origin=None,
+        ssl=None,
+        open_timeout=10,
+        close_timeout=10,
+        ping_interval=20,
+        ping_timeout=20,
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+        max_queue=16,
+        source_address=None,
+    ):
+        self.uri = parse_uri(url)
+        if ssl is not None and not self.uri.secure:
+            raise ValueError("ssl= is only for wss:// URIs")
+        self._ssl = ssl
+        self._open_timeout = open_timeout
+        self._source_address = source_address
+        self._conn_options = dict(
+            secure=self.uri.secure,
+            subprotocols=subprotocols,
+            compression=compression,
+            extra_headers=extra_headers,
+            origin=origin,
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+        )
+        self._ws_options = dict(
+            max_queue=max_queue,
+            close_timeout=close_timeout,
+            keepalive=(ping_interval, ping_timeout) if ping_interval else None,
+        )
+        self.ws = None
+
+    async def _connect(self):
+        uri = self.uri
+        loop = asyncio.get_running_loop()
+        conn = ClientConnection(uri.host, uri.port, uri.resource, **self._conn_options)
+        ws = ClientWebSocket(conn, loop=loop, **self._ws_options)
+        context = None
+        if uri.secure:
+            context = self._ssl if self._ssl is not None else ssl_module.create_default_context()
+        try:
+            await asyncio.wait_for(self._open(loop, ws, context), self._open_timeout)
+        except BaseException:
+            if ws.transport is not None:
+                ws.transport.abort()
+            raise
+        self.ws = ws
+        return ws
+
+    async def _open(self, loop, ws, context):
+        uri = self.uri
+        await loop.create_connection(
+            lambda: ws,
+            uri.host,
+            uri.port,
+            ssl=context,
+            server_hostname=uri.host if context is not None else None,
+            local_addr=self._source_address,
+        )
+        await ws._opened
+
+    def __await__(self):
+        return self._connect().__await__()
+
+    async def __aenter__(self):
+        return await self._connect()
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()

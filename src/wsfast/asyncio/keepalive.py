@@ -1,0 +1,41 @@
+"""Keepalive for many connections with one periodic timer.
+
+A timer (or a task) per connection would cost memory and wakeups for every
+idle connection; one shared tick asks each Connection whether a ping is
+due or its pong is overdue (``Connection.keepalive`` decides).
+"""
+
+
+class Keepalive:
+    """Sends pings after ``interval`` idle seconds and fails connections
+    whose pong does not come within ``timeout`` (1011). The tick is a
+    quarter of the shorter of the two, so deadlines are met to within
+    that much."""
+
+    def __init__(self, loop, interval, timeout):
+        self.interval = interval
+        self.timeout = timeout
+        self.tick = min(interval, timeout or interval) / 4
+        self._loop = loop
+        self._members = set()
+        self._handle = None
+
+    def add(self, ws):
+        self._members.add(ws)
+        if self._handle is None:
+            self._handle = self._loop.call_later(self.tick, self._run)
+
+    def discard(self, ws):
+        self._members.discard(ws)
+
+    def stop(self):
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _run(self):
+        now = self._loop.time()
+        for ws in list(self._members):
+            ws._keepalive_tick(now, self.interval, self.timeout)
+        # Idle when nobody is left; add() restarts the timer.
+        self._handle = self._loop.call_later(self.tick, self._run) if self._members else None

@@ -1,0 +1,307 @@
+"""An asyncio WebSocket server: ``await serve(handler, host, port)``."""
+
+import asyncio
+import inspect
+
+from ..closed import ConnectionClosed
+from ..constants import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NORMAL,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+)
+from ..events import CONNECTING, OPEN
+from ..handshake import Reject, build_rejection
+from ..prepared import PreparedMessage
+from ..server_protocol import ServerConnection
+from .keepalive import Keepalive
+from .websocket import WebSocket, logger
+
+
+class ServerWebSocket(WebSocket):
+    """A server-side connection; ``request`` is the upgrade request
+    (``path``, ``query_string``, ``headers``)."""
+
+    def __init__(self, server, conn):
+        super().__init__(conn, loop=server.loop, max_queue=server.max_queue, close_timeout=server.close_timeout)
+        self._server = server
+        self._handshake_timer = None
+        self._handler_task = None
+
+    @property
+    def request(self):
+        return self.conn.request
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.conn.remote_address = self.remote_address
+        self._server._connections.add(self)
+        timeout = self._server.handshake_timeout
+        if timeout is not None:
+            self._handshake_timer = self._loop.call_later(timeout, self._handshake_timed_out)
+
+    def _handshake_timed_out(self):
+        self._handshake_timer = None
+        if self.conn.ready_state == CONNECTING:
+            self.transport.abort()
+
+    def _handshake_done(self):
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+
+    def _on_open(self, event):
+        self._handshake_done()
+        server = self._server
+        server.clients.add(self)
+        if server.keepalive is not None:
+            self._keepalive = server.keepalive
+            server.keepalive.add(self)
+        self._handler_task = self._server._track(self._run_handler())
+
+    def _on_handshake_failed(self, event):
+        self._handshake_done()  # the connection queued the HTTP error
+
+    def _on_http_request(self, request):
+        self._handshake_done()
+        handler = self._server.http_handler
+        if handler is None:
+            self._respond((426, [("Upgrade", "websocket")], b"WebSocket upgrade required\n"))
+            return
+        try:
+            result = handler(request)
+        except Exception:
+            logger.exception("HTTP handler failed")
+            result = (500, [], b"Internal Server Error\n")
+        if inspect.isawaitable(result):
+            self._handler_task = self._server._track(self._await_http(result))
+        else:
+            self._respond(result)
+
+    async def _await_http(self, pending):
+        try:
+            result = await pending
+        except Exception:
+            logger.exception("HTTP handler failed")
+            result = (500, [], b"Internal Server Error\n")
+        self._respond(result)
+
+    def _respond(self, result):
+        if self._transport_closing:
+            return
+        if result is None:
+            result = (404, [], b"Not Found\n")
+        status, headers, body = result
+        try:
+            response = build_rejection(status, None, headers, body)
+        except ValueError:
+            logger.exception("HTTP handler returned an invalid response")
+            response = build_rejection(500, None, [], b"Internal Server Error\n")
+        self.conn.send_http_response(response)
+        self._flush()
+
+    async def _run_handler(self):
+        code = CLOSE_NORMAL
+        try:
+            await self._server.handler(self)
+        except ConnectionClosed:
+            pass
+        except asyncio.CancelledError:
+            await self.close(CLOSE_GOING_AWAY)
+            raise
+        except Exception:
+            logger.exception("connection handler failed")
+            code = CLOSE_INTERNAL_ERROR
+        await self.close(code)
+
+    def connection_lost(self, exc):
+        self._handshake_done()
+        self._server.clients.discard(self)
+        self._server._connections.discard(self)
+        super().connection_lost(exc)
+
+
+class Server:
+    """A listening WebSocket server (see ``serve``).
+
+    ``clients`` is the set of open connections. Use ``close()`` then
+    ``await wait_closed()``, or ``async with``.
+    """
+
+    def __init__(self, handler, *, loop, options):
+        self.handler = handler
+        self.loop = loop
+        self.clients = set()
+        self._connections = set()  # every transport, handshaking or not
+        self._tasks = set()  # running handlers
+        self._server = None
+        self._closing = False
+        self.max_queue = options.pop("max_queue")
+        self.close_timeout = options.pop("close_timeout")
+        self.handshake_timeout = options.pop("handshake_timeout")
+        self.http_handler = options.pop("http_handler")
+        self.max_connections = options.pop("max_connections")
+        ping_interval = options.pop("ping_interval")
+        ping_timeout = options.pop("ping_timeout")
+        self.keepalive = Keepalive(loop, ping_interval, ping_timeout) if ping_interval else None
+        self._user_hook = options.pop("handshake_hook")
+        options["handshake_hook"] = self._handshake_hook
+        self._conn_options = options
+
+    def _handshake_hook(self, request, remote_address):
+        if self.max_connections is not None and len(self.clients) >= self.max_connections:
+            return Reject(503, [("Retry-After", "1")], b"Too many connections\n")
+        if self._closing:
+            return Reject(503, [], b"Server shutting down\n")
+        if self._user_hook is not None:
+            return self._user_hook(request, remote_address)
+        return None
+
+    def _track(self, coro):
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _make_protocol(self):
+        return ServerWebSocket(self, ServerConnection(**self._conn_options))
+
+    @property
+    def sockets(self):
+        return self._server.sockets if self._server is not None else ()
+
+    def broadcast(self, data, clients=None):
+        """Send ``data`` (str or bytes) to ``clients`` (default: all open
+        clients), encoded (and compressed) once. Slow clients are skipped:
+        a client whose write buffer is above its high-water mark (so its
+        ``send`` would wait) misses the message rather than letting memory
+        grow. Returns the number of clients the message was queued for."""
+        message = PreparedMessage(data)
+        sent = 0
+        for ws in list(self.clients if clients is None else clients):
+            if ws._writing_paused or ws._transport_closing or ws.conn.ready_state != OPEN:
+                continue
+            ws.conn.send_prepared(message)
+            ws._flush()
+            sent += 1
+        return sent
+
+    def close(self, code=CLOSE_GOING_AWAY, reason=""):
+        """Stop listening and start closing every connection with ``code``."""
+        self._closing = True
+        if self._server is not None:
+            self._server.close()
+        for ws in list(self._connections):
+            if ws.conn.ready_state == OPEN:
+                if not ws._transport_closing:
+                    ws.conn.close(code, reason)
+                    ws._flush()
+            elif ws.conn.ready_state == CONNECTING:
+                ws.transport.abort()
+
+    async def wait_closed(self):
+        """Wait until the listener and every connection are closed (each
+        connection within its close timeout), then for the handlers, which
+        are cancelled if they outlive another close timeout."""
+        if self._server is not None:
+            await self._server.wait_closed()
+        lost = [ws._lost for ws in list(self._connections)]
+        if lost:
+            await asyncio.gather(*lost)
+        tasks = list(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.close_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=self.close_timeout)
+        if self.keepalive is not None:
+            self.keepalive.stop()
+
+    async def serve_forever(self):
+        await self._server.serve_forever()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        await self.wait_closed()
+
+
+class serve:
+    """Start a server: ``server = await serve(handler, host, port)`` or
+    ``async with serve(handler, host, port) as server``.
+
+    ``handler(ws)`` is a coroutine run for each open connection; when it
+    returns the connection is closed with 1000, if it raises with 1011.
+    ``http_handler(request)`` answers plain HTTP requests on the same port
+    with ``(status, headers, body)`` (or None for 404; it may be a
+    coroutine); without one they get 426. ``max_connections`` refuses
+    handshakes with 503 while that many connections are open.
+    """
+
+    def __init__(
+        self,
+        handler,
+        host=None,
+        port=None,
+        *,
+        sock=None,
+        ssl=None,
+        subprotocols=None,
+        origins=None,
+        handshake_hook=None,
+        compression=True,
+        extra_headers=(),
+        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+        max_queue=16,
+        ping_interval=20,
+        ping_timeout=20,
+        handshake_timeout=10,
+        close_timeout=10,
+        max_connections=None,
+        http_handler=None,
+        reuse_port=False,
+        backlog=1024,
+    ):
+        self._handler = handler
+        self._listen = dict(host=host, port=port, sock=sock, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog)
+        if sock is not None:
+            del self._listen["host"], self._listen["port"]
+        self._options = dict(
+            subprotocols=subprotocols,
+            origins=origins,
+            handshake_hook=handshake_hook,
+            compression=compression,
+            extra_headers=extra_headers,
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+            max_queue=max_queue,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            handshake_timeout=handshake_timeout,
+            close_timeout=close_timeout,
+            max_connections=max_connections,
+            http_handler=http_handler,
+        )
+        self.server = None
+
+    async def _start(self):
+        loop = asyncio.get_running_loop()
+        server = Server(self._handler, loop=loop, options=dict(self._options))
+        server._server = await loop.create_server(server._make_protocol, **self._listen)
+        self.server = server
+        return server
+
+    def __await__(self):
+        return self._start().__await__()
+
+    async def __aenter__(self):
+        return await self._start()
+
+    async def __aexit__(self, *exc):
+        self.server.close()
+        await self.server.wait_closed()

@@ -1,0 +1,367 @@
+"""The asyncio WebSocket: a BufferedProtocol driving a sans-I/O Connection.
+
+Both sides share this class; ``server.ServerWebSocket`` and
+``client.ClientWebSocket`` add their handshakes. Protocol rules stay in the
+Connection: this file only moves bytes, queues messages and wakes tasks.
+"""
+
+import asyncio
+import collections
+import logging
+import os
+import threading
+import time
+
+from ..closed import ConnectionClosedOK, closed_error
+from ..events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
+
+logger = logging.getLogger("wsfast.asyncio")
+
+#: Bytes read per system call.
+READ_SIZE = 256 * 1024
+
+_local = threading.local()
+
+
+def _read_buffer(loop):
+    """On selector loops and uvloop, get_buffer() and buffer_updated() run
+    back to back in one callback and the connection copies what it keeps,
+    so one buffer per thread serves every connection: idle connections own
+    no read buffer. The proactor loop (Windows) reads in the background and
+    needs a buffer per connection."""
+    proactor = getattr(asyncio, "ProactorEventLoop", None)
+    if proactor is not None and isinstance(loop, proactor):
+        return memoryview(bytearray(READ_SIZE))
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = memoryview(bytearray(READ_SIZE))
+    return buf
+
+
+def _failure_pending(conn):
+    """The peer broke the protocol after complete messages: the connection
+    lets the application reply to those before ``data_to_send()`` queues
+    its close frame (it is still OPEN but wants to be closed)."""
+    return conn.should_close and conn.ready_state == OPEN
+
+
+class WebSocket(asyncio.BufferedProtocol):
+    """One WebSocket connection on an asyncio (or uvloop) event loop.
+
+    - ``await recv()`` returns the next message (``str`` or ``bytes``);
+      ``async for message in ws`` stops at a normal close (1000, 1001,
+      1005) and raises ConnectionClosedError at any other.
+    - ``await send(data)`` queues a message and, while the transport's
+      write buffer is above its high-water mark, waits for it to drain.
+    - At most ``max_queue`` received messages wait for ``recv``; beyond,
+      reading pauses until the application catches up (TCP flow control
+      then slows the peer down). One read can complete several messages,
+      so the queue may briefly exceed ``max_queue`` by one read's worth.
+    """
+
+    def __init__(self, conn, *, loop, max_queue=16, close_timeout=10):
+        self.conn = conn
+        self.data = {}  # the application's own per-connection data
+        self.transport = None
+        self.remote_address = None
+        self._loop = loop
+        self._buf = _read_buffer(loop)
+        self._messages = collections.deque()
+        self._recv_waiter = None
+        self._max_queue = max_queue
+        self._resume_at = max_queue // 2
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiters = []
+        self._pings = {}  # payload -> (future, time sent), in sending order
+        self._lost = loop.create_future()
+        self._close_timeout = close_timeout
+        self._close_timer = None
+        self._transport_closing = False
+        self._keepalive = None
+        self._app_closed = False  # close() was called
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def ready_state(self):
+        """0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (as in browsers)."""
+        return self.conn.ready_state
+
+    @property
+    def buffered_amount(self):
+        """Bytes accepted by ``send`` and not yet written to the socket."""
+        transport = self.transport
+        size = transport.get_write_buffer_size() if transport is not None else 0
+        return size + self.conn.bytes_pending
+
+    @property
+    def subprotocol(self):
+        return self.conn.subprotocol
+
+    @property
+    def extensions(self):
+        return self.conn.extensions
+
+    @property
+    def close_code(self):
+        return self.conn.close_code
+
+    @property
+    def close_reason(self):
+        return self.conn.close_reason
+
+    @property
+    def closed(self):
+        """True once the TCP connection is gone."""
+        return self._lost.done()
+
+    # -- application API ---------------------------------------------------------
+
+    async def recv(self):
+        """The next message; raises ConnectionClosed once the connection
+        has closed and every message received before was returned."""
+        messages = self._messages
+        if messages:
+            message = messages.popleft()
+            if self._reading_paused and len(messages) <= self._resume_at:
+                self._resume_reading()
+            return message
+        if self.conn.close_code is not None or self._lost.done():
+            raise closed_error(self.conn)
+        if self._recv_waiter is not None:
+            raise RuntimeError("another task is already waiting in recv()")
+        waiter = self._recv_waiter = self._loop.create_future()
+        try:
+            return await waiter
+        finally:
+            self._recv_waiter = None
+
+    async def __aiter__(self):
+        while True:
+            try:
+                message = await self.recv()
+            except ConnectionClosedOK:
+                return
+            yield message
+
+    async def send(self, data):
+        """Send ``data``: str as a text message, bytes-like as binary."""
+        conn = self.conn
+        if conn.ready_state != OPEN or self._transport_closing:
+            raise closed_error(conn)
+        conn.send(data)
+        self._flush()
+        if self._writing_paused:
+            await self._drain()
+
+    async def ping(self, data=None):
+        """Send a ping. Returns a future that resolves to the round trip
+        time in seconds when the matching pong arrives (a pong also
+        answers every earlier ping). ``data`` defaults to 4 random bytes."""
+        conn = self.conn
+        if conn.ready_state != OPEN:
+            raise closed_error(conn)
+        payload = os.urandom(4) if data is None else bytes(data.encode() if isinstance(data, str) else data)
+        if payload in self._pings:
+            raise ValueError("a ping with this payload is already waiting for its pong")
+        waiter = self._loop.create_future()
+        self._pings[payload] = (waiter, time.monotonic())
+        conn.ping(payload)
+        self._flush()
+        return waiter
+
+    async def close(self, code=1000, reason=""):
+        """Start the close handshake (if still open) and wait until the
+        connection is closed, at most ``close_timeout`` seconds more.
+        Messages still queued or arriving meanwhile are dropped: reading
+        resumes so that the peer's close frame can be seen."""
+        conn = self.conn
+        self._app_closed = True
+        self._messages.clear()
+        if self._reading_paused:
+            self._resume_reading()
+        if _failure_pending(conn):
+            self._flush()  # the failure's close frame, not ours
+        elif conn.ready_state == OPEN and not self._transport_closing:
+            conn.close(code, reason)
+            self._flush()
+        elif conn.ready_state == CONNECTING and self.transport is not None:
+            self.transport.abort()
+        if self.transport is not None:
+            await asyncio.shield(self._lost)
+
+    async def wait_closed(self):
+        await asyncio.shield(self._lost)
+
+    # -- writing -------------------------------------------------------------
+
+    def _flush(self):
+        """Write what the connection queued; close or arm the close timer
+        when the connection says so."""
+        conn = self.conn
+        data = conn.data_to_send()
+        if self._transport_closing:
+            return
+        if data:
+            self.transport.write(data)
+        if conn.should_close:
+            self._transport_closing = True
+            self.transport.close()  # after the buffered bytes are written
+            self._arm_close_timer()
+        elif conn.ready_state >= CLOSING:
+            self._arm_close_timer()
+
+    def _arm_close_timer(self):
+        # Bounds both waiting for the peer's close frame or TCP close and
+        # flushing to a peer that stopped reading.
+        if self._close_timer is None and not self._lost.done():
+            self._close_timer = self._loop.call_later(self._close_timeout, self._abort)
+
+    def _abort(self):
+        if self.transport is not None and not self._lost.done():
+            self.transport.abort()
+
+    async def _drain(self):
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
+
+    def pause_writing(self):
+        self._writing_paused = True
+
+    def resume_writing(self):
+        self._writing_paused = False
+        self._wake_drainers()
+
+    def _wake_drainers(self):
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- reading -------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.remote_address = transport.get_extra_info("peername")
+
+    def get_buffer(self, sizehint):
+        return self._buf
+
+    def buffer_updated(self, nbytes):
+        conn = self.conn
+        events = conn.receive_data(self._buf[:nbytes])
+        if events:
+            self._handle(events)
+        if _failure_pending(conn):
+            # Let the application answer the messages that came before the
+            # bad frame (the tasks woken above run first); our close frame
+            # follows those answers.
+            self._loop.call_soon(self._flush)
+        else:
+            self._flush()
+
+    def eof_received(self):
+        return None  # let the transport close; connection_lost follows
+
+    def _handle(self, events):
+        for event in events:
+            kind = type(event)
+            if kind is str or kind is bytes:
+                self._deliver(event)
+            elif kind is Pong:
+                self._on_pong(bytes(event.data))
+            elif kind is Close:
+                self._on_close()
+            elif kind is Open:
+                self._on_open(event)
+            elif kind is HandshakeFailed:
+                self._on_handshake_failed(event)
+            elif kind is HttpRequest:
+                self._on_http_request(event.request)
+            # Ping: the connection queued the pong already.
+
+    def _deliver(self, message):
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+            self._recv_waiter = None
+            return
+        if self._app_closed:
+            return  # close() was called: nobody will read it
+        self._messages.append(message)
+        if len(self._messages) >= self._max_queue and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self):
+        self._reading_paused = False
+        if not self._lost.done():
+            self.transport.resume_reading()
+
+    def _on_pong(self, payload):
+        pings = self._pings
+        if payload not in pings:
+            return
+        now = time.monotonic()
+        while pings:
+            key = next(iter(pings))
+            waiter, sent_at = pings.pop(key)
+            if not waiter.done():
+                waiter.set_result(now - sent_at)
+            if key == payload:
+                break
+
+    def _on_close(self):
+        self._wake_all()
+
+    def _wake_all(self):
+        """The connection closed: fail everything that waits for it."""
+        error = closed_error(self.conn)
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        pings, self._pings = self._pings, {}
+        for waiter, _ in pings.values():
+            if not waiter.done():
+                waiter.set_exception(closed_error(self.conn))
+                waiter.exception()  # nobody may await it: don't log it
+
+    # Handshake events: the subclasses implement what each side needs.
+
+    def _on_open(self, event):
+        pass
+
+    def _on_handshake_failed(self, event):
+        pass
+
+    def _on_http_request(self, request):
+        pass
+
+    # -- keepalive (driven by keepalive.Keepalive) ---------------------------------
+
+    def _keepalive_tick(self, now, interval, timeout):
+        if self.conn.keepalive(now, interval, timeout):
+            self._flush()
+
+    # -- end -------------------------------------------------------------------
+
+    def connection_lost(self, exc):
+        self._transport_closing = True
+        self.conn.receive_eof()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if self._keepalive is not None:
+            self._keepalive.discard(self)
+        self._wake_all()
+        self._wake_drainers()
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    def __repr__(self):
+        return "<%s %s ready_state=%d>" % (type(self).__name__, self.remote_address, self.ready_state)
+
+
+__all__ = ["WebSocket"]

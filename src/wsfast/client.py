@@ -1,0 +1,321 @@
+"""A blocking WebSocket client: one socket, the sans-I/O ClientConnection.
+
+    with wsfast.client.connect("ws://127.0.0.1:8765/") as ws:
+        ws.send("hello")
+        print(ws.recv(timeout=5))
+
+A ClientWebSocket is not thread-safe: use it from one thread at a time.
+There is no background thread, so pings are answered and keepalive runs
+only while the client is inside ``recv``, ``ping`` or ``close``.
+"""
+
+import collections
+import os
+import socket
+import ssl as ssl_module
+import time
+
+from .client_protocol import ClientConnection
+from .closed import ConnectionClosed, ConnectionClosedOK, closed_error
+from .constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from .errors import InvalidResponse
+from .events import CONNECTING, OPEN, Pong
+from .uri import parse_uri
+
+__all__ = ["ClientWebSocket", "ConnectionClosed", "connect"]
+
+_READ_SIZE = 65536
+
+
+def connect(
+    url,
+    *,
+    subprotocols=(),
+    compression=True,
+    extra_headers=(),
+    origin=None,
+    ssl=None,
+    open_timeout=10,
+    close_timeout=10,
+    ping_interval=None,
+    ping_timeout=None,
+    max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+    max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+    source_address=None,
+):
+    """Open a WebSocket connection and return a ClientWebSocket.
+
+    ``ssl`` is an ``ssl.SSLContext`` for wss:// (default: the system's
+    default context). ``open_timeout`` bounds TCP connect, TLS and the
+    upgrade together (TimeoutError). A refused upgrade raises
+    ``wsfast.errors.InvalidResponse`` carrying the HTTP ``status``,
+    ``headers`` and the start of the ``body``.
+    """
+    uri = parse_uri(url)
+    if ssl is not None and not uri.secure:
+        raise ValueError("ssl= is only for wss:// URIs")
+    deadline = time.monotonic() + open_timeout if open_timeout is not None else None
+    sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout, source_address=source_address)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if uri.secure:
+            context = ssl if ssl is not None else ssl_module.create_default_context()
+            sock.settimeout(_remaining(deadline))
+            sock = context.wrap_socket(sock, server_hostname=uri.host)
+        conn = ClientConnection(
+            uri.host,
+            uri.port,
+            uri.resource,
+            secure=uri.secure,
+            subprotocols=subprotocols,
+            compression=compression,
+            extra_headers=extra_headers,
+            origin=origin,
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+        )
+        ws = ClientWebSocket(sock, conn, close_timeout, ping_interval, ping_timeout)
+        ws._handshake(deadline)
+    except BaseException:
+        sock.close()
+        raise
+    return ws
+
+
+def _failure_pending(conn):
+    """The server broke the protocol after complete messages: they are
+    returned first, and ``data_to_send()`` then queues the close frame
+    after whatever the application sent in reply."""
+    return conn.should_close and conn.ready_state == OPEN
+
+
+def _remaining(deadline):
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+class ClientWebSocket:
+    """An open client connection (see ``connect``)."""
+
+    def __init__(self, sock, conn, close_timeout, ping_interval, ping_timeout):
+        self._sock = sock
+        self._conn = conn
+        self._buf = bytearray(_READ_SIZE)
+        self._messages = collections.deque()
+        self._pongs = set()
+        self._eof = False
+        self.close_timeout = close_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout if ping_timeout is not None else ping_interval
+        try:
+            self.remote_address = sock.getpeername()
+        except OSError:
+            self.remote_address = None
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def ready_state(self):
+        return self._conn.ready_state
+
+    @property
+    def subprotocol(self):
+        return self._conn.subprotocol
+
+    @property
+    def extensions(self):
+        return self._conn.extensions
+
+    @property
+    def close_code(self):
+        return self._conn.close_code
+
+    @property
+    def close_reason(self):
+        return self._conn.close_reason
+
+    @property
+    def response(self):
+        """The server's handshake response: ``status``, ``headers``."""
+        return self._conn.response
+
+    # -- I/O ---------------------------------------------------------------
+
+    def _handshake(self, deadline):
+        conn = self._conn
+        conn.connect()
+        self._flush()
+        while conn.ready_state == CONNECTING and not self._eof:
+            self._read(_remaining(deadline))
+        # A server may send messages and its close with the 101: a closed
+        # connection here is fine if the handshake itself succeeded.
+        if conn.handshake_error is not None:
+            raise conn.handshake_error
+        if conn.response is None:
+            raise InvalidResponse("connection closed during the handshake")
+
+    def _flush(self):
+        conn = self._conn
+        data = conn.data_to_send()
+        if data and not self._eof:
+            try:
+                self._sock.sendall(data)
+            except OSError:
+                # The peer is gone; the next read reports how it ended.
+                self._shutdown()
+                conn.receive_eof()
+        if conn.should_close:
+            self._shutdown()
+
+    def _read(self, timeout):
+        """One socket read, its events handled; raises TimeoutError."""
+        if self._eof:
+            return
+        if timeout is not None and timeout <= 0:
+            raise TimeoutError("timed out")
+        sock = self._sock
+        sock.settimeout(timeout)
+        try:
+            n = sock.recv_into(self._buf)
+        except (TimeoutError, BlockingIOError, ssl_module.SSLWantReadError):
+            raise TimeoutError("timed out") from None
+        except OSError:
+            n = 0
+        if n:
+            events = self._conn.receive_data(memoryview(self._buf)[:n])
+        else:
+            self._shutdown()
+            events = self._conn.receive_eof()
+        for event in events:
+            if isinstance(event, (str, bytes)):
+                self._messages.append(event)
+            elif isinstance(event, Pong):
+                self._pongs.add(bytes(event.data))
+            # Close, Open, HandshakeFailed: the connection keeps their
+            # details; Ping: the connection queued the pong already.
+        if not _failure_pending(self._conn):
+            self._flush()
+
+    def _drain_until_eof(self, deadline):
+        """After the close frames: the server closes TCP first (RFC 6455
+        7.1.1); wait for that up to ``deadline``, then close anyway."""
+        try:
+            while not self._eof:
+                self._read(deadline - time.monotonic())
+        except TimeoutError:
+            pass
+        self._shutdown()
+
+    def _shutdown(self):
+        if not self._eof:
+            self._eof = True
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+
+    def _wait(self, deadline):
+        """Read once, waking up for keepalive when it is on."""
+        timeout = None if deadline is None else deadline - time.monotonic()
+        if self.ping_interval:
+            tick = min(self.ping_interval, self.ping_timeout or self.ping_interval) / 4
+            timeout = tick if timeout is None else min(timeout, tick)
+            try:
+                self._read(timeout)
+            except TimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+            if self._conn.keepalive(time.monotonic(), self.ping_interval, self.ping_timeout):
+                self._flush()
+        else:
+            self._read(timeout)
+
+    # -- public API ------------------------------------------------------------
+
+    def recv(self, timeout=None):
+        """The next message: ``str`` (text) or ``bytes`` (binary).
+
+        Raises TimeoutError after ``timeout`` seconds, and ConnectionClosed
+        (ConnectionClosedOK for 1000, 1001 and 1005) once the connection has
+        closed and every message received before has been returned.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        messages = self._messages
+        while not messages:
+            if _failure_pending(self._conn):
+                self._flush()  # the replies went out; now the close frame
+            if self._eof or self._conn.close_code is not None:
+                self._drain_until_eof(time.monotonic() + self.close_timeout)
+                raise closed_error(self._conn)
+            self._wait(deadline)
+        return messages.popleft()
+
+    def __iter__(self):
+        """Messages until the connection closes normally; other endings
+        raise ConnectionClosedError."""
+        while True:
+            try:
+                message = self.recv()
+            except ConnectionClosedOK:
+                return
+            yield message
+
+    def send(self, data):
+        """Send ``data``: str as a text message, bytes-like as binary.
+        Blocks until the socket accepted every byte."""
+        if self._conn.ready_state != OPEN or self._eof:
+            raise closed_error(self._conn)
+        self._conn.send(data)
+        self._flush()
+
+    def ping(self, data=None, timeout=10):
+        """Send a ping and wait for its pong; returns the round trip in
+        seconds. Messages that arrive meanwhile are kept for ``recv``."""
+        if self._conn.ready_state != OPEN or self._eof:
+            raise closed_error(self._conn)
+        payload = bytes(data) if data is not None else os.urandom(4)
+        start = time.monotonic()
+        self._conn.ping(payload)
+        self._flush()
+        deadline = None if timeout is None else start + timeout
+        while payload not in self._pongs:
+            if self._eof or self._conn.close_code is not None:
+                raise closed_error(self._conn)
+            self._wait(deadline)
+        self._pongs.discard(payload)
+        return time.monotonic() - start
+
+    def close(self, code=1000, reason=""):
+        """Close the connection: send a close frame, wait up to
+        ``close_timeout`` for the server's close frame and its TCP close,
+        then close the socket. Messages arriving meanwhile are dropped."""
+        conn = self._conn
+        if self._eof:
+            return
+        deadline = time.monotonic() + self.close_timeout
+        if _failure_pending(conn):
+            self._flush()  # the failure's close frame, not ours
+        elif conn.ready_state == OPEN:
+            conn.close(code, reason)
+            self._flush()
+        try:
+            while not self._eof and conn.close_code is None:
+                self._messages.clear()
+                self._read(deadline - time.monotonic())
+        except TimeoutError:
+            pass
+        self._drain_until_eof(deadline)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<ClientWebSocket %s ready_state=%d>" % (self.remote_address, self.ready_state)
+
