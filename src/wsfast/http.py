@@ -45,26 +45,37 @@ class Headers:
     with surrounding whitespace removed. A name may occur several times.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_index")
 
     def __init__(self, items=()):
         self._items = [(str(n), str(v)) for n, v in items]
+        self._index = None
 
     def add(self, name, value):
         self._items.append((name, value))
+        self._index = None
+
+    def _lookup(self):
+        # Built on first lookup: a handshake looks up about ten names.
+        index = {}
+        for n, v in self._items:
+            index.setdefault(n.lower(), []).append(v)
+        self._index = index
+        return index
+
+    def compact(self):
+        """Drop the lookup index (kept for the life of a connection, it
+        would cost more memory than the headers themselves)."""
+        self._index = None
 
     def get(self, name, default=None):
         """The first value of ``name``, or ``default``."""
-        name = name.lower()
-        for n, v in self._items:
-            if n.lower() == name:
-                return v
-        return default
+        values = (self._index or self._lookup()).get(name.lower())
+        return values[0] if values else default
 
     def get_all(self, name):
         """Every value of ``name``, in order."""
-        name = name.lower()
-        return [v for n, v in self._items if n.lower() == name]
+        return list((self._index or self._lookup()).get(name.lower(), ()))
 
     def elements(self, name):
         """The comma-separated list elements of every ``name`` line.
@@ -93,8 +104,7 @@ class Headers:
         ]
 
     def __contains__(self, name):
-        name = name.lower()
-        return any(n.lower() == name for n, _ in self._items)
+        return name.lower() in (self._index or self._lookup())
 
     def __iter__(self):
         return iter(self._items)

@@ -168,10 +168,16 @@ class Connection:
 
     def send(self, data, compress=None):
         """Send a message: str as text, bytes-like as binary."""
-        if isinstance(data, str):
-            self.send_text(data.encode(), compress)
+        if self.ready_state != OPEN or self._sending_fragments or self._deflater is not None:
+            # The general path, with its checks and compression.
+            if isinstance(data, str):
+                self.send_text(data.encode(), compress)
+            else:
+                self.send_binary(data, compress)
+        elif isinstance(data, str):  # open, uncompressed: the hot path
+            self._out.append(self._encoder.encode(OP_TEXT, data.encode()))
         else:
-            self.send_binary(data, compress)
+            self._out.append(self._encoder.encode(OP_BINARY, data))
 
     def send_text(self, data, compress=None):
         """Send a text message; ``data`` is str or UTF-8 bytes."""

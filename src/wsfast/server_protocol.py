@@ -146,6 +146,7 @@ class ServerConnection(Connection):
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         self._out.append(response)
+        request.headers.compact()
         self._open(chosen, ext_header, deflate)
         events = [Open(chosen, ext_header)]
         pending, self._pending = self._pending, b""

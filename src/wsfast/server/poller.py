@@ -25,17 +25,14 @@ class EpollPoller:
         # Bound methods, looked up once: poll() is called every iteration.
         self.register = self._ep.register
         self.modify = self._ep.modify
-        self._poll = self._ep.poll
+        #: [(fd, mask)]; test masks with READABLE and WRITE.
+        self.poll = self._ep.poll
 
     def unregister(self, fd):
         try:
             self._ep.unregister(fd)
         except (OSError, ValueError):
             pass  # already closed
-
-    def poll(self, timeout):
-        """[(fd, mask)]; test masks with READABLE and WRITE."""
-        return self._poll(timeout, 1024)
 
     def close(self):
         self._ep.close()

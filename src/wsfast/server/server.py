@@ -10,6 +10,7 @@ import errno
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
 
@@ -31,6 +32,9 @@ log = logging.getLogger("wsfast.server")
 READ_BUFFER_SIZE = 256 * 1024
 _EVENTS = ("open", "message", "close", "error", "ping", "pong", "http")
 _FAILURE_CODES = frozenset((1002, 1003, 1007, 1009, 1010))
+# Linux hands TCP_NODELAY from a listening socket to the sockets it
+# accepts, which saves a system call per connection.
+_NODELAY_INHERITED = sys.platform.startswith("linux")
 _FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
@@ -174,6 +178,8 @@ class Server:
         socks = [self._given_sock] if self._given_sock is not None else self._bind()
         for s in socks:
             s.setblocking(False)
+            if s.family in (socket.AF_INET, socket.AF_INET6):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._listeners[s.fileno()] = s
             self._poller.register(s.fileno(), READ)
         r, w = socket.socketpair()
@@ -256,9 +262,12 @@ class Server:
         poller, conns, listeners = self._poller, self._conns, self._listeners
         buf, view, timers = self._buf, self._view, self._timers
         wakeup_fd = self._wakeup[0].fileno()
+        poll, monotonic = poller.poll, time.monotonic
+        now = monotonic()
         while not self._stopped:
-            timeout = 0 if self._dirty else timers.timeout(1.0)
-            events = poller.poll(timeout)
+            # One clock reading per pass; timers may run up to one pass late.
+            timeout = 0 if self._dirty else min(1.0, max(0.0, timers.next_due - now))
+            events = poll(timeout)
             for fd, mask in events:
                 ws = conns.get(fd)
                 if ws is not None:
@@ -278,8 +287,10 @@ class Server:
                 for ws in dirty:
                     if ws._dirty:
                         ws._flush()
-            timers.run_due()
-            if self._closing and (not conns or time.monotonic() >= self._shutdown_deadline):
+            now = monotonic()
+            if now >= timers.next_due:
+                timers.run_due(now)
+            if self._closing and (not conns or now >= self._shutdown_deadline):
                 self._stop()
 
     def _on_wakeup(self):
@@ -317,7 +328,7 @@ class Server:
                 sock.close()
                 continue
             sock.setblocking(False)
-            if sock.family != socket.AF_UNIX:
+            if not _NODELAY_INHERITED and sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             address = addr[:2] if isinstance(addr, tuple) else addr
             options = self._conn_options if n < self.max_connections else self._refuse_options
@@ -429,7 +440,9 @@ class Server:
             return
         ws.phase = GONE
         ws._out = None
-        self._poller.unregister(ws.fd)
+        if self._poller.name != "epoll":
+            # Closing the only descriptor of a socket removes it from epoll.
+            self._poller.unregister(ws.fd)
         self._conns.pop(ws.fd, None)
         self._deadlines.pop(ws, None)
         try:

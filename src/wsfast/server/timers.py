@@ -28,29 +28,28 @@ class Timers:
         self.clock = clock
         self._heap = []
         self._seq = itertools.count()
+        #: When the earliest timer is due (inf if none): the loop compares
+        #: its clock reading with this instead of asking the heap.
+        self.next_due = float("inf")
 
     def call_later(self, delay, callback, *args):
         timer = Timer(self.clock() + delay, callback, args)
         heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
+        if timer.when < self.next_due:
+            self.next_due = timer.when
         return timer
 
-    def timeout(self, default):
-        """Seconds until the next timer (at most ``default``)."""
-        heap = self._heap
-        while heap and heap[0][2].cancelled:
-            heapq.heappop(heap)
-        if not heap:
-            return default
-        return min(default, max(0.0, heap[0][0] - self.clock()))
-
-    def run_due(self):
+    def run_due(self, now=None):
         """Run the timers that are due; returns how many ran."""
-        heap, now, ran = self._heap, self.clock(), 0
+        heap, ran = self._heap, 0
+        if now is None:
+            now = self.clock()
         while heap and heap[0][0] <= now:
             timer = heapq.heappop(heap)[2]
             if not timer.cancelled:
                 ran += 1
                 timer.callback(*timer.args)
+        self.next_due = heap[0][0] if heap else float("inf")
         return ran
 
     def __len__(self):

@@ -108,8 +108,9 @@ class WebSocket:
             # Backed up, or a big message: flush now, so that the water
             # marks and max_buffered see it before the next send.
             self._flush()
-        else:
-            self._wrote()
+        elif not self._dirty:
+            self._dirty = True
+            self.server._dirty.append(self)
 
     def send_prepared(self, prepared):
         self.conn.send_prepared(prepared)
