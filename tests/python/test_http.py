@@ -353,3 +353,16 @@ def test_response_limits():
         ResponseReader(max_head_size=64).feed(RESPONSE_101)
     with pytest.raises(InvalidResponse, match="too many response headers"):
         ResponseReader(max_headers=2).feed(RESPONSE_101)
+
+
+def test_compacted_headers_behave_the_same():
+    from wsfast.http import Headers
+
+    h = Headers([("Host", "x"), ("Connection", "keep-alive, Upgrade"), ("X-A", "1"), ("x-a", "2")])
+    before = (list(h), h.get("x-a"), h.get_all("X-A"), h.tokens("connection"), h.raw, len(h), "HOST" in h)
+    h.compact()
+    after = (list(h), h.get("x-a"), h.get_all("X-A"), h.tokens("connection"), h.raw, len(h), "HOST" in h)
+    assert before == after
+    assert after[1] == "1" and after[2] == ["1", "2"] and after[3] == ["keep-alive", "upgrade"]
+    h.add("X-B", "3")
+    assert h.get("x-b") == "3" and len(h) == 5
