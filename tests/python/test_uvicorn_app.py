@@ -333,3 +333,51 @@ def test_keepalive_pings():
                 assert await ws.recv() == "alive"
 
     run(scenario)
+
+
+# -- the same app driven by wsfast's own clients ----------------------------------
+
+
+def test_wsfast_asyncio_client_against_the_app():
+    import wsfast.asyncio as wsa
+    from wsfast.closed import ConnectionClosed as Closed
+    from wsfast.errors import InvalidResponse
+
+    async def scenario():
+        async with serve() as (url, _):
+            for compression in (True, False):
+                async with wsa.connect(url + "/echo", compression=compression) as ws:
+                    assert (ws.extensions is not None) == compression
+                    for message in ("hé", b"\x00" * 70000, "x" * 300):
+                        await ws.send(message)
+                        assert await ws.recv() == message
+            async with wsa.connect(url + "/chat", subprotocols=["chat.v1", "chat.v2"]) as ws:
+                assert ws.subprotocol == "chat.v2"
+                assert await ws.recv() == "using chat.v2"
+            with pytest.raises(InvalidResponse) as info:
+                await wsa.connect(url + "/forbidden")
+            assert info.value.status == 403
+            async with wsa.connect(url + "/goodbye") as ws:
+                await ws.send("now")
+                with pytest.raises(Closed) as closed:
+                    await ws.recv()
+                assert (closed.value.code, closed.value.reason) == (4001, "bye now")
+
+    run(scenario)
+
+
+def test_wsfast_blocking_client_against_the_app():
+    from wsfast.client import connect as sync_connect
+
+    async def scenario():
+        async with serve() as (url, _):
+            def drive():
+                with sync_connect(url + "/echo", open_timeout=5) as ws:
+                    assert ws.extensions and ws.extensions.startswith("permessage-deflate")
+                    ws.send("sync " * 100)
+                    return ws.recv(timeout=5)
+
+            got = await asyncio.get_running_loop().run_in_executor(None, drive)
+            assert got == "sync " * 100
+
+    run(scenario)
