@@ -341,13 +341,11 @@ class WSFastProtocol(asyncio.Protocol):
                 if conn.ready_state != OPEN:
                     raise ClientDisconnected()
                 data = message.get("bytes")
-                if data is not None:
-                    conn.send_binary(data)
-                else:
+                if data is None:
                     data = message.get("text")
                     if data is None:
                         return
-                    conn.send_text(data)
+                conn.send(data)  # str as text, bytes as binary (its fast path)
                 if not self._messages:
                     self._flush()  # nothing else to answer: write now
                 else:
