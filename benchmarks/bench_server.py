@@ -35,6 +35,7 @@ import importlib.util
 import json
 import os
 import platform
+import shlex
 import signal
 import socket
 import statistics
@@ -87,13 +88,21 @@ def applies(scenario, stack):
 class ServerProcess:
     """One echo server subprocess; always stopped by ``stop()``."""
 
-    def __init__(self, stack, env=None):
+    def __init__(self, stack, env=None, command=None):
+        """``command``: run this instead of ``servers.py STACK``; a string
+        (split like a shell would, but run without one) or a list, in which
+        ``{port}`` stands for the port to listen on."""
         self.stack = stack
         self.port = free_port()
+        if command is None:
+            argv = [sys.executable, os.path.join(HERE, "servers.py"), stack, "--port", str(self.port)]
+        else:
+            if isinstance(command, str):
+                command = shlex.split(command)
+            argv = [a.replace("{port}", str(self.port)) for a in command]
         self.errlog = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "servers.py"), stack, "--port", str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=self.errlog, stderr=subprocess.STDOUT,
+            argv, stdin=subprocess.DEVNULL, stdout=self.errlog, stderr=subprocess.STDOUT,
             start_new_session=True, env=env)
         self.pid = self.proc.pid
 
@@ -147,14 +156,16 @@ def client_command(scenario, stack, server, args):
     return cmd
 
 
-def run_sample(scenario, stack, args, repeat):
+def run_sample(scenario, stack, args, repeat, command=None):
+    """One sample: a fresh server (``servers.py STACK``, or ``command``,
+    see ``ServerProcess``), one client run, the server stopped."""
     env = None
     if stack == "wsfast" and args.profile_dir:
         env = dict(os.environ, WSFAST_BENCH_PROFILE=os.path.join(
             args.profile_dir, "wsfast-%s-%d.prof" % (scenario, repeat)))
     server = None
     try:
-        server = ServerProcess(stack, env)
+        server = ServerProcess(stack, env, command)
         server.wait_ready()
         cmd = client_command(scenario, stack, server, args)
         limit = args.timeout + args.duration + 30

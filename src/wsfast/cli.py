@@ -85,6 +85,38 @@ def _chat(args):
     return 0
 
 
+def _find_benchmarks():
+    """The benchmarks/ directory of a source checkout or an editable install:
+    next to src/, or named by WSFAST_BENCHMARKS. Wheels do not ship it."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.environ.get("WSFAST_BENCHMARKS", ""),
+                  os.path.join(here, os.pardir, os.pardir, "benchmarks")]
+    for path in candidates:
+        if path and os.path.isfile(os.path.join(path, "suite.py")):
+            return os.path.abspath(path)
+    return None
+
+
+def _bench(args):
+    import importlib
+
+    where = _find_benchmarks()
+    if where is None:
+        print("wsfast bench: the benchmark suite (the benchmarks/ directory of wsfast's source tree) "
+              "is not available here; it is not included in wheels.\n"
+              "Run it from a source checkout: clone wsfast's repository, then in it\n"
+              "    pip install -e '.[bench]'\n"
+              "    wsfast bench --quick\n"
+              "or point WSFAST_BENCHMARKS at a checkout's benchmarks/ directory.", file=sys.stderr)
+        return 2
+    if where not in sys.path:
+        sys.path.insert(0, where)
+    suite = importlib.import_module("suite")
+    return suite.main(args.bench_args, prog="wsfast bench")
+
+
 def _add_server_args(p, port):
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; "
                    "'' or 0.0.0.0 for every interface)")
@@ -120,6 +152,13 @@ def main(argv=None):
                                    "connected, and joins and leaves are shown. One process.")
     _add_server_args(p, 8080)
     p.set_defaults(func=_chat)
+    # Every argument goes to benchmarks/suite.py as it is ("wsfast bench --help" shows its options):
+    # "+" as the option prefix keeps argparse from reading "--quick" and the like here.
+    p = sub.add_parser("bench", help="run the benchmark suite: wsfast beside picows, websockets, "
+                       "aiohttp, wsproto (source checkout only)", add_help=False, prefix_chars="+",
+                       description="Run benchmarks/suite.py; see wsfast bench --help.")
+    p.add_argument("bench_args", nargs="*", help="options for the suite (see wsfast bench --help)")
+    p.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     if hasattr(args, "log_level"):
         logging.basicConfig(level=args.log_level.upper(),
