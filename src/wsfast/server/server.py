@@ -515,7 +515,9 @@ class Server:
         reached = 0
         for ws in list(self.clients if clients is None else clients):
             conn = ws.conn
-            if conn.ready_state != READY_OPEN or (high is not None and ws._out_size > high):
+            # buffered_amount counts output queued in this pass, not yet flushed.
+            if conn.ready_state != READY_OPEN or (
+                    high is not None and ws._out_size + conn.bytes_pending > high):
                 continue
             conn.send_prepared(prepared)
             if not ws._dirty:
