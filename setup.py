@@ -6,6 +6,14 @@ Build switches (environment variables):
   WSFAST_EXTENSION=off       do not build the extension at all
   WSFAST_CYTHON_ANNOTATE=1   write Cython's HTML annotation next to the .pyx
   WSFAST_DEBUG=1             -O0 -g, assertions on
+  WSFAST_ZLIB=system         (default) link the platform's zlib (-lz, zlib.lib)
+  WSFAST_ZLIB=bundled        compile zlib into the extension instead, with
+                             its symbols prefixed (Z_PREFIX: z_deflate...) so
+                             that no other zlib in the process can clash;
+                             the wheel then needs no zlib on the target.
+                             Source: WSFAST_ZLIB_SRC, an unpacked zlib
+                             release (default third_party/zlib). See
+                             docs/architecture.md, "Dependencies, and why".
 """
 
 import os
@@ -20,6 +28,24 @@ MODE = os.environ.get("WSFAST_EXTENSION", "optional").lower()
 if MODE not in ("required", "optional", "off"):
     sys.exit("WSFAST_EXTENSION must be required, optional or off, not %r" % MODE)
 DEBUG = os.environ.get("WSFAST_DEBUG") == "1"
+ZLIB = os.environ.get("WSFAST_ZLIB", "system").lower()
+if ZLIB not in ("system", "bundled"):
+    sys.exit("WSFAST_ZLIB must be system or bundled, not %r" % ZLIB)
+ZLIB_SRC = os.environ.get("WSFAST_ZLIB_SRC", os.path.join("third_party", "zlib"))
+# zlib's own sources that deflate and inflate need (no gz* file I/O).
+ZLIB_FILES = ["adler32.c", "compress.c", "crc32.c", "deflate.c", "infback.c", "inffast.c",
+              "inflate.c", "inftrees.c", "trees.c", "uncompr.c", "zutil.c"]
+
+
+def zlib_files():
+    if ZLIB != "bundled":
+        return []
+    files = [os.path.join(ZLIB_SRC, f) for f in ZLIB_FILES]
+    missing = [f for f in files + [os.path.join(ZLIB_SRC, "zlib.h")] if not os.path.isfile(f)]
+    if missing:
+        sys.exit("WSFAST_ZLIB=bundled: no zlib source in %r (missing %s); set WSFAST_ZLIB_SRC "
+                 "to an unpacked zlib release" % (ZLIB_SRC, ", ".join(missing)))
+    return files
 
 # Each SIMD kernel is compiled alone with its own flags, so no other code
 # can pick up instructions the CPU may lack; dispatch picks one at run time.
@@ -68,6 +94,19 @@ class BuildExt(build_ext):
                     extra_postargs=base + per_file.get(os.path.basename(src), []),
                 )
             )
+        # zlib is C89 and not ours: built with the same optimisation, but
+        # without -std=c99/-Wall, whose warnings are zlib's business.
+        for src in zlib_files():
+            ext.extra_objects.extend(
+                self.compiler.compile(
+                    [src],
+                    output_dir=self.build_temp,
+                    include_dirs=ext.include_dirs,
+                    macros=ext.define_macros,
+                    extra_postargs=[a for a in base if a not in ("-std=c99", "-Wall")]
+                    + ([] if msvc else ["-fvisibility=hidden"]),
+                )
+            )
 
 
 def extensions():
@@ -80,11 +119,17 @@ def extensions():
             raise
         sys.stderr.write("wsfast: Cython is missing; installing pure Python only\n")
         return []
-    libs = ["zlib"] if sys.platform == "win32" else ["z"]
+    if ZLIB == "bundled":
+        zlib_files()  # fail early if the source is missing
+        libs, incs, macros = [], [ZLIB_SRC, "csrc"], [("Z_PREFIX", None)]
+    else:
+        libs = ["zlib"] if sys.platform == "win32" else ["z"]
+        incs, macros = ["csrc"], []
     ext = Extension(
         "wsfast._core",
         sources=["src/wsfast/_core.pyx"],
-        include_dirs=["csrc"],
+        include_dirs=incs,
+        define_macros=macros,
         libraries=libs,
         depends=csrc_files() + glob(os.path.join("csrc", "*.h")),
     )

@@ -2,74 +2,153 @@
 
     python3 benchmarks/bench_protocol.py [--rounds 7] [--conns 2000]
 
-1. permessage-deflate: compress and decompress one JSON message (256 B and
-   16 KiB), wsfast Deflater/Inflater vs websockets' PerMessageDeflate, with
-   the same settings (window bits 12, memLevel 5, context takeover).
+1. permessage-deflate: compress and decompress JSON messages of 256 B and
+   16 KiB (200 distinct ones, from json_corpus.py, taken in turn, so
+   context takeover cannot turn a repeat into a back-reference), wsfast
+   Deflater/Inflater as a connection uses them (compression_idle default)
+   vs websockets' PerMessageDeflate, both at window bits 12, memLevel 5,
+   context takeover. Decompression replays a recorded context-takeover
+   stream, restarting both sides' decoder at the end of the list.
 2. Handshakes: parse an upgrade request and build the 101, wsfast
    ServerConnection vs websockets ServerProtocol (sans-I/O, no sockets).
-3. Memory per connection with compression negotiated: process RSS growth
-   over N server+client pairs, idle after the handshake and after one
-   compressed message each way.
-Medians of interleaved rounds, with min-max.
+3. Compression idle modes: CPU per message, "window" vs "keep" (and
+   websockets), and the compression ratio on the 1,000-message JSON
+   corpus vs websockets' defaults.
+4. Memory per connection with compression negotiated, each stack with its
+   defaults (websockets: enable_*_permessage_deflate, 12 bits/memLevel 5):
+   process RSS growth over N server+client pairs, idle after the handshake
+   and after one compressed message each way, and wsfast's zlib state per
+   connection as counted by its allocator.
+Medians of interleaved rounds, with min-max, in process CPU time.
 """
 
 import argparse
 import gc
 import json
+import os
 import statistics
 import time
 
 import wsfast
 from wsfast.client_protocol import ClientConnection
+from wsfast.protocol import DEFAULT_COMPRESSION_IDLE
 from wsfast.server_protocol import ServerConnection
 
-from websockets.client import ClientProtocol
-from websockets.extensions.permessage_deflate import (
-    ClientPerMessageDeflateFactory,
-    PerMessageDeflate,
-    ServerPerMessageDeflateFactory,
-)
-from websockets.frames import Frame, Opcode
-from websockets.server import ServerProtocol
-from websockets.uri import parse_uri
+from json_corpus import corpus, sized_messages
 
-
-def json_message(size):
-    item = {"id": 12345, "name": "sensor-7", "value": 21.375, "tags": ["a", "b"], "ok": True}
-    out, i = [], 0
-    while len(json.dumps(out)) < size:
-        out.append(dict(item, id=i))
-        i += 1
-    return json.dumps(out).encode()[:size]
+try:
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory,
+        PerMessageDeflate,
+        ServerPerMessageDeflateFactory,
+        enable_client_permessage_deflate,
+        enable_server_permessage_deflate,
+    )
+    from websockets.frames import Frame, Opcode
+    from websockets.server import ServerProtocol
+    from websockets.uri import parse_uri
+    HAVE_WEBSOCKETS = True
+except ImportError:  # the suite (suite.py) still measures wsfast alone
+    HAVE_WEBSOCKETS = False
 
 
 def rate(fn, n):
-    t = time.perf_counter()
+    """Calls per second of this process's CPU time (process_time): on a
+    shared machine, time spent preempted is not counted against either
+    side."""
+    t = time.process_time()
     for _ in range(n):
         fn()
-    return n / (time.perf_counter() - t)
+    return n / (time.process_time() - t)
+
+
+DISTINCT = 200  # messages per size, taken in turn
+
+
+class _Cycle:
+    """Calls fn on each item in turn; make() gives a fresh state at the
+    end of the list (a recorded context-takeover stream must be replayed
+    from its start)."""
+
+    def __init__(self, items, make, fn):
+        self.items, self.make, self.fn = items, make, fn
+        self.k, self.state = 0, make()
+
+    def __call__(self):
+        if self.k == len(self.items):
+            self.k, self.state = 0, self.make()
+        item = self.items[self.k]
+        self.k += 1
+        return self.fn(self.state, item)
+
+
+def _ext(no_context=False):
+    return PerMessageDeflate(no_context, no_context, 12, 12, {"memLevel": 5})
+
+
+def wsfast_ops(msgs, idle):
+    """(compress, decompress) callables for wsfast, cycling over msgs."""
+    d = wsfast.Deflater(12, 5, idle=idle)
+    wires = [d.compress(m) for m in msgs]
+    check = wsfast.Inflater(12, idle=idle)
+    assert [check.decompress(w) for w in wires] == msgs
+    comp = _Cycle(msgs, lambda: wsfast.Deflater(12, 5, idle=idle), lambda z, m: z.compress(m))
+    decomp = _Cycle(wires, lambda: wsfast.Inflater(12, idle=idle), lambda z, w: z.decompress(w))
+    return comp, decomp
+
+
+def websockets_ops(msgs):
+    e = _ext()
+    frames = [e.encode(Frame(Opcode.TEXT, m)) for m in msgs]
+    check = _ext()
+    assert [check.decode(f).data for f in frames] == msgs
+    comp = _Cycle(msgs, _ext, lambda z, m: z.encode(Frame(Opcode.TEXT, m)))
+    decomp = _Cycle(frames, _ext, lambda z, f: z.decode(f))
+    return comp, decomp
 
 
 def deflate_cases(size):
-    msg = json_message(size)
+    msgs = sized_messages(size, DISTINCT)
     n = 20000 if size < 1024 else 1500
-    wd = wsfast.Deflater(12, 5)
-    assert wsfast.Inflater(12).decompress(wsfast.Deflater(12, 5).compress(msg)) == msg
-    ext = PerMessageDeflate(False, False, 12, 12, {"memLevel": 5})
-    ext_frame = PerMessageDeflate(False, False, 12, 12, {"memLevel": 5}).encode(Frame(Opcode.TEXT, msg))
-    assert PerMessageDeflate(False, False, 12, 12, {"memLevel": 5}).decode(ext_frame).data == msg
+    ours = wsfast_ops(msgs, DEFAULT_COMPRESSION_IDLE)
+    theirs = websockets_ops(msgs) if HAVE_WEBSOCKETS else (None, None)
+    return n, {"compress": (ours[0], theirs[0]), "decompress": (ours[1], theirs[1])}
 
-    # Decompressing the same frame again needs a fresh context each time
-    # for both, so the decode benchmarks use no-context-takeover streams.
-    wi_nc = wsfast.Inflater(12, no_context_takeover=True)
-    wire_nc = wsfast.Deflater(12, 5, no_context_takeover=True).compress(msg)
-    ext_nc = PerMessageDeflate(True, True, 12, 12, {"memLevel": 5})
-    ext_frame_nc = PerMessageDeflate(True, True, 12, 12, {"memLevel": 5}).encode(Frame(Opcode.TEXT, msg))
-    assert wi_nc.decompress(wire_nc) == msg and ext_nc.decode(ext_frame_nc).data == msg
-    return n, {
-        "compress": (lambda: wd.compress(msg), lambda: ext.encode(Frame(Opcode.TEXT, msg))),
-        "decompress": (lambda: wi_nc.decompress(wire_nc), lambda: ext_nc.decode(ext_frame_nc)),
-    }
+
+def idle_costs(rounds):
+    """Microseconds per message: {size: {op: {mode: (median, min, max)}}}."""
+    out = {}
+    for size in (256, 16384):
+        msgs = sized_messages(size, DISTINCT)
+        n = 10000 if size < 1024 else 800
+        contenders = {"window": wsfast_ops(msgs, "window"), "keep": wsfast_ops(msgs, "keep"),
+                      "websockets": websockets_ops(msgs)}
+        res = {"compress": {}, "decompress": {}}
+        samples = {(op, mode): [] for op in res for mode in contenders}
+        for _ in range(rounds):
+            for mode, fns in contenders.items():
+                for op, fn in zip(("compress", "decompress"), fns):
+                    samples[op, mode].append(1e6 / rate(fn, n))
+        for (op, mode), xs in samples.items():
+            res[op][mode] = (statistics.median(xs), min(xs), max(xs))
+        out[size] = res
+    return out
+
+
+def corpus_ratios():
+    """Compressed/plain over the JSON corpus, context takeover, every
+    message compressed: {name: ratio}."""
+    msgs = corpus(1000)
+    plain = sum(map(len, msgs))
+    out = {}
+    for name, idle in (("wsfast window (default)", "window"), ("wsfast keep", "keep")):
+        d = wsfast.Deflater(12, 5, idle=idle)
+        out[name] = sum(len(d.compress(m)) for m in msgs) / plain
+    e = _ext()
+    out["websockets default (12 bits, memLevel 5)"] = sum(
+        len(e.encode(Frame(Opcode.TEXT, m)).data) for m in msgs) / plain
+    return len(msgs), plain, out
 
 
 def ws_request():
@@ -103,13 +182,17 @@ def rss():
 
 
 def memory_per_connection(n):
-    """KiB per server+client pair: (after handshake, after one message each way)."""
-    msg = json_message(2048).decode()
+    """Per server+client pair: {stack: (KiB after handshake, KiB after one
+    message each way, zlib state KiB of one connection (server side)
+    after it)}."""
+    msg = sized_messages(2048, 1)[0].decode()
+    idle_mode = "window"
 
-    def wsfast_pairs():
+    def wsfast_pairs(n=n):
         pairs = []
         for _ in range(n):
-            s, c = ServerConnection(), ClientConnection("localhost", 8000)
+            s = ServerConnection(compression_idle=idle_mode)
+            c = ClientConnection("localhost", 8000, compression_idle=idle_mode)
             c.connect()
             s.receive_data(c.data_to_send())
             c.receive_data(s.data_to_send())
@@ -123,14 +206,13 @@ def memory_per_connection(n):
             s.send(msg)
             c.receive_data(s.data_to_send())
 
-    def websockets_pairs():
-        req = None
+    def websockets_pairs(n=n):
         pairs = []
         for _ in range(n):
             c = ClientProtocol(parse_uri("ws://localhost:8000/"),
-                               extensions=[ClientPerMessageDeflateFactory()])
+                               extensions=enable_client_permessage_deflate(None))
             c.send_request(c.connect())
-            s = ServerProtocol(extensions=[ServerPerMessageDeflateFactory()])
+            s = ServerProtocol(extensions=enable_server_permessage_deflate(None))
             for data in c.data_to_send():
                 s.receive_data(data)
             s.send_response(s.accept(s.events_received()[0]))
@@ -151,9 +233,11 @@ def memory_per_connection(n):
                 c.receive_data(data)
             c.events_received()
 
-    out = {}
-    for name, make, traffic in (("wsfast", wsfast_pairs, wsfast_traffic),
-                                ("websockets", websockets_pairs, websockets_traffic)):
+    def measure(name, make, traffic):
+        # First-use allocations (caches, interned names) out of the figures;
+        # kept alive so that the measured pairs cannot reuse their memory.
+        warm = make(50)
+        traffic(warm)
         gc.collect()
         base = rss()
         pairs = make()
@@ -163,12 +247,32 @@ def memory_per_connection(n):
         gc.collect()
         busy = (rss() - base) / n / 1024
         zlib = None
-        if name == "wsfast":
+        if name.startswith("wsfast"):
             s, c = pairs[0]
+            assert s._inflater.memory > 0
             zlib = (s._deflater.memory + s._inflater.memory) / 1024
-        out[name] = (idle, busy, zlib)
-        del pairs
-        gc.collect()
+        return idle, busy, zlib
+
+    out = {}
+    for name, make, traffic in (("wsfast, compression_idle=window (default)", wsfast_pairs, wsfast_traffic),
+                                ("wsfast, compression_idle=keep", wsfast_pairs, wsfast_traffic),
+                                ("websockets (defaults)", websockets_pairs, websockets_traffic)):
+        idle_mode = "keep" if "keep" in name else "window"
+        # Each stack in a forked child, so that none starts on a heap that
+        # another's freed memory has left behind.
+        rd, wr = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            os.close(rd)
+            try:
+                os.write(wr, json.dumps(measure(name, make, traffic)).encode())
+            finally:
+                os._exit(0)
+        os.close(wr)
+        with os.fdopen(rd, "rb") as f:
+            data = f.read()
+        os.waitpid(pid, 0)
+        out[name] = tuple(json.loads(data))
     return out
 
 
@@ -177,6 +281,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--conns", type=int, default=2000)
     args = ap.parse_args()
+    if not HAVE_WEBSOCKETS:
+        ap.error("this benchmark compares with websockets, which is not installed")
     print("wsfast %s (%s backend) vs websockets %s" % (wsfast.__version__, wsfast.backend,
                                                        __import__("websockets").__version__))
     print()
@@ -196,13 +302,35 @@ def main():
                 label, op, statistics.median(a), statistics.median(b),
                 statistics.median(r), min(r), max(r), target))
     print()
-    mem = memory_per_connection(args.conns)
-    print("Memory per server+client pair with permessage-deflate (%d pairs, RSS growth):" % args.conns)
+    print("CPU per message, compression_idle modes (us, median of %d rounds, min-max;" % args.rounds)
+    print("%d distinct JSON messages in turn, context takeover, 12 bits, memLevel 5):" % DISTINCT)
     print()
-    print("| stack | after handshake KiB | after one message each way KiB | zlib state, server side KiB |")
+    print("| message | op | wsfast window | wsfast keep | websockets | window - keep |")
+    print("|---|---|---|---|---|---|")
+    for size, res in idle_costs(args.rounds).items():
+        for op, modes in res.items():
+            cells = ["%.2f (%.2f-%.2f)" % modes[m] for m in ("window", "keep", "websockets")]
+            print("| %s B | %s | %s | %+.2f |" % (size, op, " | ".join(cells),
+                                                 modes["window"][0] - modes["keep"][0]))
+    print()
+    count, plain, ratios = corpus_ratios()
+    base = ratios["websockets default (12 bits, memLevel 5)"]
+    print("Compression ratio on the JSON corpus (json_corpus.corpus(%d), %d bytes, every" % (count, plain))
+    print("message compressed, context takeover; compressed/plain, lower is better):")
+    print()
+    print("| compressor | ratio | vs websockets |")
+    print("|---|---|---|")
+    for name, r in ratios.items():
+        print("| %s | %.4f | %+.2f%% |" % (name, r, (r / base - 1) * 100))
+    print()
+    mem = memory_per_connection(args.conns)
+    print("Memory with permessage-deflate (%d server+client pairs, RSS growth per pair;" % args.conns)
+    print("zlib state of one connection, server side, by wsfast's allocator count):")
+    print()
+    print("| stack | after handshake KiB/pair | after one message each way KiB/pair | zlib state per connection KiB |")
     print("|---|---|---|---|")
     for name, (idle, busy, zlib) in mem.items():
-        print("| %s | %.1f | %.1f | %s |" % (name, idle, busy, "%.1f" % zlib if zlib is not None else "-"))
+        print("| %s | %.1f | %.1f | %s |" % (name, idle, busy, "0 -> %.1f" % zlib if zlib is not None else "-"))
 
 
 if __name__ == "__main__":

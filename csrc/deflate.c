@@ -124,6 +124,63 @@ static size_t sat_add(size_t a, size_t b) {
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
+/* --- WSF_Z_KEEP_WINDOW's window --------------------------------------- */
+
+/* Makes room for need bytes in *hist, growing by half at least (up to max)
+ * so a run of small messages does not realloc every time. */
+static int hist_grow(uint8_t **hist, size_t *cap, size_t need, size_t max) {
+    size_t n = *cap + *cap / 2;
+    uint8_t *p;
+
+    if (need <= *cap)
+        return WSF_Z_OK;
+    if (n < need)
+        n = need;
+    if (n > max)
+        n = max;
+    p = (uint8_t *)realloc(*hist, n);
+    if (!p)
+        return WSF_Z_NOMEM;
+    *hist = p;
+    *cap = n;
+    return WSF_Z_OK;
+}
+
+/* Appends in[0..len) to the window of at most w bytes in *hist. */
+static int hist_push(uint8_t **hist, size_t *hlen, size_t *cap, size_t w,
+                     const uint8_t *in, size_t len) {
+    size_t keep;
+
+    if (len == 0)
+        return WSF_Z_OK;
+    if (len >= w) {
+        in += len - w;
+        len = w;
+    }
+    keep = *hlen < w - len ? *hlen : w - len;
+    if (hist_grow(hist, cap, keep + len, w) != WSF_Z_OK)
+        return WSF_Z_NOMEM;
+    if (keep < *hlen)
+        memmove(*hist, *hist + (*hlen - keep), keep);
+    memcpy(*hist + keep, in, len);
+    *hlen = keep + len;
+    return WSF_Z_OK;
+}
+
+static void hist_free(uint8_t **hist, size_t *hlen, size_t *cap) {
+    free(*hist);
+    *hist = NULL;
+    *hlen = *cap = 0;
+}
+
+/* Whether a stream keeps only its window between messages: not without
+ * context takeover, which WSF_Z_RELEASE implies on a deflater (and needs
+ * on an inflater). */
+static int keeps_window(unsigned flags) {
+    return (flags & WSF_Z_KEEP_WINDOW) &&
+           !(flags & (WSF_Z_NO_CONTEXT | WSF_Z_RELEASE));
+}
+
 /* --- Deflater ---------------------------------------------------------- */
 
 static int d_fail(wsf_deflater *d, int rc, const char *why) {
@@ -154,7 +211,8 @@ int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
     d->flags = flags;
     if (window_bits < 9 || window_bits > 15 || mem_level < 1 ||
         mem_level > 9 || level < -1 || level > 9 ||
-        (flags & ~(unsigned)(WSF_Z_NO_CONTEXT | WSF_Z_RELEASE)))
+        (flags & ~(unsigned)(WSF_Z_NO_CONTEXT | WSF_Z_RELEASE |
+                             WSF_Z_KEEP_WINDOW)))
         return d_fail(d, WSF_Z_MISUSE, "invalid deflate parameters");
     return WSF_Z_OK;
 }
@@ -175,6 +233,12 @@ static int d_start(wsf_deflater *d) {
         return d_fail(d, WSF_Z_MISUSE, "deflateInit2 failed");
     }
     d->z = st;
+    /* Raw deflate: the window may be set before the first deflate call.
+     * zlib then hashes it all, so the output is what a stream kept since
+     * the last message would have made. */
+    if (d->hist_len && deflateSetDictionary(&st->zs, d->hist,
+                                            (uInt)d->hist_len) != Z_OK)
+        return d_fail(d, WSF_Z_MISUSE, "deflateSetDictionary failed");
     return WSF_Z_OK;
 }
 
@@ -193,6 +257,13 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
     zs = &((zstate *)d->z)->zs;
     end_flush = mode == WSF_Z_MORE ? Z_NO_FLUSH : Z_SYNC_FLUSH;
     d->in_msg = 1;
+    /* The window for the next stream. zlib takes all of in (below), so
+     * taking it first does not change what this message refers to: the
+     * dictionary was set when the stream started. */
+    if (keeps_window(d->flags) &&
+        hist_push(&d->hist, &d->hist_len, &d->hist_cap,
+                  (size_t)1 << d->window_bits, in, len) != WSF_Z_OK)
+        return d_fail(d, WSF_Z_NOMEM, "out of memory");
     zs->next_in = no_bytes;
     zs->avail_in = 0;
 
@@ -245,7 +316,7 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
         return d_fail(d, WSF_Z_MISUSE, "sync flush did not end with 00 00 ff ff");
     }
     d->in_msg = 0;
-    if (d->flags & WSF_Z_RELEASE)
+    if (d->flags & (WSF_Z_RELEASE | WSF_Z_KEEP_WINDOW))
         d_free(d);
     else if ((d->flags & WSF_Z_NO_CONTEXT) && deflateReset(zs) != Z_OK)
         return d_fail(d, WSF_Z_MISUSE, "deflateReset failed");
@@ -256,18 +327,20 @@ int wsf_deflater_release(wsf_deflater *d) {
     if (d->in_msg)
         return WSF_Z_MISUSE;
     d_free(d);
+    hist_free(&d->hist, &d->hist_len, &d->hist_cap);
     return WSF_Z_OK;
 }
 
 void wsf_deflater_end(wsf_deflater *d) {
     d_free(d);
+    hist_free(&d->hist, &d->hist_len, &d->hist_cap);
     d->in_msg = 0;
     d->failed = 0;
     d->error = NULL;
 }
 
 size_t wsf_deflater_mem(const wsf_deflater *d) {
-    return d->z ? ((const zstate *)d->z)->mem : 0;
+    return (d->z ? ((const zstate *)d->z)->mem : 0) + d->hist_cap;
 }
 
 /* --- Inflater ---------------------------------------------------------- */
@@ -296,7 +369,8 @@ int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
     s->max_size = max_size;
     s->flags = flags;
     if (window_bits < 9 || window_bits > 15 ||
-        (flags & ~(unsigned)(WSF_Z_NO_CONTEXT | WSF_Z_RELEASE)) ||
+        (flags & ~(unsigned)(WSF_Z_NO_CONTEXT | WSF_Z_RELEASE |
+                             WSF_Z_KEEP_WINDOW)) ||
         ((flags & WSF_Z_RELEASE) && !(flags & WSF_Z_NO_CONTEXT)))
         return i_fail(s, WSF_Z_MISUSE, "invalid inflate parameters");
     return WSF_Z_OK;
@@ -316,6 +390,29 @@ static int i_start(wsf_inflater *s) {
         return i_fail(s, WSF_Z_MISUSE, "inflateInit2 failed");
     }
     s->z = st;
+    if (s->hist_len && inflateSetDictionary(&st->zs, s->hist,
+                                            (uInt)s->hist_len) != Z_OK)
+        return i_fail(s, WSF_Z_NOMEM, "inflateSetDictionary failed");
+    return WSF_Z_OK;
+}
+
+/* WSF_Z_KEEP_WINDOW at the end of a message: zlib's window (the last
+ * 2^window_bits bytes of output, across BFINAL restarts) is all the next
+ * message may refer to, so it is kept and the rest freed. */
+static int i_keep_window(wsf_inflater *s) {
+    z_stream *zs = &((zstate *)s->z)->zs;
+    uInt n = 0;
+
+    if (inflateGetDictionary(zs, Z_NULL, &n) != Z_OK)
+        return i_fail(s, WSF_Z_MISUSE, "inflateGetDictionary failed");
+    if (hist_grow(&s->hist, &s->hist_cap, n, (size_t)1 << s->window_bits) !=
+            WSF_Z_OK ||
+        n > s->hist_cap)
+        return i_fail(s, WSF_Z_NOMEM, "out of memory");
+    if (n)
+        inflateGetDictionary(zs, s->hist, &n);
+    s->hist_len = n;
+    i_free(s);
     return WSF_Z_OK;
 }
 
@@ -470,7 +567,9 @@ int wsf_inflate(wsf_inflater *s, const uint8_t *in, size_t len, int final,
     s->in_msg = 0;
     s->ended = 0;
     s->msg_size = 0;
-    if (s->flags & WSF_Z_RELEASE)
+    if (keeps_window(s->flags))
+        return i_keep_window(s);
+    if (s->flags & (WSF_Z_RELEASE | WSF_Z_KEEP_WINDOW))
         i_free(s);
     else if ((s->flags & WSF_Z_NO_CONTEXT) &&
              inflateReset(&((zstate *)s->z)->zs) != Z_OK)
@@ -487,6 +586,7 @@ int wsf_inflater_release(wsf_inflater *s) {
 
 void wsf_inflater_end(wsf_inflater *s) {
     i_free(s);
+    hist_free(&s->hist, &s->hist_len, &s->hist_cap);
     s->in_msg = 0;
     s->failed = 0;
     s->ended = 0;
@@ -495,7 +595,7 @@ void wsf_inflater_end(wsf_inflater *s) {
 }
 
 size_t wsf_inflater_mem(const wsf_inflater *s) {
-    return s->z ? ((const zstate *)s->z)->mem : 0;
+    return (s->z ? ((const zstate *)s->z)->mem : 0) + s->hist_cap;
 }
 
 int wsf_z_close_code(int rc) {

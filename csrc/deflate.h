@@ -35,6 +35,15 @@ extern "C" {
                                  of resetting it. Implies no context on a
                                  deflater; an inflater needs
                                  WSF_Z_NO_CONTEXT with it */
+#define WSF_Z_KEEP_WINDOW 0x04 /* context takeover with little idle memory:
+                                  after each message free zlib's state and
+                                  keep only the window, the last
+                                  2^window_bits bytes of plaintext; the next
+                                  message starts a new stream primed with it
+                                  (deflateSetDictionary/inflateSetDictionary).
+                                  The output is the same as with the state
+                                  kept. With WSF_Z_NO_CONTEXT or
+                                  WSF_Z_RELEASE, as WSF_Z_RELEASE. */
 
 /* Modes for wsf_deflate */
 #define WSF_Z_MORE 0  /* more of the message follows; zlib may hold data back */
@@ -68,6 +77,9 @@ typedef struct wsf_deflater {
     unsigned flags;    /* WSF_Z_* flags */
     const char *error; /* static text for the last error, else NULL */
     void *z;           /* private: zlib state, NULL while idle */
+    uint8_t *hist;     /* private: WSF_Z_KEEP_WINDOW's window, or NULL */
+    size_t hist_len;   /* private: bytes in hist */
+    size_t hist_cap;   /* private: bytes allocated for hist */
     uint8_t in_msg;    /* private: a message is partly compressed */
     uint8_t failed;    /* private: state unusable until _end */
 } wsf_deflater;
@@ -78,7 +90,10 @@ typedef struct wsf_deflater {
  * window and so never refers more than 250 bytes back.
  * mem_level: 1..9, or 0 for WSF_Z_DEFAULT_MEM_LEVEL. zlib then holds about
  * 2^(window_bits+2) + 2^(mem_level+9) bytes plus ~6 KiB of state: 262 KiB
- * at 15/8, 38 KiB at 12/5. level: -1 (zlib default) or 0..9.
+ * at 15/8, 38 KiB at 12/5, during a message; between messages too, unless
+ * WSF_Z_KEEP_WINDOW keeps only the 2^window_bits bytes of window (priming
+ * a new stream with them costs about 2 ns a byte of window, a few
+ * microseconds per message at 12 bits). level: -1 (zlib default) or 0..9.
  * No memory is allocated here. Returns WSF_Z_OK or WSF_Z_MISUSE. */
 int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
                       int level, unsigned flags);
@@ -90,15 +105,16 @@ int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
  * trailing 00 00 ff ff removed as RFC 7692 section 7.2.1 asks). An empty
  * message compresses to the single byte 00. in may be NULL if len == 0.
  * Under no_context_takeover the state is reset, or with WSF_Z_RELEASE
- * freed, after the final piece; otherwise the window carries over. After
- * an error, calls return WSF_Z_MISUSE until wsf_deflater_end. */
+ * freed, after the final piece; otherwise the window carries over, in
+ * zlib's state or, with WSF_Z_KEEP_WINDOW, as plaintext only. After an
+ * error, calls return WSF_Z_MISUSE until wsf_deflater_end. */
 int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
                 wsf_buf *out);
 
-/* Frees the zlib state while no message is in progress (else returns
- * WSF_Z_MISUSE). Always allowed between messages, even with context
- * takeover: the next message is then compressed without the old window,
- * which any peer decodes. */
+/* Frees the zlib state, and a WSF_Z_KEEP_WINDOW window, while no message
+ * is in progress (else returns WSF_Z_MISUSE). Always allowed between
+ * messages, even with context takeover: the next message is then
+ * compressed without the old window, which any peer decodes. */
 int wsf_deflater_release(wsf_deflater *d);
 
 /* Frees everything, whatever the state; the settings are kept, so the
@@ -106,7 +122,8 @@ int wsf_deflater_release(wsf_deflater *d);
 void wsf_deflater_end(wsf_deflater *d);
 
 /* Bytes held from malloc for zlib's state (window, hash chains, pending
- * output, bookkeeping); 0 while idle. malloc's own overhead not counted. */
+ * output, bookkeeping) and for a WSF_Z_KEEP_WINDOW window; 0 while idle
+ * otherwise. malloc's own overhead not counted. */
 size_t wsf_deflater_mem(const wsf_deflater *d);
 
 /* Decompressor state for one direction; as wsf_deflater. */
@@ -118,6 +135,9 @@ typedef struct wsf_inflater {
     unsigned flags;    /* WSF_Z_* flags */
     const char *error; /* static text for the last error, else NULL */
     void *z;           /* private: zlib state, NULL while idle */
+    uint8_t *hist;     /* private: WSF_Z_KEEP_WINDOW's window, or NULL */
+    size_t hist_len;   /* private: bytes in hist */
+    size_t hist_cap;   /* private: bytes allocated for hist */
     uint8_t in_msg;    /* private: a message is partly inflated */
     uint8_t failed;    /* private: state unusable until _end */
     uint8_t ended;     /* private: a BFINAL block just ended the stream */
@@ -126,7 +146,8 @@ typedef struct wsf_inflater {
 /* window_bits: the negotiated max window of the peer, 8..15 (8 is stored
  * as 9: a larger window decodes anything a smaller one produced).
  * max_size: see the struct. Flags: WSF_Z_RELEASE needs WSF_Z_NO_CONTEXT,
- * since with context takeover the window must survive between messages.
+ * since with context takeover the window must survive between messages
+ * (WSF_Z_KEEP_WINDOW keeps only that window).
  * Returns WSF_Z_OK or WSF_Z_MISUSE. */
 int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
                       unsigned flags);
@@ -147,15 +168,16 @@ int wsf_inflate(wsf_inflater *s, const uint8_t *in, size_t len, int final,
                 wsf_buf *out, wsf_utf8 *utf8);
 
 /* Frees the zlib state between messages. Returns WSF_Z_MISUSE, freeing
- * nothing, during a message or when context takeover still needs the
- * window; WSF_Z_OK otherwise. */
+ * nothing, during a message or when context takeover still needs zlib's
+ * window; WSF_Z_OK otherwise (a WSF_Z_KEEP_WINDOW window is kept). */
 int wsf_inflater_release(wsf_inflater *s);
 
 /* Frees everything, whatever the state; settings are kept. */
 void wsf_inflater_end(wsf_inflater *s);
 
 /* As wsf_deflater_mem. About 7 KiB of state plus the 2^window_bits window,
- * which zlib allocates on first output: 39 KiB at 15, 11 KiB at 12. */
+ * which zlib allocates on first output: 39 KiB at 15, 11 KiB at 12; with
+ * WSF_Z_KEEP_WINDOW, between messages, at most the 2^window_bits window. */
 size_t wsf_inflater_mem(const wsf_inflater *s);
 
 /* The close code for a WSF_Z_* error: 1009, 1007 or 1011; 0 for WSF_Z_OK. */

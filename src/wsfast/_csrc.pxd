@@ -70,6 +70,7 @@ cdef extern from "wsfast.h" nogil:
     int WSF_Z_MISUSE
     int WSF_Z_NO_CONTEXT
     int WSF_Z_RELEASE
+    int WSF_Z_KEEP_WINDOW
     int WSF_Z_MORE
     int WSF_Z_FLUSH
     int WSF_Z_FINAL

@@ -29,6 +29,13 @@ from .extensions import DEFAULT_MEM_LEVEL, DEFAULT_WINDOW_BITS
 #: Messages shorter than this are sent uncompressed: deflate would cost
 #: more CPU than the bytes it saves (RFC 7692 lets each message choose).
 DEFAULT_COMPRESS_MIN_SIZE = 128
+#: What compression keeps between messages under context takeover:
+#: "window", only the last 2^window_bits bytes each way (4 KiB at the
+#: default 12 bits), a new zlib stream being primed with them for each
+#: message (same output; CPU per compressed message sent +6 us at 256 B,
+#: +3% at 16 KiB); "keep", zlib's whole state (about 38 KiB to send + 11
+#: KiB to receive). See docs/architecture.md, "Deflate memory".
+DEFAULT_COMPRESSION_IDLE = "window"
 #: The close reason sent when a keepalive ping gets no pong in time.
 KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
 
@@ -43,12 +50,13 @@ class Connection:
     Limits: ``max_message_size`` applies after decompression;
     ``max_frame_size`` to each frame on the wire. ``auto_pong`` answers
     pings. ``streaming`` reports ``Fragment`` events instead of whole
-    messages. ``compress_min_size``: see DEFAULT_COMPRESS_MIN_SIZE.
+    messages. ``compress_min_size``: see DEFAULT_COMPRESS_MIN_SIZE;
+    ``compression_idle``: see DEFAULT_COMPRESSION_IDLE.
     """
 
     # Slots: thousands of idle connections each save about 1 KiB of dict.
     __slots__ = (
-        "_deferred_failure", "_deflater", "_encoder", "_impl", "_inflater",
+        "_deferred_failure", "_deflate_idle", "_deflater", "_encoder", "_impl", "_inflater",
         "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent",
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
         "_stream_compress", "_stream_opcode", "_stream_size", "_window_bits",
@@ -69,6 +77,7 @@ class Connection:
         compress_min_size=DEFAULT_COMPRESS_MIN_SIZE,
         compression_window_bits=DEFAULT_WINDOW_BITS,
         compression_mem_level=DEFAULT_MEM_LEVEL,
+        compression_idle=DEFAULT_COMPRESSION_IDLE,
         backend=None,
     ):
         self._impl = backend or _backend.impl
@@ -79,6 +88,9 @@ class Connection:
         self.compress_min_size = compress_min_size
         self._window_bits = compression_window_bits
         self._mem_level = compression_mem_level
+        if compression_idle not in ("window", "keep"):
+            raise ValueError("compression_idle must be 'window' or 'keep'")
+        self._deflate_idle = compression_idle
         self.ready_state = CONNECTING
         self.subprotocol = None
         self.extensions = None  # the negotiated Sec-WebSocket-Extensions value
@@ -133,6 +145,7 @@ class Connection:
                 self._mem_level,
                 no_context_takeover=nct,
                 release=nct,
+                idle=self._deflate_idle,
             )
             nct = deflate.inflate_no_context_takeover(srv)
             self._inflater = impl.Inflater(
@@ -140,6 +153,7 @@ class Connection:
                 self.max_message_size,
                 no_context_takeover=nct,
                 release=nct,
+                idle=self._deflate_idle,
             )
         self.ready_state = OPEN
 

@@ -890,6 +890,134 @@ static void test_memory(void) {
     free(json);
 }
 
+/* WSF_Z_KEEP_WINDOW: across 1,000 messages of varied sizes (some beyond
+ * the window, some in fragments), each way against plain zlib streams
+ * that keep their state; between messages only the window is held, and
+ * the output is the same as a deflater that keeps zlib's state. */
+static void test_keep_window(void) {
+    static const int bits[] = {9, 12, 15};
+    size_t b;
+
+    for (b = 0; b < sizeof bits / sizeof bits[0]; b++) {
+        int wb = bits[b];
+        size_t w = (size_t)1 << wb;
+        wsf_deflater d, keep;
+        wsf_inflater s;
+        wsf_buf c = {0}, ck = {0}, o = {0};
+        z_stream ref, zd;
+        uint8_t *zout = (uint8_t *)malloc(1 << 16);
+        int i, ok = 1, same_out = 1, small = 1;
+
+        CHECK_EQ(wsf_deflater_init(&d, wb, 5, -1, WSF_Z_KEEP_WINDOW), WSF_Z_OK);
+        CHECK_EQ(wsf_deflater_init(&keep, wb, 5, -1, 0), WSF_Z_OK);
+        CHECK_EQ(wsf_inflater_init(&s, wb, 1 << 20, WSF_Z_KEEP_WINDOW), WSF_Z_OK);
+        memset(&ref, 0, sizeof ref);
+        inflateInit2(&ref, -wb);
+        memset(&zd, 0, sizeof zd);
+        deflateInit2(&zd, 6, Z_DEFLATED, -wb, 8, Z_DEFAULT_STRATEGY);
+        for (i = 0; i < 1000; i++) {
+            size_t n = (rnd() % 8 == 0) ? 1000 + rnd() % 20000 : 20 + rnd() % 600;
+            uint8_t *m = make_json(n, (unsigned)i);
+            uint8_t *r;
+            size_t rlen = 0, zlen;
+
+            if (i % 10 == 3) { /* in three pieces */
+                c.len = 0;
+                if (wsf_deflate(&d, m, n / 3, WSF_Z_FLUSH, &c) != WSF_Z_OK ||
+                    wsf_deflate(&d, m + n / 3, n / 3, WSF_Z_MORE, &c) != WSF_Z_OK ||
+                    wsf_deflate(&d, m + 2 * (n / 3), n - 2 * (n / 3), WSF_Z_FINAL,
+                                &c) != WSF_Z_OK)
+                    ok = 0;
+                /* the kept stream must see the message too */
+                if (deflate_msg(&keep, m, n, &ck) != WSF_Z_OK)
+                    ok = 0;
+            } else {
+                if (deflate_msg(&d, m, n, &c) != WSF_Z_OK ||
+                    deflate_msg(&keep, m, n, &ck) != WSF_Z_OK)
+                    ok = 0;
+                if (c.len != ck.len || memcmp(c.data, ck.data, c.len) != 0)
+                    same_out = 0;
+            }
+            if (wsf_deflater_mem(&d) > w)
+                small = 0;
+            r = ref_inflate_with(&ref, c.data, c.len, &rlen);
+            if (!r || rlen != n || memcmp(r, m, n) != 0)
+                ok = 0;
+            free(r);
+
+            /* the other way: a zlib stream that keeps its state */
+            zd.next_in = m;
+            zd.avail_in = (uInt)n;
+            zd.next_out = zout;
+            zd.avail_out = 1 << 16;
+            if (deflate(&zd, Z_SYNC_FLUSH) != Z_OK || zd.avail_in != 0)
+                ok = 0;
+            zlen = (1 << 16) - zd.avail_out - 4;
+            if (inflate_msg(&s, zout, zlen, &o) != WSF_Z_OK || !same(&o, m, n))
+                ok = 0;
+            if (wsf_inflater_mem(&s) > w)
+                small = 0;
+            free(m);
+        }
+        CHECK(ok);
+        CHECK(same_out);
+        CHECK(small);
+        CHECK(wsf_deflater_mem(&d) > 0);
+        CHECK(wsf_inflater_mem(&s) > 0);
+        /* The inflater keeps its window through release; the deflater
+         * drops it, and its next message stands alone. */
+        CHECK_EQ(wsf_inflater_release(&s), WSF_Z_OK);
+        CHECK_EQ(wsf_inflater_mem(&s), w);
+        CHECK_EQ(wsf_deflater_release(&d), WSF_Z_OK);
+        CHECK_EQ(wsf_deflater_mem(&d), 0);
+        {
+            static const char m[] = "after release, a message standing alone";
+            uint8_t *r;
+            size_t rlen = 0;
+            CHECK_EQ(deflate_msg(&d, (const uint8_t *)m, sizeof m - 1, &c), WSF_Z_OK);
+            r = ref_inflate(c.data, c.len, wb, &rlen);
+            CHECK(r && rlen == sizeof m - 1 && memcmp(r, m, rlen) == 0);
+            free(r);
+        }
+        inflateEnd(&ref);
+        deflateEnd(&zd);
+        free(zout);
+        wsf_deflater_end(&d);
+        wsf_deflater_end(&keep);
+        wsf_inflater_end(&s);
+        CHECK_EQ(wsf_deflater_mem(&d), 0);
+        CHECK_EQ(wsf_inflater_mem(&s), 0);
+        wsf_buf_free(&c);
+        wsf_buf_free(&ck);
+        wsf_buf_free(&o);
+    }
+
+    /* With no_context_takeover the flag just frees everything. */
+    {
+        wsf_deflater d;
+        wsf_inflater s;
+        wsf_buf c = {0}, o = {0};
+        uint8_t *m = make_json(3000, 9);
+        CHECK_EQ(wsf_deflater_init(&d, 12, 5, -1, WSF_Z_NO_CONTEXT | WSF_Z_KEEP_WINDOW), WSF_Z_OK);
+        CHECK_EQ(wsf_inflater_init(&s, 12, 0, WSF_Z_NO_CONTEXT | WSF_Z_KEEP_WINDOW), WSF_Z_OK);
+        CHECK_EQ(deflate_msg(&d, m, 3000, &c), WSF_Z_OK);
+        CHECK_EQ(inflate_msg(&s, c.data, c.len, &o), WSF_Z_OK);
+        CHECK(same(&o, m, 3000));
+        CHECK_EQ(wsf_deflater_mem(&d), 0);
+        CHECK_EQ(wsf_inflater_mem(&s), 0);
+        /* mid-message the deflater holds zlib's state */
+        c.len = 0;
+        CHECK_EQ(wsf_deflate(&d, m, 100, WSF_Z_FLUSH, &c), WSF_Z_OK);
+        CHECK(wsf_deflater_mem(&d) > 4096);
+        CHECK_EQ(wsf_deflater_release(&d), WSF_Z_MISUSE);
+        wsf_deflater_end(&d);
+        wsf_inflater_end(&s);
+        wsf_buf_free(&c);
+        wsf_buf_free(&o);
+        free(m);
+    }
+}
+
 static void test_misuse(void) {
     wsf_deflater d;
     wsf_inflater s;
@@ -934,6 +1062,7 @@ int main(void) {
     test_utf8_option();
     test_lazy_and_release();
     test_memory();
+    test_keep_window();
     test_misuse();
     return t_report("test_deflate");
 }

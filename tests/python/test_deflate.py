@@ -225,10 +225,11 @@ def _messages(n):
     ]
 
 
-def test_context_takeover_1000_messages(impl, peer):
+@pytest.mark.parametrize("idle", ["keep", "window"])
+def test_context_takeover_1000_messages(impl, peer, idle):
     msgs = _messages(1000)
-    d = impl.Deflater()
-    i = peer.Inflater(window_bits=12)
+    d = impl.Deflater(idle=idle)
+    i = peer.Inflater(window_bits=12, idle=idle)
     oracle = zlib.decompressobj(-12)
     sizes = []
     for msg in msgs:
@@ -293,12 +294,13 @@ def test_release_between_messages_keeps_stream_readable(impl, peer):
 
 # --- Fragments --------------------------------------------------------------
 
+@pytest.mark.parametrize("idle", ["keep", "window"])
 @pytest.mark.parametrize("n", [2, 3, 7])
-def test_fragments(impl, peer, n):
-    msgs = [JSON_16K, TEXT, b"", COMPRESSIBLE_1M[:100000]]
-    d = impl.Deflater()
-    i = peer.Inflater(window_bits=12)
-    whole = peer.Inflater(window_bits=12)
+def test_fragments(impl, peer, n, idle):
+    msgs = [JSON_16K, TEXT, b"", COMPRESSIBLE_1M[:100000], TEXT[:100], JSON_16K[:3000]]
+    d = impl.Deflater(idle=idle)
+    i = peer.Inflater(window_bits=12, idle=idle)
+    whole = peer.Inflater(window_bits=12, idle=idle)
     oracle = zlib.decompressobj(-12)
     for msg in msgs:
         parts = pieces(msg, n)
@@ -508,10 +510,11 @@ def test_text_after_binary_and_valid_text(impl):
 
 # --- BFINAL (RFC 7692 section 7.2.3.4) ---------------------------------------
 
-def test_bfinal_messages(impl):
+@pytest.mark.parametrize("idle", ["keep", "window"])
+def test_bfinal_messages(impl, idle):
     first = b"first message, ended with a final block " * 4
     second = b"second message refers back to the first message " + first
-    i = impl.Inflater()
+    i = impl.Inflater(idle=idle)
     p1 = raw_deflate(first, flush=zlib.Z_FINISH)
     assert i.decompress(p1) == first
     # With context takeover the next stream may still refer back.
@@ -521,13 +524,16 @@ def test_bfinal_messages(impl):
     assert i.decompress(p3) == first
 
 
-def test_bfinal_then_more_in_one_message(impl):
+@pytest.mark.parametrize("idle", ["keep", "window"])
+def test_bfinal_then_more_in_one_message(impl, idle):
     a, b = b"A" * 100 + b"tail", b"more after the final block, tail" * 3
     payload = raw_deflate(a, flush=zlib.Z_FINISH) + raw_deflate(b, zdict=a)
     for frags in ([payload], pieces(payload, 3)):
-        i = impl.Inflater()
+        i = impl.Inflater(idle=idle)
         out = b"".join(i.decompress(f, final=k == len(frags) - 1) for k, f in enumerate(frags))
         assert out == a + b
+        # The next message may refer back across both streams.
+        assert i.decompress(raw_deflate(a + b, zdict=a + b)) == a + b
 
 
 # --- Size limit and the decompression bomb ----------------------------------
@@ -729,14 +735,16 @@ _message = st.one_of(
     release=st.booleans(),
     c_sends=st.booleans(),
     wire_split=st.integers(0, 50),
+    idle=st.sampled_from(["keep", "window"]),
+    rx_idle=st.sampled_from(["keep", "window"]),
 )
 def test_property_cross_backend(c_impl, py_impl, msgs, wbits, mem_level, level,
-                                no_context, release, c_sends, wire_split):
+                                no_context, release, c_sends, wire_split, idle, rx_idle):
     tx, rx = (c_impl, py_impl) if c_sends else (py_impl, c_impl)
     d = tx.Deflater(window_bits=wbits, mem_level=mem_level, level=level,
-                    no_context_takeover=no_context, release=release)
+                    no_context_takeover=no_context, release=release, idle=idle)
     i = rx.Inflater(window_bits=wbits, no_context_takeover=no_context or release,
-                    release=release)
+                    release=release, idle=rx_idle)
     own = tx.Inflater(window_bits=wbits)
     oracle = zlib.decompressobj(-wbits)  # 8 really is 8 here
     for msg, cuts in msgs:
@@ -765,3 +773,164 @@ def _is_utf8(b):
     except UnicodeDecodeError:
         return False
     return True
+
+
+# --- idle="window": only the window is kept between messages --------------
+
+def _corpus(n, seed=3):
+    """API-like JSON messages of varied sizes (a few above the window)."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(n):
+        kind = rng.random()
+        if kind < 0.6:
+            obj = {"type": "chat", "id": rng.getrandbits(48), "user": "user%03d" % rng.randrange(300),
+                   "text": " ".join(rng.choice(["ok", "ship", "it", "deploy", "now", "later", "retry"])
+                                    for _ in range(rng.randrange(1, 30)))}
+        elif kind < 0.9:
+            obj = {"type": "ticker", "seq": k, "bids": [[round(rng.uniform(1, 99), 2), rng.randrange(9)]
+                                                       for _ in range(rng.randrange(1, 60))]}
+        else:
+            obj = {"type": "listing", "items": [{"id": rng.getrandbits(32), "name": "item%d" % j,
+                                                 "price": rng.randrange(10 ** 5)} for j in range(rng.randrange(50, 400))]}
+        out.append(json.dumps(obj).encode())
+    return out
+
+
+def test_bad_idle(impl):
+    for cls in (impl.Deflater, impl.Inflater):
+        with pytest.raises(ValueError):
+            cls(idle="never")
+
+
+@pytest.mark.parametrize("wbits", [8, 9, 12, 15])
+def test_idle_window_1000_messages_oracle(impl, wbits):
+    # Both directions against Python's zlib as the peer: our window-only
+    # deflater to a zlib inflater that keeps its stream, and a zlib
+    # deflater that keeps its stream to our window-only inflater.
+    msgs = _corpus(1000)
+    d = impl.Deflater(window_bits=wbits, idle="window")
+    i = impl.Inflater(window_bits=wbits, idle="window")
+    zin = zlib.decompressobj(-wbits)
+    zout = zlib.compressobj(6, zlib.DEFLATED, -max(wbits, 9), 8)
+    window = 1 << max(wbits, 9)
+    for msg in msgs:
+        payload = d.compress(msg)
+        assert zin.decompress(payload + TAIL) == msg
+        assert d.memory <= window  # nothing but the window between messages
+        wire = zout.compress(msg) + zout.flush(zlib.Z_SYNC_FLUSH)
+        assert i.decompress(wire[:-4]) == msg
+        assert i.memory <= window
+
+
+def test_idle_window_compresses_as_well_as_keep(impl):
+    msgs = _corpus(300)
+    keep, win = impl.Deflater(), impl.Deflater(idle="window")
+    a = sum(len(keep.compress(m)) for m in msgs)
+    b = sum(len(win.compress(m)) for m in msgs)
+    # The primed stream sees the same history: same output with zlib.
+    assert abs(a - b) <= a // 100, (a, b)
+
+
+def test_idle_window_memory(impl, peer):
+    msg = JSON_16K[:2000]
+    d = impl.Deflater(idle="window")
+    i = peer.Inflater(window_bits=12, idle="window")
+    assert d.memory == 0 and i.memory == 0
+    assert i.decompress(d.compress(msg)) == msg
+    # After one message each way: at most the 4 KiB windows.
+    assert 0 < d.memory <= 4096 and 0 < i.memory <= 4096
+    assert i.decompress(d.compress(JSON_16K)) == JSON_16K
+    assert d.memory == 4096 and i.memory == 4096
+    # The inflater's window is the context: release keeps it.
+    assert i.release() is True and i.memory == 4096
+    # The deflater may drop it; the next message then stands alone.
+    assert d.release() is True and d.memory == 0
+    payload = d.compress(msg)
+    assert oracle_inflate(payload, 12) == msg
+    assert i.decompress(payload) == msg
+
+
+def test_idle_window_mid_message_holds_state(impl):
+    d = impl.Deflater(idle="window")
+    i = impl.Inflater(idle="window")
+    f1 = d.compress(TEXT, final=False)
+    assert d.memory > 8192  # zlib's state, while the message is open
+    assert d.release() is False
+    f2 = d.compress(TEXT, final=True)
+    assert d.memory <= 4096
+    assert i.decompress(f1, final=False) + i.decompress(f2) == TEXT * 2
+    assert i.memory <= 4096
+
+
+@pytest.mark.parametrize("kw", [{"no_context_takeover": True}, {"release": True}])
+def test_idle_window_release_deflater_keeps_nothing(impl, kw):
+    # release=True implies no context on a deflater: nothing to keep.
+    d = impl.Deflater(idle="window", **kw)
+    for msg in (b"\x00\x00", b"\x00\x00\x00", JSON_16K, JSON_16K):
+        payload = d.compress(msg)
+        assert oracle_inflate(payload, 12) == msg
+        assert d.memory == 0
+
+
+def test_idle_window_no_context_is_release(impl):
+    d = impl.Deflater(no_context_takeover=True, idle="window")
+    i = impl.Inflater(no_context_takeover=True, idle="window")
+    for msg in (JSON_16K, JSON_16K):
+        payload = d.compress(msg)
+        assert oracle_inflate(payload, 12) == msg
+        assert i.decompress(payload) == msg
+        assert d.memory == 0 and i.memory == 0
+
+
+@pytest.mark.parametrize("idle", ["keep", "window"])
+@pytest.mark.parametrize("wbits", [9, 12, 15])
+def test_websockets_peer_1000_messages(impl, idle, wbits):
+    # websockets' permessage-deflate as the real peer, both directions,
+    # context takeover kept across 1,000 messages.
+    pmd = pytest.importorskip("websockets.extensions.permessage_deflate")
+    frames = pytest.importorskip("websockets.frames")
+    theirs = pmd.PerMessageDeflate(False, False, wbits, wbits, {"memLevel": 5})
+    d = impl.Deflater(window_bits=wbits, idle=idle)
+    i = impl.Inflater(window_bits=wbits, idle=idle)
+    for msg in _corpus(1000, seed=wbits):
+        frame = frames.Frame(frames.Opcode.BINARY, d.compress(msg), rsv1=True)
+        assert theirs.decode(frame).data == msg
+        out = theirs.encode(frames.Frame(frames.Opcode.BINARY, msg))
+        assert out.rsv1
+        assert i.decompress(out.data) == msg
+
+
+# --- Connection(compression_idle=...) -------------------------------------
+
+@pytest.mark.parametrize("idle", ["window", "keep"])
+def test_connection_compression_idle(impl, idle):
+    from connpair import open_pair, pump
+
+    s, c = open_pair(impl, server={"compression_idle": idle}, client={"compression_idle": idle})
+    assert s.deflate is not None
+    assert s._deflater.memory == 0 and s._inflater.memory == 0
+    msgs = [m.decode() for m in _corpus(1000, seed=11)]
+    for k, msg in enumerate(msgs):
+        c.send(msg)
+        (ev,) = pump(c, s)
+        assert ev == msg
+        s.send(msg)
+        (ev,) = pump(s, c)
+        assert ev == msg
+        if k == 0:
+            held = s._deflater.memory + s._inflater.memory
+            if idle == "window":
+                assert 0 < held <= 2 * 4096  # 12 bits: at most 4 KiB each way
+            else:
+                assert held > 32 * 1024
+    assert (s._deflater.memory <= 4096) == (idle == "window")
+
+
+def test_connection_compression_idle_default_and_bad(impl):
+    from wsfast.protocol import DEFAULT_COMPRESSION_IDLE
+    from wsfast.server_protocol import ServerConnection
+
+    assert DEFAULT_COMPRESSION_IDLE == "window"
+    with pytest.raises(ValueError):
+        ServerConnection(backend=impl, compression_idle="sometimes")

@@ -13,6 +13,12 @@ from .utf8 import Utf8Validator
 _TAIL = b"\x00\x00\xff\xff"
 
 
+def _idle(idle):
+    if idle not in ("keep", "window"):
+        raise ValueError("idle must be 'keep' or 'window', not %r" % (idle,))
+    return idle == "window"
+
+
 def _window(bits):
     if not 8 <= bits <= 15:
         raise ValueError("window bits must be 8-15")
@@ -20,36 +26,51 @@ def _window(bits):
 
 
 class Deflater:
-    """Compresses messages for one direction (RFC 7692)."""
+    """Compresses messages for one direction (RFC 7692).
 
-    def __init__(self, window_bits=12, mem_level=5, level=-1, no_context_takeover=False, release=False):
+    ``idle="window"``: with context takeover, keep only the last
+    2^window_bits bytes sent between messages, and start each message with
+    a new compressor primed with them (zdict); the output is the same.
+    """
+
+    def __init__(self, window_bits=12, mem_level=5, level=-1, no_context_takeover=False, release=False,
+                 idle="keep"):
         self.window_bits = _window(window_bits)
         if not 0 <= mem_level <= 9 or not -1 <= level <= 9:
             raise ValueError("invalid deflate settings")
         self._mem_level = mem_level or 8
         self._level = level
         self._no_context = no_context_takeover or release
+        self._window_only = _idle(idle) and not self._no_context
+        self._history = b""  # idle="window": the last bytes sent
         self._z = None
         self._in_msg = False
 
     @property
     def memory(self):
-        """Approximate bytes of zlib state (zlib's own formula); 0 while idle."""
+        """Approximate bytes of zlib state (zlib's own formula) and of a
+        kept window; 0 while idle otherwise."""
+        held = len(self._history)
         if self._z is None:
-            return 0
-        return (1 << (self.window_bits + 2)) + (1 << (self._mem_level + 9)) + 6 * 1024
+            return held
+        return held + (1 << (self.window_bits + 2)) + (1 << (self._mem_level + 9)) + 6 * 1024
 
     def compress(self, data, final=True):
+        data = bytes(data)
         if self._z is None:
-            self._z = zlib.compressobj(self._level, zlib.DEFLATED, -self.window_bits, self._mem_level)
-        out = self._z.compress(bytes(data)) + self._z.flush(zlib.Z_SYNC_FLUSH)
+            args = (self._level, zlib.DEFLATED, -self.window_bits, self._mem_level)
+            self._z = zlib.compressobj(*args, zdict=self._history) if self._history else zlib.compressobj(*args)
+        out = self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH)
         self._in_msg = not final
+        if self._window_only:
+            window = 1 << self.window_bits
+            self._history = data[-window:] if len(data) >= window else (self._history + data)[-window:]
         if final:
             if out.endswith(_TAIL):
                 out = out[:-4]
             if not out:
                 out = b"\x00"
-            if self._no_context:
+            if self._no_context or self._window_only:
                 self._z = None
         return out
 
@@ -57,16 +78,21 @@ class Deflater:
         if self._in_msg:
             return False
         self._z = None
+        self._history = b""
         return True
 
 
 class Inflater:
     """Decompresses messages for one direction, never past ``max_size``."""
 
-    def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE, no_context_takeover=False, release=False):
+    def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE, no_context_takeover=False, release=False,
+                 idle="keep"):
         self.window_bits = _window(window_bits)
         self.max_size = max_size or 0
         self._no_context = no_context_takeover
+        # idle="window": between messages only _history (the last window of
+        # output) is kept, and primes the next message's decompressor.
+        self._window_only = _idle(idle) and not no_context_takeover
         self._z = None
         self._size = 0
         self._utf8 = Utf8Validator()
@@ -81,12 +107,18 @@ class Inflater:
 
     @property
     def memory(self):
-        return 0 if self._z is None else (1 << self.window_bits) + 7 * 1024
+        if self._z is None:
+            return len(self._history) if self._window_only else 0
+        return (1 << self.window_bits) + 7 * 1024
 
     def decompress(self, data, final=True, text=False):
         if self._z is None:
-            self._z = zlib.decompressobj(-self.window_bits)
-            self._history.clear()
+            if not self._window_only:
+                self._history.clear()
+            if self._history:
+                self._z = zlib.decompressobj(-self.window_bits, zdict=bytes(self._history))
+            else:
+                self._z = zlib.decompressobj(-self.window_bits)
         if not self._in_text and text:
             self._utf8.reset()
         self._in_text = text and not final
@@ -112,7 +144,7 @@ class Inflater:
                 raise ProtocolError(1007, "invalid UTF-8")
             self._size = 0
             self._ended = False
-            if self._no_context:
+            if self._no_context or self._window_only:
                 self._z = None
         return b"".join(out)
 
@@ -153,6 +185,7 @@ class Inflater:
 
     def _fail(self):
         self._z = None
+        self._history.clear()
         self._size = 0
         self._in_msg = False
         self._in_text = False
