@@ -21,7 +21,7 @@ first, so that thousands of clients fit.
 import asyncio
 import sys
 
-from servers import HOST, raise_nofile
+from servers import HOST, serve
 
 STACKS = ("wsfast", "picows", "websockets", "aiohttp")
 
@@ -122,23 +122,7 @@ MAINS = {"picows": picows_main, "websockets": websockets_main, "aiohttp": aiohtt
 
 
 def main(argv=None):
-    import argparse
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("stack", choices=STACKS)
-    p.add_argument("--port", type=int, required=True)
-    args = p.parse_args(argv)
-    raise_nofile()
-    if args.stack == "wsfast":
-        run_wsfast(args.port)
-        return 0
-    import uvloop
-
-    try:
-        uvloop.run(MAINS[args.stack](args.port))
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(argv, __doc__.split("\n\n")[0], STACKS, MAINS, run_wsfast)
 
 
 if __name__ == "__main__":

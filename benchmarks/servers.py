@@ -165,24 +165,30 @@ MAINS = {"picows": picows_main, "websockets": websockets_main,
          "aiohttp": aiohttp_main, "rawtcp": rawtcp_main}
 
 
-def main(argv=None):
+def serve(argv, description, stacks, mains, wsfast_runner):
+    """Command line shared by the server modules: ``STACK --port P``;
+    wsfast runs its own loop, every peer runs on uvloop."""
     import argparse
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("stack", choices=STACKS)
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("stack", choices=stacks)
     p.add_argument("--port", type=int, required=True)
     args = p.parse_args(argv)
     raise_nofile()
     if args.stack == "wsfast":
-        run_wsfast(args.port)
+        wsfast_runner(args.port)
         return 0
     import uvloop
 
     try:
-        uvloop.run(MAINS[args.stack](args.port))
+        uvloop.run(mains[args.stack](args.port))
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def main(argv=None):
+    return serve(argv, __doc__.split("\n\n")[0], STACKS, MAINS, run_wsfast)
 
 
 if __name__ == "__main__":

@@ -2,27 +2,14 @@
 and stop them (only the ones we started, by PID)."""
 
 import os
-import resource
 import signal
 import subprocess
 import sys
 import time
 
+from benchmarks.servers import raise_nofile  # noqa: E402,F401  (one copy, shared)
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def raise_nofile():
-    """Soft RLIMIT_NOFILE up to the hard limit; returns the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = max(soft, 1 << 20)
-    if soft != resource.RLIM_INFINITY and soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    return soft
 
 
 def rss(pid):
