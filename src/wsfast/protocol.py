@@ -276,9 +276,33 @@ class Connection:
 
     def receive_data(self, data):
         """Feed bytes from the transport; returns the events they complete."""
-        if self.ready_state == CONNECTING:
+        state = self.ready_state
+        if state == CONNECTING:
             return self._receive_handshake(data)
-        return self._receive_frames(data)
+        if state == CLOSED or self.close_code is not None:
+            return []  # after a close frame the peer may send nothing more
+        if self._inflater is not None or self.streaming:
+            return self._receive_frames(data)
+        # The hot path: one whole uncompressed message per read, the usual
+        # case for request/response traffic. The parser has checked every
+        # rule that applies to it (limits, UTF-8).
+        self._received = True
+        try:
+            frames = self._parser.feed(data)
+        except ProtocolError as exc:
+            return self._receive_failed(exc)
+        if len(frames) == 1:
+            opcode, payload = frames[0][0], frames[0][1]
+            if opcode == OP_BINARY:
+                return [payload]
+            if opcode == OP_TEXT:
+                return [payload.decode("utf-8")]
+        events = []
+        try:
+            self._handle_frames(frames, events)
+        except ProtocolError as exc:
+            self._fail_with(exc, events)
+        return events
 
     def _receive_handshake(self, data):  # pragma: no cover - subclasses
         raise NotImplementedError
@@ -291,16 +315,21 @@ class Connection:
         try:
             frames = self._parser.feed(data)
         except ProtocolError as exc:
-            try:
-                self._handle_frames(exc.frames, events)
-            except ProtocolError as inner:
-                exc = inner
-            self._fail_with(exc, events)
-            return events
+            return self._receive_failed(exc)
         try:
             self._handle_frames(frames, events)
         except ProtocolError as exc:
             self._fail_with(exc, events)
+        return events
+
+    def _receive_failed(self, exc):
+        """The parser found a violation: report the frames before it, then fail."""
+        events = []
+        try:
+            self._handle_frames(exc.frames, events)
+        except ProtocolError as inner:
+            exc = inner
+        self._fail_with(exc, events)
         return events
 
     def _fail_with(self, exc, events):

@@ -100,6 +100,7 @@ class Server:
                          ("error", on_error), ("ping", on_ping), ("pong", on_pong),
                          ("http", http_handler)):
             self._handlers[name] = fn
+        self._on_message = on_message  # read once per message: kept apart
         self.ssl = ssl
         self.handshake_timeout = handshake_timeout
         self.close_timeout = close_timeout
@@ -155,6 +156,7 @@ class Server:
         if handler is None:
             return lambda fn: self.on(event, fn) or fn
         self._handlers[event] = handler
+        self._on_message = self._handlers["message"]
         return None
 
     @property
@@ -266,7 +268,14 @@ class Server:
         now = monotonic()
         while not self._stopped:
             # One clock reading per pass; timers may run up to one pass late.
-            timeout = 0 if self._dirty else min(1.0, max(0.0, timers.next_due - now))
+            if self._dirty:
+                timeout = 0
+            else:  # plain comparisons: min()/max() cost more than the rest of a pass
+                timeout = timers.next_due - now
+                if timeout > 1.0:
+                    timeout = 1.0
+                elif timeout < 0.0:
+                    timeout = 0
             events = poll(timeout)
             for fd, mask in events:
                 ws = conns.get(fd)
@@ -359,7 +368,7 @@ class Server:
     # -- events -------------------------------------------------------------------------
 
     def _dispatch(self, ws, events):
-        on_message = self._handlers["message"]
+        on_message = self._on_message
         for ev in events:
             t = type(ev)
             if t is str or t is bytes:

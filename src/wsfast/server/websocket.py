@@ -19,6 +19,7 @@ from .tls import TLSClosed
 HANDSHAKE, OPEN, CLOSING, DRAINING, LINGER, GONE = range(6)
 
 _SEND_BATCH = 64  # chunks per sendmsg(); well under IOV_MAX
+_MESSAGES = (bytes, str)
 
 
 class WebSocket:
@@ -174,9 +175,20 @@ class WebSocket:
             if not data:
                 self._flush()  # handshake records
                 return
+        # Marked dirty while the handlers run, so that their sends skip the
+        # server's dirty list: the flush below covers them.
+        self._dirty = True
         events = self.conn.receive_data(data)
         if events:
-            self.server._dispatch(self, events)
+            server = self.server
+            on_message = server._on_message
+            if len(events) == 1 and on_message is not None and type(events[0]) in _MESSAGES:
+                try:  # one message per read: the common case, dispatched here
+                    on_message(self, events[0])
+                except Exception as exc:
+                    server._handler_failed(self, exc)
+            else:
+                server._dispatch(self, events)
         self._flush()
 
     def _on_eof(self):
