@@ -12,7 +12,8 @@ Build switches (environment variables):
                              that no other zlib in the process can clash;
                              the wheel then needs no zlib on the target.
                              Source: WSFAST_ZLIB_SRC, an unpacked zlib
-                             release (default third_party/zlib). See
+                             release (default third_party/zlib, filled
+                             by tools/fetch_zlib.py). See
                              docs/architecture.md, "Dependencies, and why".
 """
 
@@ -43,8 +44,9 @@ def zlib_files():
     files = [os.path.join(ZLIB_SRC, f) for f in ZLIB_FILES]
     missing = [f for f in files + [os.path.join(ZLIB_SRC, "zlib.h")] if not os.path.isfile(f)]
     if missing:
-        sys.exit("WSFAST_ZLIB=bundled: no zlib source in %r (missing %s); set WSFAST_ZLIB_SRC "
-                 "to an unpacked zlib release" % (ZLIB_SRC, ", ".join(missing)))
+        sys.exit("WSFAST_ZLIB=bundled: no zlib source in %r (missing %s); run "
+                 "tools/fetch_zlib.py, or set WSFAST_ZLIB_SRC to an unpacked zlib release"
+                 % (ZLIB_SRC, ", ".join(missing)))
     return files
 
 # Each SIMD kernel is compiled alone with its own flags, so no other code
