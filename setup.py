@@ -67,7 +67,8 @@ class BuildExt(build_ext):
 
     def build_extension(self, ext):
         try:
-            self._compile_csrc(ext)
+            if ext.name == "wsfast._core":
+                self._compile_csrc(ext)
             super().build_extension(ext)
         except Exception as exc:  # compiler missing or failing
             if MODE == "required":
@@ -111,6 +112,9 @@ class BuildExt(build_ext):
             )
 
 
+COMPILED_MODULES = ["wsfast.protocol", "wsfast.server.websocket"]
+
+
 def extensions():
     if MODE == "off":
         return []
@@ -135,8 +139,14 @@ def extensions():
         libraries=libs,
         depends=csrc_files() + glob(os.path.join("csrc", "*.h")),
     )
+    # One source, two builds: these pure-Python modules are also compiled,
+    # with the C types declared in their .pxd files (the per-message path
+    # of the protocol and of the server loop). The .py files stay the
+    # fallback, used when nothing is compiled (WSFAST_EXTENSION=off).
+    twins = [Extension(name, sources=["src/%s.py" % name.replace(".", "/")])
+             for name in COMPILED_MODULES]
     return cythonize(
-        [ext],
+        [ext] + twins,
         compiler_directives={"language_level": "3"},
         annotate=os.environ.get("WSFAST_CYTHON_ANNOTATE") == "1",
     )

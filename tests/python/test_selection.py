@@ -47,3 +47,40 @@ def test_public_api_works():
     assert not wsfast.validate_utf8(b"\xc0\x80")
     frame = wsfast.FrameEncoder(client=True).encode(wsfast.OP_TEXT, b"hi")
     assert wsfast.FrameParser(server=True).feed(frame) == [(wsfast.OP_TEXT, b"hi", True, False)]
+
+
+# protocol.py and server/websocket.py are compiled too when the extension
+# is built (one source, two builds: see protocol.pxd).
+TWINS = ("wsfast.protocol", "wsfast.server.websocket")
+
+
+def _twins():
+    import importlib
+
+    return [importlib.import_module(name) for name in TWINS]
+
+
+def _compiled(module):
+    return not module.__file__.endswith(".py")
+
+
+def test_compiled_twins_follow_the_build():
+    import importlib.util
+
+    if importlib.util.find_spec("wsfast._core") is None:
+        assert not any(_compiled(m) for m in _twins())
+    elif os.environ.get("WSFAST_REQUIRE_C") == "1":
+        assert all(_compiled(m) for m in _twins()), [m.__file__ for m in _twins()]
+
+
+def test_compiled_twins_are_not_older_than_their_source():
+    """In a source tree, a compiled module older than its .py would run the
+    old code: rebuild (``pip install -e .``) after editing either."""
+    for module in _twins():
+        root = os.path.dirname(os.path.dirname(os.path.dirname(wsfast.__file__)))
+        if not _compiled(module) or not os.path.exists(os.path.join(root, "setup.py")):
+            continue
+        folder, name = os.path.split(module.__file__)
+        source = os.path.join(folder, name.split(".")[0] + ".py")
+        assert os.path.getmtime(module.__file__) >= os.path.getmtime(source), (
+            "%s is older than %s: rebuild" % (module.__file__, source))

@@ -22,10 +22,10 @@ from ..prepared import PreparedMessage
 from ..protocol import KEEPALIVE_TIMEOUT_REASON, OPEN as READY_OPEN
 from ..server_protocol import ServerConnection
 from . import limits
-from .poller import READ, READABLE, WRITE, Poller
+from .poller import READ, Poller
 from .timers import Timers
 from .tls import TLSLayer
-from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket
+from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket, run_io
 
 log = logging.getLogger("wsfast.server")
 
@@ -277,19 +277,16 @@ class Server:
                 elif timeout < 0.0:
                     timeout = 0
             events = poll(timeout)
-            for fd, mask in events:
-                ws = conns.get(fd)
-                if ws is not None:
-                    if mask & WRITE:
-                        ws._on_writable()
-                    if mask & READABLE and ws.phase != GONE:
-                        ws._on_readable(buf, view)
-                elif fd == wakeup_fd:
-                    self._on_wakeup()
-                else:
-                    lsock = listeners.get(fd)
-                    if lsock is not None:
-                        self._accept(lsock)
+            if events:
+                others = run_io(events, conns, buf, view)
+                if others is not None:
+                    for fd in others:
+                        if fd == wakeup_fd:
+                            self._on_wakeup()
+                        else:
+                            lsock = listeners.get(fd)
+                            if lsock is not None:
+                                self._accept(lsock)
             dirty = self._dirty
             if dirty:
                 self._dirty = []

@@ -11,7 +11,7 @@ import socket
 from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
 from ..protocol import InvalidState
-from .poller import READ, WRITE
+from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
 # Connection life cycle, as the loop sees it (ready_state is the
@@ -20,6 +20,25 @@ HANDSHAKE, OPEN, CLOSING, DRAINING, LINGER, GONE = range(6)
 
 _SEND_BATCH = 64  # chunks per sendmsg(); well under IOV_MAX
 _MESSAGES = (bytes, str)
+
+
+def run_io(events, conns, buf, view):
+    """The connections' share of one poll result: writes first, then
+    reads. Returns the other descriptors (listeners, the wakeup socket),
+    or None. Compiled with the extension: see websocket.pxd."""
+    others = None
+    for fd, mask in events:
+        ws = conns.get(fd)
+        if ws is None:
+            if others is None:
+                others = []
+            others.append(fd)
+            continue
+        if mask & WRITE:
+            ws._on_writable()
+        if mask & READABLE and ws.phase != GONE:
+            ws._on_readable(buf, view)
+    return others
 
 
 class WebSocket:

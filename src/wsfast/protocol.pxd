@@ -1,0 +1,27 @@
+# Compiled build of protocol.py (one source, two builds): with the C
+# extension, setup.py compiles protocol.py with these declarations, which
+# make Connection's state C fields and its per-message methods C calls.
+# The pure-Python module is the same code, used when nothing is compiled.
+# Keep the attribute list in step with Connection.__slots__.
+
+cdef class Connection:
+    cdef public object _deferred_failure, _deflate_idle, _deflater, _encoder, _impl, _inflater
+    cdef public bint _inflating
+    cdef public object _last_seen, _mem_level
+    cdef public list _out
+    cdef public object _parser, _ping_sent, _ping_sent_at, _plain_limit
+    cdef public bint _received, _sending_fragments, _stream_compress
+    cdef public int _stream_opcode
+    cdef public object _stream_size, _window_bits
+    cdef public bint auto_pong
+    cdef public object close_code, close_reason, close_sent, compress_min_size
+    cdef public object deflate, extensions, failure, handshake_error
+    cdef public object max_frame_size, max_message_size
+    cdef public int ready_state
+    cdef public bint should_close, streaming
+    cdef public object subprotocol
+    cdef object __weakref__
+
+    cpdef data_to_send(self)
+    cpdef send(self, data, compress=*)
+    cpdef receive_data(self, data)

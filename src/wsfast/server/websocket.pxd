@@ -1,0 +1,22 @@
+# Compiled build of websocket.py (see protocol.pxd): the server loop's
+# per-connection I/O as C calls on C fields. Keep in step with __slots__.
+cimport cython
+
+from wsfast.protocol cimport Connection
+
+cdef class WebSocket:
+    cdef public object server, sock, remote_address, _data, _out, _tls
+    cdef public Connection conn
+    cdef public int fd, phase, _mask
+    cdef public object _out_size
+    cdef public bint _paused, _dirty
+    cdef object __weakref__
+
+    cpdef send(self, data, compress=*)
+    cpdef _flush(self)
+    cpdef _on_readable(self, buf, view)
+    cpdef _on_writable(self)
+
+
+@cython.locals(ws=WebSocket, mask=int)
+cpdef run_io(list events, dict conns, buf, view)
