@@ -23,6 +23,13 @@ def run_bench(tmp_path, *args, hide=""):
     return json.loads(out.read_text()), proc.stdout
 
 
+def _has_c_backend():
+    import importlib.util
+
+    return importlib.util.find_spec("wsfast._core") is not None
+
+
+@pytest.mark.skipif(not _has_c_backend(), reason="the codec benchmark measures the C backend")
 def test_codec_quick_json(tmp_path):
     doc, table = run_bench(tmp_path, "--scenarios", "codec", "--codec-sections", "parse,utf8",
                            "--parse-sizes", "16", "--frames", "2000", "--stacks", "wsfast,wsproto",
