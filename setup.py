@@ -145,6 +145,9 @@ def extensions():
     # fallback, used when nothing is compiled (WSFAST_EXTENSION=off).
     twins = [Extension(name, sources=["src/%s.py" % name.replace(".", "/")])
              for name in COMPILED_MODULES]
+    if sys.platform.startswith("linux"):  # recv, send and epoll_wait for the server loop
+        twins.append(Extension("wsfast.server._syscalls",
+                               sources=["src/wsfast/server/_syscalls.pyx"]))
     return cythonize(
         [ext] + twins,
         compiler_directives={"language_level": "3"},

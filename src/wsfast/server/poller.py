@@ -10,6 +10,11 @@ import os
 import select
 import selectors
 
+try:
+    from ._syscalls import EpollWaiter
+except ImportError:  # not compiled: select.epoll's own poll()
+    EpollWaiter = None
+
 READ = 1  # EPOLLIN
 WRITE = 4  # EPOLLOUT
 #: What counts as "try reading" in a poll result: errors and hang-ups are
@@ -27,6 +32,9 @@ class EpollPoller:
         self.modify = self._ep.modify
         #: [(fd, mask)]; test masks with READABLE and WRITE.
         self.poll = self._ep.poll
+        if EpollWaiter is not None:  # the same call, with less work per call
+            self._waiter = EpollWaiter(self._ep.fileno())
+            self.poll = self._waiter.poll
 
     def unregister(self, fd):
         try:

@@ -14,6 +14,11 @@ from ..protocol import InvalidState
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
+try:  # recv/send on the descriptor: see _syscalls.pyx
+    from ._syscalls import recv_into as _recv_into, send as _send
+except ImportError:  # not compiled, or not POSIX: the socket methods
+    _recv_into = _send = None
+
 # Connection life cycle, as the loop sees it (ready_state is the
 # protocol's view and stays the browser's 0-3).
 HANDSHAKE, OPEN, CLOSING, DRAINING, LINGER, GONE = range(6)
@@ -169,7 +174,7 @@ class WebSocket:
 
     def _on_readable(self, buf, view):
         try:
-            n = self.sock.recv_into(buf)
+            n = self.sock.recv_into(buf) if _recv_into is None else _recv_into(self.fd, buf)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -228,7 +233,7 @@ class WebSocket:
         if data:
             if self._out is None:
                 try:
-                    n = self.sock.send(data)
+                    n = self.sock.send(data) if _send is None else _send(self.fd, data)
                 except (BlockingIOError, InterruptedError):
                     n = 0
                 except OSError:

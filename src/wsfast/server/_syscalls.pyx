@@ -1,0 +1,110 @@
+# cython: language_level=3
+"""recv and send on a non-blocking socket's descriptor, for the server
+loop's per-message path.
+
+The socket methods do more per call than these need: keyword parsing,
+timeout handling, and releasing and retaking the GIL around a call that
+never waits (the sockets are non-blocking). Errors are raised as the
+socket methods raise them: OSError with errno, so EAGAIN is a
+BlockingIOError. Linux only (epoll); elsewhere the loop uses the socket
+methods and selectors.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.exc cimport PyErr_SetFromErrno
+
+cdef extern from "sys/socket.h" nogil:
+    ssize_t c_recv "recv"(int fd, void *buf, size_t n, int flags)
+    ssize_t c_send "send"(int fd, const void *buf, size_t n, int flags)
+
+cdef extern from *:
+    """
+    #ifndef MSG_NOSIGNAL
+    #define MSG_NOSIGNAL 0
+    #endif
+    """
+    int MSG_NOSIGNAL
+
+
+def recv_into(int fd, buf):
+    """recv(2) into the writable buffer ``buf``; returns the byte count."""
+    cdef Py_buffer b
+    cdef ssize_t n
+    PyObject_GetBuffer(buf, &b, PyBUF_WRITABLE)
+    n = c_recv(fd, b.buf, <size_t>b.len, 0)
+    PyBuffer_Release(&b)
+    if n < 0:
+        PyErr_SetFromErrno(OSError)
+        return None
+    return n
+
+
+def send(int fd, data):
+    """send(2) of ``data`` (no SIGPIPE); returns the byte count taken."""
+    cdef Py_buffer b
+    cdef ssize_t n
+    PyObject_GetBuffer(data, &b, PyBUF_SIMPLE)
+    n = c_send(fd, b.buf, <size_t>b.len, MSG_NOSIGNAL)
+    PyBuffer_Release(&b)
+    if n < 0:
+        PyErr_SetFromErrno(OSError)
+        return None
+    return n
+
+
+cdef extern from "sys/epoll.h" nogil:
+    ctypedef union epoll_data_t:
+        int fd
+    struct epoll_event:
+        unsigned int events
+        epoll_data_t data
+    int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
+
+cdef extern from "errno.h":
+    int errno
+    int EINTR
+
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.math cimport ceil
+
+
+cdef class EpollWaiter:
+    """``poll(timeout)`` on an epoll descriptor registered elsewhere (by
+    select.epoll): the same ``[(fd, events)]`` result, with one events
+    array kept for the loop's life, and the GIL released only when the
+    call may wait."""
+
+    cdef int epfd
+    cdef int maxevents
+    cdef epoll_event *events
+
+    def __cinit__(self, int epfd, int maxevents=1024):
+        self.epfd = epfd
+        self.maxevents = maxevents
+        self.events = <epoll_event *>PyMem_Malloc(maxevents * sizeof(epoll_event))
+        if self.events == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        PyMem_Free(self.events)
+
+    def poll(self, double timeout=-1.0):
+        """Ready descriptors; ``timeout`` in seconds (negative: no limit),
+        rounded up to milliseconds as select.epoll does."""
+        cdef int ms = -1 if timeout < 0 else <int>ceil(timeout * 1000.0)
+        cdef int n, i
+        if ms == 0:
+            n = epoll_wait(self.epfd, self.events, self.maxevents, 0)
+        else:
+            with nogil:
+                n = epoll_wait(self.epfd, self.events, self.maxevents, ms)
+        if n < 0:
+            if errno == EINTR:
+                PyErr_CheckSignals()  # run the handlers; the caller polls again
+                return []
+            PyErr_SetFromErrno(OSError)
+        result = []
+        for i in range(n):
+            result.append((self.events[i].data.fd, self.events[i].events))
+        return result

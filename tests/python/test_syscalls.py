@@ -1,0 +1,123 @@
+"""wsfast.server._syscalls: recv/send/epoll_wait behave like the socket
+and select methods they replace in the server loop."""
+
+import errno
+import os
+import select
+import socket
+import time
+
+import pytest
+
+_syscalls = pytest.importorskip("wsfast.server._syscalls")
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_send_and_recv_into(pair):
+    a, b = pair
+    assert _syscalls.send(a.fileno(), memoryview(b"hello world")[:5]) == 5
+    buf = bytearray(64)
+    assert _syscalls.recv_into(b.fileno(), buf) == 5
+    assert buf[:5] == b"hello"
+
+
+def test_recv_into_a_view_fills_only_the_view(pair):
+    a, b = pair
+    a.send(b"abcdef")
+    buf = bytearray(b"." * 8)
+    assert _syscalls.recv_into(b.fileno(), memoryview(buf)[2:5]) == 3
+    assert buf == b"..abc..."
+
+
+def test_empty_socket_raises_blocking_io_error(pair):
+    _, b = pair
+    with pytest.raises(BlockingIOError):
+        _syscalls.recv_into(b.fileno(), bytearray(16))
+
+
+def test_peer_closed_reads_zero_and_send_fails_without_sigpipe(pair):
+    a, b = pair
+    b.close()
+    with pytest.raises((BrokenPipeError, ConnectionResetError)):
+        for _ in range(4):
+            _syscalls.send(a.fileno(), b"x" * 65536)
+    a2, b2 = socket.socketpair()
+    a2.close()
+    assert _syscalls.recv_into(b2.fileno(), bytearray(4)) == 0
+    b2.close()
+
+
+def test_bad_descriptor_is_an_os_error():
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    with pytest.raises(OSError) as info:
+        _syscalls.send(w, b"x")
+    assert info.value.errno == errno.EBADF
+
+
+def test_read_only_buffer_is_refused(pair):
+    _, b = pair
+    with pytest.raises(BufferError):
+        _syscalls.recv_into(b.fileno(), b"immutable")
+
+
+def test_epoll_waiter_matches_select_epoll(pair):
+    a, b = pair
+    ep = select.epoll()
+    try:
+        ep.register(b.fileno(), select.EPOLLIN)
+        ep.register(a.fileno(), select.EPOLLOUT)
+        waiter = _syscalls.EpollWaiter(ep.fileno(), 8)
+        assert sorted(waiter.poll(0)) == sorted(ep.poll(0)) == [(a.fileno(), select.EPOLLOUT)]
+        a.send(b"x")
+        assert sorted(waiter.poll(0)) == sorted(ep.poll(0))
+        assert (b.fileno(), select.EPOLLIN) in waiter.poll(0)
+    finally:
+        ep.close()
+
+
+def test_epoll_waiter_timeout_is_honoured():
+    ep = select.epoll()
+    try:
+        waiter = _syscalls.EpollWaiter(ep.fileno())
+        t = time.monotonic()
+        assert waiter.poll(0.05) == []
+        assert time.monotonic() - t >= 0.045
+        # 0.0001 s rounds up to 1 ms, as select.epoll rounds: it still waits
+        t = time.monotonic()
+        assert waiter.poll(0.0001) == []
+        assert time.monotonic() - t >= 0.0005
+    finally:
+        ep.close()
+
+
+def test_epoll_waiter_reports_at_most_maxevents():
+    ep = select.epoll()
+    socks = [socket.socketpair() for _ in range(5)]
+    try:
+        for a, _ in socks:
+            ep.register(a.fileno(), select.EPOLLOUT)
+        assert len(_syscalls.EpollWaiter(ep.fileno(), 3).poll(0)) == 3
+    finally:
+        ep.close()
+        for a, b in socks:
+            a.close()
+            b.close()
+
+
+def test_server_loop_uses_them():
+    from wsfast.server import poller, websocket
+
+    assert websocket._recv_into is _syscalls.recv_into
+    if select.__dict__.get("epoll") and os.environ.get("WSFAST_POLLER") != "selectors":
+        assert isinstance(poller.Poller()._waiter, _syscalls.EpollWaiter)
