@@ -59,6 +59,7 @@ typedef struct wsf_parser {
     uint8_t msg_opcode;  /* TEXT/BINARY while a fragmented message is open, else 0 */
     uint8_t msg_flags;   /* RSV bits of the open message's first frame */
     uint8_t hdr_len;
+    uint8_t whole_hdr;   /* header size of the frame wsf_whole_frame accepted */
     uint8_t masked;
     uint8_t mask[4];
     uint8_t hdr[14];
@@ -86,6 +87,33 @@ int wsf_parse(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos);
  * must stay valid until WSF_FRAME. */
 void wsf_parser_set_dest(wsf_parser *p, uint8_t *dst);
 
+/* --- Whole frames in one step -----------------------------------------
+ * The common case without the WSF_HEADER / set_dest round trip: a FIN
+ * TEXT or BINARY frame outside a fragmented message, header and payload
+ * both inside the input. A binding checks with wsf_whole_frame, allocates
+ * the payload's destination, and takes the frame with wsf_take_whole;
+ * anything else goes through wsf_parse, which also reports every error.
+ * Mixing the two is fine: the parser's state is the same either way. */
+
+/* 1 if in[pos..len) starts with such a frame and the parser is between
+ * frames: its header passes every rule and size limit, so only the
+ * payload's UTF-8 can still fail. p->opcode, p->frame_flags and
+ * p->frame_len (also *payload_len) then describe it, and the parser holds
+ * it for wsf_take_whole; nothing is consumed. Else 0, changing nothing:
+ * call wsf_parse. Reads only within in[pos..len). */
+int wsf_whole_frame(wsf_parser *p, const uint8_t *in, size_t len, size_t pos,
+                    size_t *payload_len);
+
+/* Takes the frame wsf_whole_frame just accepted, from the same in, len
+ * and *pos: unmasks its payload into dst (dst_len bytes, the payload
+ * length), checks the UTF-8 of uncompressed text, and advances *pos past
+ * it. Returns WSF_FRAME or WSF_ERROR (invalid UTF-8; or close code 1011
+ * when no frame is held, the input is too short for it, or dst_len is
+ * wrong: a binding bug). A binding that calls wsf_parse instead drops
+ * the held frame, unconsumed. */
+int wsf_take_whole(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos,
+                   uint8_t *dst, size_t dst_len);
+
 /* 1 while a fragmented message is open (between its first and last frame). */
 int wsf_parser_in_message(const wsf_parser *p);
 
@@ -112,6 +140,33 @@ size_t wsf_encode_header(uint8_t *out, unsigned opcode, unsigned flags,
 size_t wsf_encode_frame(uint8_t *out, unsigned opcode, unsigned flags,
                         const uint8_t *payload, size_t len,
                         const uint8_t *mask);
+
+/* Unmasked frames, inline for a binding's per-frame path; the same bytes
+ * as wsf_header_size / wsf_encode_header with mask == NULL. */
+static inline size_t wsf_header_size_unmasked(uint64_t payload_len) {
+    return payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10;
+}
+
+static inline size_t wsf_encode_header_unmasked(uint8_t *out, unsigned opcode,
+                                                unsigned flags,
+                                                uint64_t payload_len) {
+    int i;
+    out[0] = (uint8_t)((flags & 0xF0) | (opcode & 0x0F));
+    if (payload_len < 126) {
+        out[1] = (uint8_t)payload_len;
+        return 2;
+    }
+    if (payload_len <= 0xFFFF) {
+        out[1] = 126;
+        out[2] = (uint8_t)(payload_len >> 8);
+        out[3] = (uint8_t)payload_len;
+        return 4;
+    }
+    out[1] = 127;
+    for (i = 0; i < 8; i++)
+        out[2 + i] = (uint8_t)(payload_len >> (56 - 8 * i));
+    return 10;
+}
 
 #ifdef __cplusplus
 }

@@ -7,10 +7,14 @@
 
 enum {
     ST_HEADER = 0,    /* collecting a header (hdr_len bytes kept in hdr) */
+    ST_WHOLE,         /* between frames, holding one for wsf_take_whole */
     ST_PAYLOAD,       /* copying payload into dst */
     ST_PAYLOAD_UTF8,  /* same, validating it as UTF-8 on the way */
     ST_ERROR
 };
+
+/* Both paths fail with this one string, so errors compare equal. */
+static const char E_UTF8[] = "invalid UTF-8";
 
 static int fail(wsf_parser *p, unsigned code, const char *msg) {
     p->state = ST_ERROR;
@@ -184,7 +188,7 @@ static int header_slow(wsf_parser *p, const uint8_t *in, size_t len,
 static int finish_frame(wsf_parser *p) {
     if (p->state == ST_PAYLOAD_UTF8 && (p->frame_flags & WSF_FIN) &&
         p->utf8.state != 0)
-        return fail(p, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
+        return fail(p, WSF_CLOSE_INVALID_DATA, E_UTF8);
     if (p->opcode == WSF_OP_CLOSE) {
         int rc = wsf_check_close_payload(p->dst, (size_t)p->frame_len);
         if (rc == WSF_CLOSE_PROTOCOL_ERROR)
@@ -205,6 +209,8 @@ int wsf_parse(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos) {
     uint64_t left;
     uint8_t *d;
 
+    if (p->state == ST_WHOLE) /* the binding took the slow path after all */
+        p->state = ST_HEADER;
     if (p->state == ST_HEADER) {
         const uint8_t *h;
         size_t need;
@@ -240,9 +246,126 @@ int wsf_parse(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos) {
         *pos = i + n;
         if (p->state == ST_PAYLOAD_UTF8 &&
             wsf_utf8_feed(&p->utf8, d, n) == WSF_UTF8_INVALID)
-            return fail(p, WSF_CLOSE_INVALID_DATA, "invalid UTF-8");
+            return fail(p, WSF_CLOSE_INVALID_DATA, E_UTF8);
     }
     if (p->frame_done < p->frame_len)
         return WSF_NEED_MORE;
     return finish_frame(p);
+}
+
+/* --- Whole frames in one step ------------------------------------------ */
+
+/* Every check of check_head and take_header, for the frames the fast path
+ * takes (see wsf_whole_frame): the slow path could fail only on payload. */
+int wsf_whole_frame(wsf_parser *p, const uint8_t *in, size_t len, size_t pos,
+                    size_t *payload_len) {
+    unsigned b0, b1, l7;
+    size_t h, avail = len - pos;
+    uint64_t n;
+
+    if (p->state > ST_WHOLE || p->hdr_len || p->msg_opcode || pos > len ||
+        avail < 2)
+        return 0;
+    in += pos;
+    b0 = in[0];
+    b1 = in[1];
+    /* FIN, TEXT or BINARY, RSV2/RSV3 clear; RSV1 only when negotiated */
+    if ((b0 & 0xB0) != WSF_FIN || ((b0 & 0x0F) - 1u) > 1u)
+        return 0;
+    if ((b0 & WSF_RSV1) && !(p->flags & WSF_PARSER_ALLOW_RSV1))
+        return 0;
+    /* masked exactly when the peer is a client */
+    if ((b1 >> 7) != (p->flags & WSF_PARSER_SERVER))
+        return 0;
+    l7 = b1 & 0x7F;
+    if (l7 < 126) {
+        n = l7;
+        h = 2;
+    } else if (l7 == 126) {
+        if (avail < 4)
+            return 0;
+        n = ((uint64_t)in[2] << 8) | in[3];
+        h = 4;
+    } else {
+        int i;
+        if (avail < 10)
+            return 0;
+        for (n = 0, i = 2; i < 10; i++)
+            n = (n << 8) | in[i];
+        h = 10;
+    }
+    h += (b1 >> 7) * 4u;
+    /* whole; this also keeps n below 2^63, take_header's length rule */
+    if (h > avail || n > avail - h)
+        return 0;
+    if ((p->max_frame_size && n > p->max_frame_size) ||
+        (p->max_message_size && n > p->max_message_size))
+        return 0;
+    p->state = ST_WHOLE;
+    p->whole_hdr = (uint8_t)h;
+    p->opcode = (uint8_t)(b0 & 0x0F);
+    p->frame_flags = (uint8_t)(b0 & 0xF0);
+    p->frame_len = n;
+    *payload_len = (size_t)n;
+    return 1;
+}
+
+/* Up to this length wsf_take_whole unmasks 8 bytes at a time inline,
+ * noting high bits on the way; beyond it the SIMD kernels win. */
+#define WHOLE_INLINE_MAX 256
+
+/* dst = src ^ key (phase 0). Returns nonzero if any output byte is >= 0x80,
+ * i.e. the payload is not plain ASCII. */
+static uint64_t unmask_small(uint8_t *dst, const uint8_t *src, size_t n,
+                             const uint8_t *key) {
+    uint32_t k32;
+    uint64_t k, w, hi = 0;
+    size_t i = 0;
+    memcpy(&k32, key, 4);
+    k = ((uint64_t)k32 << 32) | k32; /* the key twice, in memory order */
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, src + i, 8);
+        w ^= k;
+        memcpy(dst + i, &w, 8);
+        hi |= w;
+    }
+    for (; i < n; i++) {
+        dst[i] = (uint8_t)(src[i] ^ key[i & 3]);
+        hi |= dst[i];
+    }
+    return hi & UINT64_C(0x8080808080808080);
+}
+
+int wsf_take_whole(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos,
+                   uint8_t *dst, size_t dst_len) {
+    size_t i = *pos, h = p->whole_hdr, n = (size_t)p->frame_len;
+    const uint8_t *src;
+    int ascii = 0;
+
+    /* Bounds re-checked: a confused binding gets an error, never an overrun. */
+    if (p->state != ST_WHOLE || n != dst_len || i > len || len - i < h ||
+        len - i - h < n)
+        return p->state == ST_ERROR ? WSF_ERROR
+                                    : fail(p, 1011, "no whole frame held");
+    src = in + i + h;
+    *pos = i + h + n;
+    /* What take_header and finish_frame leave after such a frame. */
+    p->state = ST_HEADER;
+    p->frame_done = n;
+    p->msg_flags = (uint8_t)(p->frame_flags & 0x70);
+    p->msg_len = 0;
+    p->dst = NULL;
+    if (n == 0)
+        return WSF_FRAME;
+    if (!(p->flags & WSF_PARSER_SERVER)) /* server frames are unmasked */
+        memcpy(dst, src, n);
+    else if (n <= WHOLE_INLINE_MAX)
+        ascii = !unmask_small(dst, src, n, src - 4);
+    else
+        wsf_mask(dst, src, n, src - 4, 0);
+    if (p->opcode == WSF_OP_TEXT && !ascii &&
+        !(p->frame_flags & WSF_RSV1) && !(p->flags & WSF_PARSER_NO_UTF8) &&
+        !wsf_utf8_valid(dst, n))
+        return fail(p, WSF_CLOSE_INVALID_DATA, E_UTF8);
+    return WSF_FRAME;
 }

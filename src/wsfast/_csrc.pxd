@@ -52,6 +52,10 @@ cdef extern from "wsfast.h" nogil:
                          uint64_t max_message_size)
     int wsf_parse(wsf_parser *p, const uint8_t *inp, size_t len, size_t *pos)
     void wsf_parser_set_dest(wsf_parser *p, uint8_t *dst)
+    int wsf_whole_frame(wsf_parser *p, const uint8_t *inp, size_t len,
+                        size_t pos, size_t *payload_len)
+    int wsf_take_whole(wsf_parser *p, const uint8_t *inp, size_t len, size_t *pos,
+                       uint8_t *dst, size_t dst_len)
     int wsf_parser_in_message(const wsf_parser *p)
     int wsf_check_close_payload(const uint8_t *payload, size_t len)
     int wsf_close_code_valid(unsigned code)
@@ -60,6 +64,9 @@ cdef extern from "wsfast.h" nogil:
                              uint64_t payload_len, const uint8_t *mask)
     size_t wsf_encode_frame(uint8_t *out, unsigned opcode, unsigned flags,
                             const uint8_t *payload, size_t len, const uint8_t *mask)
+    size_t wsf_header_size_unmasked(uint64_t payload_len)
+    size_t wsf_encode_header_unmasked(uint8_t *out, unsigned opcode, unsigned flags,
+                                      uint64_t payload_len)
 
     # deflate.h
     int WSF_Z_OK

@@ -6,6 +6,14 @@ from wsfast.constants import (DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE,
                               MASK_POOL_SIZE)
 from wsfast.errors import ProtocolError
 
+# Opcodes as Python ints, so a frame's tuple takes a reference rather than
+# converting one.
+cdef tuple _OPCODES = tuple(range(16))
+
+# encode_many sizes its buffer in a first pass; a payload or list changed
+# since (say, from a custom __getitem__) must not make it write past it.
+_CHANGED = "frames changed during encode_many"
+
 
 def close_code_valid(unsigned code):
     """True if ``code`` may be sent in a close frame (RFC 6455 7.4)."""
@@ -109,7 +117,7 @@ cdef class FrameParser:
         if not self._filling_parts:
             payload = self._dest if self.p.frame_len else b""
             self._dest = None
-            return (op, payload, fin, rsv1)
+            return (_OPCODES[op], payload, fin, rsv1)
         if not fin:
             return None
         # The message's last fragment: hand the whole message out.
@@ -119,15 +127,37 @@ cdef class FrameParser:
         self._parts_len = 0
         return (self._msg_op, payload, True, self._msg_rsv1)
 
+    @cython.binding(False)  # called per read: skip the cyfunction layers
     def feed(self, data):
         cdef Py_buffer d
-        cdef size_t pos = 0
+        cdef const uint8_t *buf
+        cdef size_t blen, pos = 0, n
         cdef int r
         cdef list frames = []
-        PyObject_GetBuffer(data, &d, PyBUF_SIMPLE)
+        cdef bytes payload
+        # bytes are immutable and the caller holds them: no buffer view.
+        cdef bint view = type(data) is not bytes
+        if view:
+            PyObject_GetBuffer(data, &d, PyBUF_SIMPLE)
+            buf = <const uint8_t *>d.buf
+            blen = <size_t>d.len
+        else:
+            buf = <const uint8_t *>PyBytes_AS_STRING(data)
+            blen = <size_t>PyBytes_GET_SIZE(data)
         try:
             while True:
-                r = wsf_parse(&self.p, <const uint8_t *>d.buf, d.len, &pos)
+                # Most frames are whole and unfragmented: one C call to check,
+                # one to unmask and validate straight into the new bytes.
+                if wsf_whole_frame(&self.p, buf, blen, pos, &n):
+                    payload = PyBytes_FromStringAndSize(NULL, n)
+                    if wsf_take_whole(&self.p, buf, blen, &pos,
+                                      <uint8_t *>PyBytes_AS_STRING(payload),
+                                      n) != WSF_FRAME:
+                        self._raise(frames)
+                    frames.append((_OPCODES[self.p.opcode], payload, True,
+                                   (self.p.frame_flags & WSF_RSV1) != 0))
+                    continue
+                r = wsf_parse(&self.p, buf, blen, &pos)
                 if r == WSF_FRAME:
                     item = self._take_frame()
                     if item is not None:
@@ -140,10 +170,13 @@ cdef class FrameParser:
                 elif r == WSF_NEED_MORE:
                     return frames
                 else:
-                    raise ProtocolError(self.p.close_code,
-                                        self.p.error.decode("ascii"), frames)
+                    self._raise(frames)
         finally:
-            PyBuffer_Release(&d)
+            if view:
+                PyBuffer_Release(&d)
+
+    cdef int _raise(self, list frames) except -1:
+        raise ProtocolError(self.p.close_code, self.p.error.decode("ascii"), frames)
 
 
 cdef inline unsigned _flags(bint fin, bint rsv1):
@@ -200,43 +233,78 @@ cdef class FrameEncoder:
         cdef const uint8_t *key = self._next_mask() if self.client else NULL
         return wsf_encode_frame(out, opcode, flags, <const uint8_t *>d.buf, d.len, key)
 
-    def encode(self, int opcode, payload, fin=True, rsv1=False):
+    # binding=False: a plain method descriptor, which CPython calls
+    # directly, without the cyfunction and bound-method layers.
+    @cython.binding(False)
+    def encode(self, int opcode, payload, bint fin=True, bint rsv1=False):
         cdef Py_buffer d
         cdef const uint8_t *key
         cdef Py_ssize_t n
+        cdef uint8_t *o
+        cdef unsigned flags = _flags(fin, rsv1)
         if type(payload) is bytes:  # the common case, without a buffer view
             n = PyBytes_GET_SIZE(payload)
-            key = self._next_mask() if self.client else NULL
-            out = PyBytes_FromStringAndSize(NULL, wsf_header_size(n, key != NULL) + n)
-            wsf_encode_frame(<uint8_t *>PyBytes_AS_STRING(out), opcode, _flags(fin, rsv1),
+            if not self.client:  # header and payload written inline
+                out = PyBytes_FromStringAndSize(NULL, wsf_header_size_unmasked(n) + n)
+                o = <uint8_t *>PyBytes_AS_STRING(out)
+                o += wsf_encode_header_unmasked(o, opcode, flags, n)
+                memcpy(o, PyBytes_AS_STRING(payload), n)
+                return out
+            key = self._next_mask()
+            out = PyBytes_FromStringAndSize(NULL, wsf_header_size(n, 1) + n)
+            wsf_encode_frame(<uint8_t *>PyBytes_AS_STRING(out), opcode, flags,
                              <const uint8_t *>PyBytes_AS_STRING(payload), n, key)
             return out
         PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
         try:
             out = PyBytes_FromStringAndSize(
                 NULL, wsf_header_size(d.len, self.client) + d.len)
-            self._write(<uint8_t *>PyBytes_AS_STRING(out), opcode, &d,
-                        _flags(fin, rsv1))
+            self._write(<uint8_t *>PyBytes_AS_STRING(out), opcode, &d, flags)
             return out
         finally:
             PyBuffer_Release(&d)
 
+    @cython.binding(False)
     def encode_many(self, frames):
         """Encode ``(opcode, payload)`` pairs into one buffer for one write."""
-        cdef Py_ssize_t total = 0
+        cdef Py_ssize_t total = 0, left, n, size
         cdef Py_buffer d
         cdef uint8_t *out
+        cdef int op
+        cdef size_t extra = 4 if self.client else 0
         cdef list items = frames if type(frames) is list else list(frames)
         for item in items:
             payload = item[1]
-            n = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
-            total += wsf_header_size(n, self.client) + n
+            n = PyBytes_GET_SIZE(payload) if type(payload) is bytes else memoryview(payload).nbytes
+            total += wsf_header_size_unmasked(n) + extra + n
         result = PyBytes_FromStringAndSize(NULL, total)
         out = <uint8_t *>PyBytes_AS_STRING(result)
+        left = total
         for item in items:
-            PyObject_GetBuffer(item[1], &d, PyBUF_SIMPLE)
-            try:
-                out += self._write(out, item[0], &d, WSF_FIN)
-            finally:
-                PyBuffer_Release(&d)
+            op = item[0]
+            payload = item[1]
+            if type(payload) is bytes:
+                n = PyBytes_GET_SIZE(payload)
+                size = wsf_header_size_unmasked(n) + extra + n
+                if size > left:
+                    raise RuntimeError(_CHANGED)
+                if self.client:
+                    wsf_encode_frame(out, op, WSF_FIN, <const uint8_t *>PyBytes_AS_STRING(payload),
+                                     n, self._next_mask())
+                else:
+                    memcpy(out + wsf_encode_header_unmasked(out, op, WSF_FIN, n),
+                           PyBytes_AS_STRING(payload), n)
+            else:
+                PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
+                try:
+                    size = wsf_header_size_unmasked(d.len) + extra + d.len
+                    if size > left:
+                        raise RuntimeError(_CHANGED)
+                    self._write(out, op, &d, WSF_FIN)
+                finally:
+                    PyBuffer_Release(&d)
+            out += size
+            left -= size
+        if left != 0:
+            raise RuntimeError(_CHANGED)
         return result

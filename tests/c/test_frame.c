@@ -1,7 +1,10 @@
 /* Tests of the frame encoder and parser. Every stream is fed whole, a
  * byte at a time, split at every point and at random points; all feeds
- * must agree, including the error. Input chunks and destinations are
- * exact-size heap buffers so ASan catches any access past them. */
+ * must agree, including the error. Whole and split feeds run twice: with
+ * wsf_parse alone, and taking whole frames with wsf_whole_frame /
+ * wsf_take_whole first, as the Python binding does. Input chunks and
+ * destinations are exact-size heap buffers so ASan catches any access
+ * past them. */
 #include <stdint.h>
 #include "test_util.h"
 #include "frame.h"
@@ -73,12 +76,38 @@ static void run_free(run_t *r) {
 /* Counts a check only when it fails: these run for every chunk. */
 #define QCHECK(cond) do { if (!(cond)) CHECK(cond); } while (0)
 
+/* 1: feed() takes whole frames through the fast path when it can. */
+static int use_whole = 0;
+static long whole_taken = 0; /* frames it took so, to see it did */
+
 /* Feeds one chunk; returns the last wsf_parse result. */
 static int feed(run_t *r, wsf_parser *p, const uint8_t *s, size_t n) {
     unsigned char *buf = t_dup(s, n);
-    size_t pos = 0;
+    size_t pos = 0, plen;
     int rc;
     for (;;) {
+        if (use_whole && wsf_whole_frame(p, buf, n, pos, &plen)) {
+            int k = r->nheaders++;
+            size_t before = pos;
+            if (k >= MAXF) abort();
+            QCHECK(plen == p->frame_len && plen < n);
+            QCHECK(p->frame_flags & WSF_FIN);
+            QCHECK(p->opcode == WSF_OP_TEXT || p->opcode == WSF_OP_BINARY);
+            r->op[k] = p->opcode;
+            r->fl[k] = p->frame_flags;
+            r->len[k] = plen;
+            r->data[k] = plen ? (unsigned char *)malloc(plen) : NULL;
+            rc = wsf_take_whole(p, buf, n, &pos, r->data[k], plen);
+            if (rc != WSF_FRAME) {
+                QCHECK(rc == WSF_ERROR);
+                break;
+            }
+            QCHECK(pos > before && pos - before >= plen + 2 && pos <= n);
+            QCHECK(p->opcode == r->op[k] && p->frame_len == plen);
+            r->in_msg[r->nframes++] = wsf_parser_in_message(p);
+            whole_taken++;
+            continue;
+        }
         rc = wsf_parse(p, buf, n, &pos);
         if (rc == WSF_HEADER) {
             int k = r->nheaders++;
@@ -119,10 +148,17 @@ static void run_cuts(run_t *r, unsigned flags, uint64_t maxf, uint64_t maxm,
     }
     r->result = rc;
     if (rc == WSF_ERROR) {
-        size_t pos = 0;
+        /* frames either role would take whole */
+        static const uint8_t masked[6] = {0x81, 0x80, 0, 0, 0, 0};
+        static const uint8_t plain[2] = {0x81, 0x00};
+        size_t pos = 0, plen;
         r->code = p.close_code;
         r->err = p.error;
-        /* sticky */
+        /* sticky, on either path */
+        QCHECK(!wsf_whole_frame(&p, masked, 6, 0, &plen));
+        QCHECK(!wsf_whole_frame(&p, plain, 2, 0, &plen));
+        QCHECK(wsf_take_whole(&p, masked, 6, &pos, NULL, 0) == WSF_ERROR);
+        QCHECK(p.close_code == r->code && p.error == r->err);
         QCHECK(wsf_parse(&p, (const uint8_t *)"\x81\x00", 2, &pos) == WSF_ERROR);
         QCHECK(wsf_parse(&p, NULL, 0, &pos) == WSF_ERROR);
         QCHECK(p.close_code == r->code);
@@ -161,32 +197,41 @@ static void check_splits(run_t *out, unsigned flags, uint64_t maxf,
     size_t i, j;
     int bad = 0;
     if (!cuts) abort();
+    use_whole = 0;
     run_cuts(out, flags, maxf, maxm, s, n, NULL, 0);
-    /* a byte at a time */
+    /* a byte at a time (no frame is ever whole in one byte) */
     for (i = 1; i < n; i++) cuts[i - 1] = i;
     run_cuts(&r, flags, maxf, maxm, s, n, cuts, n ? n - 1 : 0);
     bad += !runs_equal(out, &r);
     run_free(&r);
-    /* two pieces, at every point (long streams: all through the header,
-     * then a sample) */
-    for (i = 0; i <= n; i += n > 600 && i >= 20 ? n / 23 : 1) {
-        cuts[0] = i;
-        run_cuts(&r, flags, maxf, maxm, s, n, cuts, 1);
-        bad += !runs_equal(out, &r);
-        run_free(&r);
-    }
-    /* random pieces, empty ones included */
-    for (j = 0; j < 20; j++) {
-        size_t nc = 0, at = 0;
-        while (nc < n && at <= n) {
-            at += rng() % (n > 4096 ? 9000 : j < 10 ? 4 : 40);
-            if (at > n) break;
-            cuts[nc++] = at;
+    for (use_whole = 0; use_whole < 2; use_whole++) {
+        if (use_whole) {
+            run_cuts(&r, flags, maxf, maxm, s, n, NULL, 0);
+            bad += !runs_equal(out, &r);
+            run_free(&r);
         }
-        run_cuts(&r, flags, maxf, maxm, s, n, cuts, nc);
-        bad += !runs_equal(out, &r);
-        run_free(&r);
+        /* two pieces, at every point (long streams: all through the
+         * header, then a sample) */
+        for (i = 0; i <= n; i += n > 600 && i >= 20 ? n / 23 : 1) {
+            cuts[0] = i;
+            run_cuts(&r, flags, maxf, maxm, s, n, cuts, 1);
+            bad += !runs_equal(out, &r);
+            run_free(&r);
+        }
+        /* random pieces, empty ones included */
+        for (j = 0; j < 20; j++) {
+            size_t nc = 0, at = 0;
+            while (nc < n && at <= n) {
+                at += rng() % (n > 4096 ? 9000 : j < 10 ? 4 : 40);
+                if (at > n) break;
+                cuts[nc++] = at;
+            }
+            run_cuts(&r, flags, maxf, maxm, s, n, cuts, nc);
+            bad += !runs_equal(out, &r);
+            run_free(&r);
+        }
     }
+    use_whole = 0;
     free(cuts);
     t_checks++;
     if (bad) {
@@ -832,6 +877,278 @@ static void test_random_streams(void) {
     }
 }
 
+/* --- the whole-frame fast path ----------------------------------------- */
+
+/* A fresh parser's wsf_whole_frame over an exact-size copy of s[0..n). */
+static int whole(unsigned flags, uint64_t maxf, uint64_t maxm,
+                 const uint8_t *s, size_t n, size_t *plen) {
+    wsf_parser p;
+    unsigned char *b = t_dup(s, n);
+    int got;
+    wsf_parser_init(&p, flags, maxf, maxm);
+    got = wsf_whole_frame(&p, b, n, 0, plen);
+    free(b);
+    return got;
+}
+
+/* It takes exactly the frames it promises, and wsf_parse accepts the same
+ * header: every first byte, both mask bits, every length form, every
+ * parser flag. Each taken frame's payload comes out right, and no
+ * strict prefix of one is whole. */
+static void test_whole_rules(void) {
+    static const size_t lens[] = {0, 1, 7, 8, 9, 16, 125, 126, 256, 257, 65535, 65536};
+    uint8_t *payload = (uint8_t *)malloc(65536);
+    unsigned flags, b0;
+    int masked, bad = 0, taken = 0;
+    size_t li;
+    if (!payload) abort();
+    for (flags = 0; flags < 8; flags++) {
+        for (b0 = 0; b0 < 256; b0++) {
+            for (masked = 0; masked < 2; masked++) {
+                for (li = 0; li < sizeof lens / sizeof *lens; li++) {
+                    size_t len = lens[li], plen = 0, hlen, pos = 0, cut;
+                    unsigned op = b0 & 0x0F;
+                    int want = (b0 & 0x80) && (op == 1 || op == 2) && !(b0 & 0x30) &&
+                               (!(b0 & 0x40) || (flags & WSF_PARSER_ALLOW_RSV1)) &&
+                               masked == (int)(flags & SERVER);
+                    sbuf s = {0};
+                    wsf_parser p;
+                    unsigned char *b, *d;
+                    if (len > 300 && (b0 & 0x0F) > 2) continue; /* keep it quick */
+                    fill_payload(payload, len, op == 1 ? WSF_OP_TEXT : WSF_OP_BINARY);
+                    sb_frame(&s, op, b0 & 0xF0, payload, len, masked);
+                    hlen = s.n - len;
+                    if (whole(flags, 0, 0, s.b, s.n, &plen) != want) bad++;
+                    if (!want) {
+                        free(s.b);
+                        continue;
+                    }
+                    /* prefixes: through the header, then the payload's end */
+                    for (cut = 0; cut < s.n; cut = cut < hlen + 1 ? cut + 1 : s.n - 1 > cut ? s.n - 1 : s.n)
+                        if (whole(flags, 0, 0, s.b, cut, &plen)) bad++;
+                    /* the slow path takes the same header */
+                    b = t_dup(s.b, s.n);
+                    wsf_parser_init(&p, flags, 0, 0);
+                    if (wsf_parse(&p, b, s.n, &pos) != WSF_HEADER || p.opcode != op ||
+                        p.frame_flags != (b0 & 0xF0) || p.frame_len != len || pos != hlen)
+                        bad++;
+                    /* and the fast path hands out the payload */
+                    wsf_parser_init(&p, flags, 0, 0);
+                    pos = 0;
+                    d = (unsigned char *)malloc(len ? len : 1);
+                    if (!wsf_whole_frame(&p, b, s.n, 0, &plen) || plen != len ||
+                        p.opcode != op || p.frame_flags != (b0 & 0xF0) ||
+                        wsf_take_whole(&p, b, s.n, &pos, d, len) != WSF_FRAME ||
+                        pos != s.n || (len && memcmp(d, payload, len) != 0) ||
+                        wsf_parser_in_message(&p))
+                        bad++;
+                    taken++;
+                    free(d);
+                    free(b);
+                    free(s.b);
+                }
+            }
+        }
+    }
+    free(payload);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(taken, 8 * 12 * 3); /* 0x81, 0x82; 0xC1, 0xC2 with RSV1 allowed */
+}
+
+/* Frames over a limit, inside a fragmented message or after a split
+ * header go the slow way, which reports the error. */
+static void test_whole_state(void) {
+    uint8_t x[20];
+    sbuf s = {0};
+    size_t plen = 99, pos;
+    wsf_parser p;
+    unsigned char *b, *d;
+
+    memset(x, 'x', sizeof x);
+    sb_frame(&s, WSF_OP_TEXT, WSF_FIN, x, 10, 1);
+    CHECK(whole(SERVER, 10, 10, s.b, s.n, &plen) && plen == 10);
+    CHECK(whole(SERVER, 10, 0, s.b, s.n, &plen));
+    CHECK(whole(SERVER, 0, 10, s.b, s.n, &plen));
+    CHECK(!whole(SERVER, 9, 0, s.b, s.n, &plen));
+    CHECK(!whole(SERVER, 0, 9, s.b, s.n, &plen));
+    EXPECT_ERROR(SERVER, 9, 0, &s, BIG, "frame too big", 0);
+    EXPECT_ERROR(SERVER, 0, 9, &s, BIG, "message too big", 0);
+    EXPECT_OK(SERVER, 10, 10, &s, 1);
+
+    /* a fragmented message is open: its frames, and a data frame that
+     * wrongly interrupts it, go to wsf_parse */
+    s.n = 0;
+    sb_frame(&s, WSF_OP_TEXT, 0, x, 3, 1);
+    sb_frame(&s, WSF_OP_BINARY, WSF_FIN, x, 3, 1);
+    b = t_dup(s.b, s.n);
+    wsf_parser_init(&p, SERVER, 0, 0);
+    CHECK(!wsf_whole_frame(&p, b, s.n, 0, &plen));
+    pos = 0;
+    CHECK_EQ(wsf_parse(&p, b, s.n, &pos), WSF_HEADER);
+    d = (unsigned char *)malloc(3);
+    wsf_parser_set_dest(&p, d);
+    CHECK(!wsf_whole_frame(&p, b, s.n, pos, &plen)); /* mid-frame */
+    CHECK_EQ(wsf_parse(&p, b, s.n, &pos), WSF_FRAME);
+    CHECK(wsf_parser_in_message(&p));
+    CHECK(!wsf_whole_frame(&p, b, s.n, pos, &plen));
+    free(b);
+    free(d);
+    EXPECT_ERROR(SERVER, 0, 0, &s, PE, "expected continuation frame", 1);
+
+    /* a header split across reads is finished by wsf_parse */
+    s.n = 0;
+    sb_frame(&s, WSF_OP_TEXT, WSF_FIN, x, 5, 1);
+    b = t_dup(s.b, s.n);
+    wsf_parser_init(&p, SERVER, 0, 0);
+    pos = 0;
+    CHECK_EQ(wsf_parse(&p, b, 1, &pos), WSF_NEED_MORE);
+    pos = 0;
+    CHECK(!wsf_whole_frame(&p, b + 1, s.n - 1, 0, &plen));
+    /* positions at or past the end */
+    wsf_parser_init(&p, SERVER, 0, 0);
+    CHECK(!wsf_whole_frame(&p, b, s.n, s.n, &plen));
+    CHECK(!wsf_whole_frame(&p, b, s.n, s.n + 1, &plen));
+    CHECK(!wsf_whole_frame(&p, b, s.n, s.n - 1, &plen));
+    CHECK(wsf_whole_frame(&p, b, s.n, 0, &plen) && plen == 5);
+    free(b);
+    free(s.b);
+}
+
+/* A binding that gets the protocol wrong gets an error, never an access
+ * outside the buffers it passed; a held frame it drops is parsed again. */
+static void test_whole_misuse(void) {
+    static const char hello[] = "hello";
+    sbuf s = {0};
+    size_t plen, pos;
+    wsf_parser p;
+    unsigned char *b, *d = (unsigned char *)malloc(5);
+
+    sb_frame(&s, WSF_OP_TEXT, WSF_FIN, hello, 5, 1);
+    b = t_dup(s.b, s.n);
+
+    /* nothing held */
+    wsf_parser_init(&p, SERVER, 0, 0);
+    pos = 0;
+    CHECK_EQ(wsf_take_whole(&p, b, s.n, &pos, d, 5), WSF_ERROR);
+    CHECK_EQ(p.close_code, 1011);
+    CHECK_EQ(pos, 0);
+    CHECK(!wsf_whole_frame(&p, b, s.n, 0, &plen)); /* and it sticks */
+    /* wrong destination size; input shorter than the held frame; a
+     * position that moved */
+    {
+        static const struct { size_t dlen, len, pos; } bad[] = {
+            {4, 11, 0}, {6, 11, 0}, {5, 10, 0}, {5, 6, 0}, {5, 0, 0}, {5, 11, 1}, {5, 11, 12}};
+        size_t i;
+        for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+            unsigned char *c = t_dup(b, bad[i].len);
+            wsf_parser_init(&p, SERVER, 0, 0);
+            CHECK(wsf_whole_frame(&p, b, s.n, 0, &plen) && plen == 5);
+            pos = bad[i].pos;
+            CHECK_EQ(wsf_take_whole(&p, c, bad[i].len, &pos, d, bad[i].dlen), WSF_ERROR);
+            CHECK_EQ(p.close_code, 1011);
+            CHECK_EQ(pos, bad[i].pos);
+            free(c);
+        }
+    }
+    /* taken twice: the second take finds nothing held */
+    wsf_parser_init(&p, SERVER, 0, 0);
+    pos = 0;
+    CHECK(wsf_whole_frame(&p, b, s.n, 0, &plen));
+    CHECK_EQ(wsf_take_whole(&p, b, s.n, &pos, d, 5), WSF_FRAME);
+    CHECK(memcmp(d, hello, 5) == 0);
+    CHECK_EQ(wsf_take_whole(&p, b, s.n, &pos, d, 5), WSF_ERROR);
+    CHECK_EQ(p.close_code, 1011);
+    /* held, then dropped for wsf_parse: the same frame, the slow way */
+    wsf_parser_init(&p, SERVER, 0, 0);
+    pos = 0;
+    CHECK(wsf_whole_frame(&p, b, s.n, 0, &plen));
+    CHECK(wsf_whole_frame(&p, b, s.n, 0, &plen)); /* asking again is fine */
+    CHECK_EQ(wsf_parse(&p, b, s.n, &pos), WSF_HEADER);
+    CHECK(p.opcode == WSF_OP_TEXT && p.frame_len == 5 && pos == 6);
+    memset(d, 0, 5);
+    wsf_parser_set_dest(&p, d);
+    CHECK_EQ(wsf_parse(&p, b, s.n, &pos), WSF_FRAME);
+    CHECK(memcmp(d, hello, 5) == 0 && pos == s.n);
+    CHECK_EQ(wsf_take_whole(&p, b, s.n, &pos, d, 5), WSF_ERROR); /* nothing held */
+    free(b);
+    free(d);
+    free(s.b);
+}
+
+/* UTF-8 of whole text frames: every length around the 8-byte blocks and
+ * the inline/SIMD boundary, a bad byte at the start, middle and end, a
+ * sequence cut at the end, valid multi-byte text, both roles; and what
+ * is not checked (compressed, NO_UTF8, binary). */
+static void test_whole_utf8(void) {
+    static const size_t lens[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 125, 126, 255, 256, 257, 300};
+    uint8_t t[300];
+    size_t li, k;
+    int masked;
+    for (masked = 0; masked < 2; masked++) {
+        unsigned role = masked ? SERVER : CLIENT;
+        for (li = 0; li < sizeof lens / sizeof *lens; li++) {
+            size_t len = lens[li], at[3];
+            sbuf s = {0};
+            at[0] = 0;
+            at[1] = len / 2;
+            at[2] = len - 1;
+            for (k = 0; k < 3; k++) {
+                memset(t, 'a', len);
+                t[at[k]] = 0xFF;
+                s.n = 0;
+                sb_frame(&s, WSF_OP_TEXT, WSF_FIN, "ok", 2, masked);
+                sb_frame(&s, WSF_OP_TEXT, WSF_FIN, t, len, masked);
+                EXPECT_ERROR(role, 0, 0, &s, BAD_DATA, "invalid UTF-8", 1);
+                EXPECT_OK(role | WSF_PARSER_NO_UTF8, 0, 0, &s, 2);
+                s.n = 0;
+                sb_frame(&s, WSF_OP_BINARY, WSF_FIN, t, len, masked);
+                sb_frame(&s, WSF_OP_TEXT, WSF_FIN | WSF_RSV1, t, len, masked);
+                EXPECT_OK(role | WSF_PARSER_ALLOW_RSV1, 0, 0, &s, 2);
+            }
+            /* a 3-byte sequence cut short at the end */
+            if (len >= 2) {
+                memset(t, 'a', len);
+                t[len - 2] = 0xE2;
+                t[len - 1] = 0x82;
+                s.n = 0;
+                sb_frame(&s, WSF_OP_TEXT, WSF_FIN, t, len, masked);
+                EXPECT_ERROR(role, 0, 0, &s, BAD_DATA, "invalid UTF-8", 0);
+            }
+            fill_text(t, len);
+            s.n = 0;
+            sb_frame(&s, WSF_OP_TEXT, WSF_FIN, t, len, masked);
+            sb_frame(&s, WSF_OP_TEXT, WSF_FIN, t, len, masked);
+            EXPECT_OK(role, 0, 0, &s, 2);
+            free(s.b);
+        }
+    }
+}
+
+/* The inline encoder helpers write what wsf_encode_header writes. */
+static void test_encode_unmasked_inline(void) {
+    static const uint64_t lens[] = {0, 1, 125, 126, 127, 65535, 65536, UINT64_C(1) << 32,
+                                    UINT64_MAX >> 1};
+    static const unsigned flags[] = {0, WSF_FIN, WSF_FIN | WSF_RSV1, 0xF0, 0x70};
+    uint8_t a[16], b[16];
+    size_t li, fi;
+    unsigned op;
+    int bad = 0;
+    for (li = 0; li < sizeof lens / sizeof *lens; li++) {
+        for (fi = 0; fi < sizeof flags / sizeof *flags; fi++) {
+            for (op = 0; op < 16; op++) {
+                size_t n = wsf_encode_header(a, op, flags[fi], lens[li], NULL);
+                memset(b, 0xEE, sizeof b);
+                if (wsf_encode_header_unmasked(b, op, flags[fi], lens[li]) != n ||
+                    wsf_header_size_unmasked(lens[li]) != n ||
+                    wsf_header_size(lens[li], 0) != n || memcmp(a, b, n) != 0 ||
+                    b[n] != 0xEE)
+                    bad++;
+            }
+        }
+    }
+    CHECK_EQ(bad, 0);
+}
+
 int main(void) {
     test_encode_vectors();
     test_roundtrip();
@@ -843,5 +1160,12 @@ int main(void) {
     test_close();
     test_contract();
     test_random_streams();
+    test_whole_rules();
+    test_whole_state();
+    test_whole_misuse();
+    test_whole_utf8();
+    test_encode_unmasked_inline();
+    /* the streams above went through the fast path too */
+    CHECK(whole_taken > 10000);
     return t_report("test_frame");
 }

@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from wsfast.errors import ProtocolError
+
 from frames import MASK, frame, xor
 
 LENGTHS = [0, 1, 125, 126, 127, 65535, 65536, 70000]
@@ -128,3 +130,145 @@ def test_encode_many(impl):
         blob = enc.encode_many(items)
         parsed = impl.FrameParser(client).feed(blob)  # a server parses client frames
         assert [(op, p) for op, p, _, _ in parsed] == items
+
+
+# Whole frames (the C backend's fast path) ----------------------------------
+
+
+def _mixed_stream(masked):
+    """Many small whole frames of every kind the fast path takes, with the
+    kinds it leaves to the general parser in between."""
+    mask = MASK if masked else None
+    text = "aé€𝄞".encode() * 40
+    expect, parts = [], []
+    for i in range(600):
+        n = (0, 1, 7, 8, 9, 16, 125, 126, 255, 256, 257, 300)[i % 12]
+        if i % 5 == 0:
+            payload = os.urandom(n)
+            parts.append(frame(2, payload, mask=mask))
+            expect.append((2, payload, True, False))
+        else:
+            payload = (text[:n] if i % 3 else b"q" * n).decode("utf-8", "ignore").encode()
+            parts.append(frame(1, payload, mask=mask))
+            expect.append((1, payload, True, False))
+        if i % 50 == 7:
+            parts.append(frame(9, b"ping", mask=mask))
+            expect.append((9, b"ping", True, False))
+        if i % 70 == 3:
+            parts += [frame(1, b"fr", fin=False, mask=mask), frame(10, b"", mask=mask),
+                      frame(0, "ag€".encode(), mask=mask)]
+            expect += [(10, b"", True, False), (1, "frag€".encode(), True, False)]
+    return b"".join(parts), expect
+
+
+@pytest.mark.parametrize("server", [True, False])
+def test_many_whole_frames_any_split(impl, server):
+    data, expect = _mixed_stream(masked=server)
+    assert impl.FrameParser(server).feed(data) == expect
+    for size in (65536, 1000, 37):
+        p = impl.FrameParser(server)
+        got = []
+        for i in range(0, len(data), size):
+            got += p.feed(data[i : i + size])
+        assert got == expect, size
+    # Unfragmented frames come out the same either way.
+    mask = MASK if server else None
+    whole = b"".join(frame(1 + i % 2, b"w" * i, mask=mask) for i in range(300))
+    assert impl.FrameParser(server, reassemble=False).feed(whole) == \
+        impl.FrameParser(server).feed(whole) == [(1 + i % 2, b"w" * i, True, False) for i in range(300)]
+
+
+@pytest.mark.parametrize("n", [1, 8, 16, 125, 126, 256, 257, 300])
+@pytest.mark.parametrize("server", [True, False])
+def test_error_in_whole_frame_keeps_earlier_frames(impl, n, server):
+    mask = MASK if server else None
+    ok = [frame(1, b"ok", mask=mask), frame(2, b"\xff" * n, mask=mask)]
+    for bad in (b"a" * (n - 1) + b"\xff", b"\xff" + b"a" * (n - 1), b"a" * (n - 1) + b"\xe2"):
+        p = impl.FrameParser(server)
+        with pytest.raises(ProtocolError) as exc:
+            p.feed(b"".join(ok) + frame(1, bad, mask=mask) + frame(1, b"never", mask=mask))
+        assert (exc.value.code, exc.value.reason) == (1007, "invalid UTF-8")
+        assert exc.value.frames == [(1, b"ok", True, False), (2, b"\xff" * n, True, False)]
+        with pytest.raises(ProtocolError) as again:  # sticky
+            p.feed(frame(1, b"fine", mask=mask))
+        assert again.value.code == 1007 and again.value.frames == []
+
+
+def test_whole_frames_unchecked_when_compressed_or_disabled(impl):
+    data = frame(1, b"\xff\xfe", rsv=4) + frame(1, b"ok")
+    assert impl.FrameParser(True, allow_rsv1=True).feed(data) == [
+        (1, b"\xff\xfe", True, True), (1, b"ok", True, False)]
+    assert impl.FrameParser(True, validate_utf8=False).feed(frame(1, b"\xff" * 200)) == [
+        (1, b"\xff" * 200, True, False)]
+
+
+@pytest.mark.parametrize("n", [16, 125, 126, 300])
+def test_limits_at_the_boundary(impl, n):
+    data = frame(1, b"x" * n)
+    assert impl.FrameParser(True, max_frame_size=n).feed(data) == [(1, b"x" * n, True, False)]
+    assert impl.FrameParser(True, max_message_size=n).feed(data) == [(1, b"x" * n, True, False)]
+    for kw, reason in (("max_frame_size", "frame too big"), ("max_message_size", "message too big")):
+        with pytest.raises(ProtocolError) as exc:
+            impl.FrameParser(True, **{kw: n - 1}).feed(frame(2, b"ok") + data)
+        assert (exc.value.code, exc.value.reason) == (1009, reason)
+        assert exc.value.frames == [(2, b"ok", True, False)]
+
+
+def test_input_bytes_subclass(impl):
+    class B(bytes):
+        pass
+
+    assert impl.FrameParser(True).feed(B(frame(1, b"hi"))) == [(1, b"hi", True, False)]
+
+
+def test_encode_arguments(impl):
+    enc = impl.FrameEncoder(False)
+    want = frame(1, b"abc", fin=False, rsv=4, mask=None)
+    assert enc.encode(1, b"abc", False, True) == want
+    assert enc.encode(1, b"abc", fin=False, rsv1=True) == want
+    assert enc.encode(opcode=1, payload=b"abc", fin=0, rsv1=1) == want
+    assert enc.encode(2, b"") == b"\x82\x00"
+    for payload in (bytearray(b"x" * 300), memoryview(b"y" * 70000)):
+        assert enc.encode(2, payload) == frame(2, bytes(payload), mask=None)
+    client = impl.FrameEncoder(True)
+    for payload in (b"z" * 130, bytearray(b"z" * 130), memoryview(b"z" * 130)):
+        f = client.encode(1, payload, rsv1=True)
+        assert f[:2] == b"\xc1\xfe" and xor(f[8:], f[4:8]) == b"z" * 130
+
+
+def test_encode_many_payload_types(impl):
+    items = [(1, b"a"), (2, bytearray(b"b" * 200)), (2, memoryview(b"c" * 70000)), (9, b"")]
+    for client in (False, True):
+        blob = impl.FrameEncoder(client).encode_many(iter(items))
+        assert [(op, p) for op, p, _, _ in impl.FrameParser(client).feed(blob)] == \
+            [(op, bytes(p)) for op, p in items]
+    assert impl.FrameEncoder(False).encode_many([]) == b""
+
+
+def test_encode_many_refuses_frames_changed_midway(c_impl):
+    """Sizes are taken in a first pass; a change before the second must
+    raise, not write past the buffer or leave bytes unwritten."""
+    class Item:
+        def __init__(self, payload, on_opcode):
+            self.payload, self.on_opcode = payload, on_opcode
+
+        def __getitem__(self, i):
+            if i == 0:
+                self.on_opcode()
+                return 2
+            return self.payload
+
+    grow = bytearray(b"x" * 10)
+    with pytest.raises(RuntimeError):
+        c_impl.FrameEncoder(False).encode_many([Item(grow, lambda: grow.extend(b"y" * 1000))])
+    shrink = bytearray(b"x" * 1000)
+    with pytest.raises(RuntimeError):
+        c_impl.FrameEncoder(True).encode_many([Item(shrink, lambda: shrink.clear())])
+    items = []
+    items += [Item(b"a", lambda: items.append((1, b"late"))), (1, b"b")]
+    with pytest.raises(RuntimeError):
+        c_impl.FrameEncoder(False).encode_many(items)
+    items = []
+    items += [Item(b"a", lambda: items.pop()), (1, b"b")]
+    with pytest.raises(RuntimeError):
+        c_impl.FrameEncoder(False).encode_many(items)
