@@ -112,7 +112,7 @@ class BuildExt(build_ext):
             )
 
 
-COMPILED_MODULES = ["wsfast.protocol", "wsfast.server.websocket"]
+COMPILED_MODULES = ["wsfast.protocol", "wsfast.server.websocket", "wsfast.server.loop"]
 
 
 def extensions():

@@ -99,6 +99,9 @@ cdef class EpollWaiter:
         else:
             with nogil:
                 n = epoll_wait(self.epfd, self.events, self.maxevents, ms)
+            # A signal that ended the wait has its Python handler run now,
+            # before the loop reads the wakeup socket it wrote to.
+            PyErr_CheckSignals()
         if n < 0:
             if errno == EINTR:
                 PyErr_CheckSignals()  # run the handlers; the caller polls again

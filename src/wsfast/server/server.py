@@ -21,11 +21,11 @@ from ..handshake import Reject, build_rejection
 from ..prepared import PreparedMessage
 from ..protocol import KEEPALIVE_TIMEOUT_REASON, OPEN as READY_OPEN
 from ..server_protocol import ServerConnection
-from . import limits
+from . import limits, loop
 from .poller import READ, Poller
 from .timers import Timers
 from .tls import TLSLayer
-from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket, run_io
+from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket
 
 log = logging.getLogger("wsfast.server")
 
@@ -261,43 +261,7 @@ class Server:
 
     def serve_forever(self):
         self.listen()
-        poller, conns, listeners = self._poller, self._conns, self._listeners
-        buf, view, timers = self._buf, self._view, self._timers
-        wakeup_fd = self._wakeup[0].fileno()
-        poll, monotonic = poller.poll, time.monotonic
-        now = monotonic()
-        while not self._stopped:
-            # One clock reading per pass; timers may run up to one pass late.
-            if self._dirty:
-                timeout = 0
-            else:  # plain comparisons: min()/max() cost more than the rest of a pass
-                timeout = timers.next_due - now
-                if timeout > 1.0:
-                    timeout = 1.0
-                elif timeout < 0.0:
-                    timeout = 0
-            events = poll(timeout)
-            if events:
-                others = run_io(events, conns, buf, view)
-                if others is not None:
-                    for fd in others:
-                        if fd == wakeup_fd:
-                            self._on_wakeup()
-                        else:
-                            lsock = listeners.get(fd)
-                            if lsock is not None:
-                                self._accept(lsock)
-            dirty = self._dirty
-            if dirty:
-                self._dirty = []
-                for ws in dirty:
-                    if ws._dirty:
-                        ws._flush()
-            now = monotonic()
-            if now >= timers.next_due:
-                timers.run_due(now)
-            if self._closing and (not conns or now >= self._shutdown_deadline):
-                self._stop()
+        loop.run(self)
 
     def _on_wakeup(self):
         try:

@@ -1,0 +1,49 @@
+"""The server's event loop: poll, run the connections' I/O, flush what
+handlers sent to other connections, run due timers. Compiled with the
+extension (see loop.pxd), as its per-pass overhead is paid per message.
+"""
+
+import time
+
+from .websocket import run_io
+
+
+def run(server):
+    """Run ``server``'s loop until it stops (``server._stopped``)."""
+    poller, conns, listeners = server._poller, server._conns, server._listeners
+    buf, view, timers = server._buf, server._view, server._timers
+    wakeup_fd = server._wakeup[0].fileno()
+    poll, monotonic = poller.poll, time.monotonic
+    now = monotonic()
+    while not server._stopped:
+        # One clock reading per pass; timers may run up to one pass late.
+        if server._dirty:
+            timeout = 0.0
+        else:
+            timeout = timers.next_due - now
+            if timeout > 1.0:
+                timeout = 1.0
+            elif timeout < 0.0:
+                timeout = 0.0
+        events = poll(timeout)
+        if events:
+            others = run_io(events, conns, buf, view)
+            if others is not None:
+                for fd in others:
+                    if fd == wakeup_fd:
+                        server._on_wakeup()
+                    else:
+                        lsock = listeners.get(fd)
+                        if lsock is not None:
+                            server._accept(lsock)
+        dirty = server._dirty
+        if dirty:
+            server._dirty = []
+            for ws in dirty:
+                if ws._dirty:
+                    ws._flush()
+        now = monotonic()
+        if now >= timers.next_due:
+            timers.run_due(now)
+        if server._closing and (not conns or now >= server._shutdown_deadline):
+            server._stop()
