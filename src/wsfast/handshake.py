@@ -54,6 +54,10 @@ _RESERVED_REJECTION = frozenset(["connection", "content-length", "transfer-encod
 _BODY_EXCERPT = 2048
 
 
+_101_HEAD = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+             b"Connection: Upgrade\r\nSec-WebSocket-Accept: ")
+
+
 def accept_key(key):
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2)."""
     digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
@@ -79,9 +83,9 @@ def check_request(request):
     hosts = headers.get_all("Host")
     if len(hosts) != 1 or not hosts[0]:
         raise HandshakeError(400, "exactly one Host header required")
-    if "websocket" not in headers.tokens("Upgrade"):
+    if not headers.has_token("Upgrade", "websocket"):
         raise HandshakeError(400, "Upgrade header must contain websocket")
-    if "upgrade" not in headers.tokens("Connection"):
+    if not headers.has_token("Connection", "upgrade"):
         raise HandshakeError(400, "Connection header must contain upgrade")
     if headers.get_all("Sec-WebSocket-Version") != [WEBSOCKET_VERSION]:
         raise HandshakeError(
@@ -154,19 +158,18 @@ def build_response(key, subprotocol=None, extensions=None, extra_headers=()):
     negotiated Sec-WebSocket-Extensions value. ``extra_headers`` may not set
     the handshake headers, Content-Length or Transfer-Encoding (ValueError).
     """
-    extra_headers = list(extra_headers)
-    _refuse_reserved(extra_headers, _RESERVED_101)
-    headers = [
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Accept", accept_key(key)),
-    ]
+    headers = []
     if subprotocol is not None:
         headers.append(("Sec-WebSocket-Protocol", subprotocol))
     if extensions:
         headers.append(("Sec-WebSocket-Extensions", extensions))
-    headers.extend(extra_headers)
-    return b"HTTP/1.1 101 Switching Protocols\r\n" + format_headers(headers) + b"\r\n"
+    if extra_headers:
+        extra_headers = list(extra_headers)
+        _refuse_reserved(extra_headers, _RESERVED_101)
+        headers.extend(extra_headers)
+    # The fixed lines need no checking: the accept key is base64.
+    return b"".join((_101_HEAD, accept_key(key).encode("ascii"), b"\r\n",
+                     format_headers(headers) if headers else b"", b"\r\n"))
 
 
 def build_rejection(status, reason=None, headers=(), body=b""):

@@ -51,6 +51,14 @@ class Headers:
         self._items = [(str(n), str(v)) for n, v in items]
         self._index = None
 
+    @classmethod
+    def _from_strings(cls, items):
+        """From a list of ``(name, value)`` str pairs, taken as is."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        headers._index = None
+        return headers
+
     def _pairs(self):
         items = self._items
         if type(items) is tuple:  # compacted: names and values alternate
@@ -94,7 +102,11 @@ class Headers:
         (RFC 9110 §5.3); empty elements are dropped as the list syntax allows.
         """
         out = []
-        for value in self.get_all(name):
+        for value in (self._index or self._lookup()).get(name.lower(), ()):
+            if "," not in value:  # one element: the usual case
+                if value:  # already stripped
+                    out.append(value)
+                continue
             for element in value.split(","):
                 element = element.strip(_OWS)
                 if element:
@@ -104,6 +116,18 @@ class Headers:
     def tokens(self, name):
         """Like :meth:`elements`, lowercased: for Connection, Upgrade..."""
         return [e.lower() for e in self.elements(name)]
+
+    def has_token(self, name, token):
+        """``token`` (lowercase) is among :meth:`tokens` of ``name``."""
+        for value in (self._index or self._lookup()).get(name.lower(), ()):
+            value = value.lower()
+            if value == token or (token in value and token in self._split_lower(value)):
+                return True
+        return False
+
+    @staticmethod
+    def _split_lower(value):
+        return [element.strip(_OWS) for element in value.split(",")]
 
     @property
     def raw(self):
@@ -181,7 +205,7 @@ class Request:
 
         It may still be an invalid handshake; see ``handshake.check_request``.
         """
-        return "websocket" in self.headers.tokens("upgrade")
+        return self.headers.has_token("upgrade", "websocket")
 
     def __repr__(self):
         return "<Request %s %s HTTP/%s>" % (
@@ -316,9 +340,8 @@ class _HeadReader:
             self._error(400, "malformed HTTP message: unexpected end of head")
 
     def _make_headers(self):
-        return Headers(
-            (n.decode("latin-1"), v.decode("latin-1").strip(_OWS))
-            for n, v in self._headers
+        return Headers._from_strings(
+            [(n.decode("latin-1"), v.decode("latin-1").strip(_OWS)) for n, v in self._headers]
         )
 
 
