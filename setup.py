@@ -112,7 +112,10 @@ class BuildExt(build_ext):
             )
 
 
-COMPILED_MODULES = ["wsfast.protocol", "wsfast.server.websocket", "wsfast.server.loop"]
+COMPILED_MODULES = [
+    "wsfast.protocol", "wsfast.server.websocket", "wsfast.server.loop",  # per message
+    "wsfast.http", "wsfast.handshake", "wsfast.server_protocol",  # per handshake
+]
 
 
 def extensions():

@@ -51,7 +51,8 @@ def test_public_api_works():
 
 # protocol.py and server/websocket.py are compiled too when the extension
 # is built (one source, two builds: see protocol.pxd).
-TWINS = ("wsfast.protocol", "wsfast.server.websocket", "wsfast.server.loop")
+TWINS = ("wsfast.protocol", "wsfast.server.websocket", "wsfast.server.loop",
+         "wsfast.http", "wsfast.handshake", "wsfast.server_protocol")
 
 
 def _twins():
