@@ -25,3 +25,4 @@ cdef class Connection:
     cpdef data_to_send(self)
     cpdef send(self, data, compress=*)
     cpdef receive_data(self, data)
+    cpdef send_prepared(self, prepared)

@@ -25,7 +25,7 @@ from . import limits, loop
 from .poller import READ, Poller
 from .timers import Timers
 from .tls import TLSLayer
-from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket
+from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket, send_to_many
 
 log = logging.getLogger("wsfast.server")
 
@@ -482,19 +482,8 @@ class Server:
             raise ValueError("slow must be 'skip' or 'queue'")
         prepared = PreparedMessage(data)
         high = self.write_high_water if slow == "skip" else None
-        reached = 0
-        for ws in list(self.clients if clients is None else clients):
-            conn = ws.conn
-            # buffered_amount counts output queued in this pass, not yet flushed.
-            if conn.ready_state != READY_OPEN or (
-                    high is not None and ws._out_size + conn.bytes_pending > high):
-                continue
-            conn.send_prepared(prepared)
-            if not ws._dirty:
-                ws._dirty = True
-                self._dirty.append(ws)
-            reached += 1
-        return reached
+        return send_to_many(prepared, list(self.clients if clients is None else clients),
+                            self._dirty, high)
 
     def _log_debug(self, *args):
         log.debug(*args)

@@ -20,3 +20,7 @@ cdef class WebSocket:
 
 @cython.locals(ws=WebSocket, mask=int)
 cpdef run_io(list events, dict conns, buf, view)
+
+
+@cython.locals(ws=WebSocket, conn=Connection, reached=int)
+cpdef int send_to_many(prepared, list clients, list dirty, high) except -1

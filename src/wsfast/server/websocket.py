@@ -10,7 +10,7 @@ import socket
 
 from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
-from ..protocol import InvalidState
+from ..protocol import OPEN as READY_OPEN, InvalidState
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
@@ -44,6 +44,26 @@ def run_io(events, conns, buf, view):
         if mask & READABLE and ws.phase != GONE:
             ws._on_readable(buf, view)
     return others
+
+
+def send_to_many(prepared, clients, dirty, high):
+    """Queue a prepared message on every open client of ``clients`` whose
+    unsent output is at most ``high`` bytes (None: no limit), marking them
+    for the loop's flush (``dirty``). Returns how many it reached.
+    Server.broadcast's per-client loop, compiled with the extension."""
+    reached = 0
+    for ws in clients:
+        conn = ws.conn
+        # Output queued in this pass and not yet flushed counts as unsent.
+        if conn.ready_state != READY_OPEN or (
+                high is not None and ws._out_size + conn.bytes_pending > high):
+            continue
+        conn.send_prepared(prepared)
+        if not ws._dirty:
+            ws._dirty = True
+            dirty.append(ws)
+        reached += 1
+    return reached
 
 
 class WebSocket:
