@@ -121,3 +121,58 @@ def test_server_loop_uses_them():
     assert websocket._recv_into is _syscalls.recv_into
     if select.__dict__.get("epoll") and os.environ.get("WSFAST_POLLER") != "selectors":
         assert isinstance(poller.Poller()._waiter, _syscalls.EpollWaiter)
+
+
+def _listener(family, address):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind(address)
+    s.listen(8)
+    s.setblocking(False)
+    return s
+
+
+@pytest.mark.parametrize("family,host", [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")])
+def test_accept_gives_a_non_blocking_descriptor_and_the_peer_address(family, host):
+    try:
+        ls = _listener(family, (host, 0))
+    except OSError:
+        pytest.skip("no %s loopback" % host)
+    with ls:
+        assert _syscalls.accept(ls.fileno()) is None  # nothing waiting: no exception
+        c = socket.create_connection(ls.getsockname()[:2])
+        time.sleep(0.05)
+        fd, address = _syscalls.accept(ls.fileno())
+        try:
+            assert address == c.getsockname()[:2]
+            assert os.get_blocking(fd) is False
+            assert os.get_inheritable(fd) is False
+            s = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+            c.send(b"ping")
+            time.sleep(0.02)
+            assert s.recv(16) == b"ping"
+            s.close()
+        finally:
+            c.close()
+
+
+def test_accept_unix_socket(tmp_path):
+    path = str(tmp_path / "s")
+    with _listener(socket.AF_UNIX, path) as ls:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(path)
+        time.sleep(0.02)
+        fd, address = _syscalls.accept(ls.fileno())
+        os.close(fd)
+        c.close()
+        assert address == ""  # the client's socket is unnamed
+
+
+def test_accept_errors_are_os_errors():
+    r, w = os.pipe()
+    try:
+        with pytest.raises(OSError) as info:
+            _syscalls.accept(r)
+        assert info.value.errno == errno.ENOTSOCK
+    finally:
+        os.close(r)
+        os.close(w)

@@ -111,3 +111,66 @@ cdef class EpollWaiter:
         for i in range(n):
             result.append((self.events[i].data.fd, self.events[i].events))
         return result
+
+
+cdef extern from "sys/socket.h" nogil:
+    ctypedef unsigned int socklen_t
+    struct sockaddr:
+        unsigned short sa_family
+    struct sockaddr_storage:
+        unsigned short ss_family
+    int c_accept4 "accept4"(int fd, sockaddr *addr, socklen_t *addrlen, int flags)
+    int AF_INET, AF_INET6, AF_UNIX, SOCK_NONBLOCK, SOCK_CLOEXEC
+
+cdef extern from "netinet/in.h" nogil:
+    struct in_addr:
+        pass
+    struct in6_addr:
+        pass
+    struct sockaddr_in:
+        in_addr sin_addr
+        unsigned short sin_port
+    struct sockaddr_in6:
+        in6_addr sin6_addr
+        unsigned short sin6_port
+    unsigned short ntohs(unsigned short)
+
+cdef extern from "sys/un.h" nogil:
+    struct sockaddr_un:
+        char sun_path[108]
+
+cdef extern from "arpa/inet.h" nogil:
+    const char *inet_ntop(int af, const void *src, char *dst, socklen_t size)
+
+cdef extern from "string.h" nogil:
+    size_t strnlen(const char *s, size_t maxlen)
+
+cdef extern from "errno.h":
+    int EAGAIN, EWOULDBLOCK
+
+
+def accept(int fd):
+    """accept4(2) a connection, non-blocking and close-on-exec from the
+    start. Returns ``(fd, address)``: ``(host, port)`` for IPv4 and IPv6,
+    the path for a Unix socket; or None when no connection is waiting
+    (no exception for the end of every accept batch)."""
+    cdef sockaddr_storage ss
+    cdef socklen_t n = sizeof(ss)
+    cdef char host[64]
+    cdef int conn = c_accept4(fd, <sockaddr *>&ss, &n, SOCK_NONBLOCK | SOCK_CLOEXEC)
+    if conn < 0:
+        if errno == EAGAIN or errno == EWOULDBLOCK or errno == EINTR:
+            return None
+        PyErr_SetFromErrno(OSError)
+    if ss.ss_family == AF_INET:
+        inet_ntop(AF_INET, &(<sockaddr_in *>&ss).sin_addr, host, sizeof(host))
+        address = (host.decode("ascii"), ntohs((<sockaddr_in *>&ss).sin_port))
+    elif ss.ss_family == AF_INET6:
+        inet_ntop(AF_INET6, &(<sockaddr_in6 *>&ss).sin6_addr, host, sizeof(host))
+        address = (host.decode("ascii"), ntohs((<sockaddr_in6 *>&ss).sin6_port))
+    elif ss.ss_family == AF_UNIX and n > sizeof(unsigned short):
+        path = (<sockaddr_un *>&ss).sun_path
+        address = path[:strnlen(path, n - sizeof(unsigned short))].decode("utf-8", "surrogateescape")
+    else:
+        address = ""
+    return conn, address

@@ -9,6 +9,7 @@ import collections
 import errno
 import logging
 import signal
+import _socket
 import socket
 import sys
 import threading
@@ -35,6 +36,10 @@ _FAILURE_CODES = frozenset((1002, 1003, 1007, 1009, 1010))
 # Linux hands TCP_NODELAY from a listening socket to the sockets it
 # accepts, which saves a system call per connection.
 _NODELAY_INHERITED = sys.platform.startswith("linux")
+try:  # accept4 without an exception per batch, nor a socket.socket wrapper
+    from ._syscalls import accept as _accept_fd
+except ImportError:
+    _accept_fd = None
 _FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
@@ -283,9 +288,18 @@ class Server:
     def _accept(self, lsock):
         conns, poller = self._conns, self._poller
         deadline = time.monotonic() + self.handshake_timeout
+        lfd, family, type_ = lsock.fileno(), lsock.family, lsock.type
         for _ in range(limits.ACCEPT_BATCH):
             try:
-                sock, addr = lsock.accept()
+                if _accept_fd is None:
+                    sock, address = lsock.accept()
+                    sock.setblocking(False)
+                else:  # accept4, already non-blocking; None: no more waiting
+                    got = _accept_fd(lfd)
+                    if got is None:
+                        return
+                    sock = _socket.socket(family, type_, 0, got[0])
+                    address = got[1]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -297,10 +311,10 @@ class Server:
             if n >= self.max_connections + limits.REFUSE_MARGIN:
                 sock.close()
                 continue
-            sock.setblocking(False)
             if not _NODELAY_INHERITED and sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            address = addr[:2] if isinstance(addr, tuple) else addr
+            if isinstance(address, tuple):
+                address = address[:2]
             options = self._conn_options if n < self.max_connections else self._refuse_options
             conn = ServerConnection(remote_address=address, **options)
             tls = TLSLayer(self.ssl) if self.ssl is not None else None
