@@ -60,8 +60,11 @@ _101_HEAD = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 
 def accept_key(key):
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2)."""
-    digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return _accept_bytes(key).decode("ascii")
+
+
+def _accept_bytes(key):
+    return binascii.b2a_base64(hashlib.sha1((key + GUID).encode("ascii")).digest(), newline=False)
 
 
 # Server side
@@ -78,7 +81,7 @@ def check_request(request):
     headers = request.headers
     if request.method != "GET":
         raise HandshakeError(405, "method must be GET", [("Allow", "GET")])
-    if _version_tuple(request.http_version) < (1, 1):
+    if request.http_version != "1.1" and _version_tuple(request.http_version) < (1, 1):
         raise HandshakeError(400, "HTTP/1.1 or later required")
     hosts = headers.get_all("Host")
     if len(hosts) != 1 or not hosts[0]:
@@ -107,11 +110,14 @@ def _version_tuple(version):
         return (0, 0)
 
 
+# Base64 of exactly 16 bytes: 22 alphabet characters and "==" (what
+# b64decode(validate=True) accepts and decodes to 16 bytes, without its
+# Python-level regex and decode per handshake).
+_KEY = re.compile(r"[A-Za-z0-9+/]{22}==\Z")
+
+
 def _valid_key(key):
-    try:
-        return len(base64.b64decode(key, validate=True)) == 16
-    except (binascii.Error, ValueError):
-        return False
+    return len(key) == 24 and _KEY.match(key) is not None
 
 
 def parse_subprotocols(headers):
@@ -168,7 +174,7 @@ def build_response(key, subprotocol=None, extensions=None, extra_headers=()):
         _refuse_reserved(extra_headers, _RESERVED_101)
         headers.extend(extra_headers)
     # The fixed lines need no checking: the accept key is base64.
-    return b"".join((_101_HEAD, accept_key(key).encode("ascii"), b"\r\n",
+    return b"".join((_101_HEAD, _accept_bytes(key), b"\r\n",
                      format_headers(headers) if headers else b"", b"\r\n"))
 
 

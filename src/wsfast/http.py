@@ -189,9 +189,11 @@ class Request:
         "query_string",
         "http_version",
         "headers",
+        "_websocket",
     )
 
     def __init__(self, method, target, http_version, headers):
+        self._websocket = None
         self.method = method
         self.target = target
         self.http_version = http_version
@@ -205,7 +207,9 @@ class Request:
 
         It may still be an invalid handshake; see ``handshake.check_request``.
         """
-        return self.headers.has_token("upgrade", "websocket")
+        if self._websocket is None:  # asked several times per handshake
+            self._websocket = self.headers.has_token("upgrade", "websocket")
+        return self._websocket
 
     def __repr__(self):
         return "<Request %s %s HTTP/%s>" % (

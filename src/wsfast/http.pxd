@@ -1,0 +1,33 @@
+# Compiled build of http.py (see protocol.pxd): the request head's objects
+# as C structs, read several times per handshake. Keep in step with the
+# classes' __slots__ and __init__.
+
+cdef class Headers:
+    cdef public object _items
+    cdef public object _index
+
+
+cdef class Request:
+    cdef public object method, target, raw_path, path, query_string, http_version
+    cdef public object headers
+    cdef public object _websocket
+
+
+cdef class Response:
+    cdef public object status, reason, http_version, headers
+
+
+cdef class _HeadReader:
+    cdef public object max_head_size, max_headers, _parser, remaining
+    cdef public bytearray _buf
+    cdef public Py_ssize_t _fed, _scan
+    cdef public list _url, _status, _headers
+    cdef public bint _headers_done, _message_done, _done
+
+
+cdef class RequestReader(_HeadReader):
+    pass
+
+
+cdef class ResponseReader(_HeadReader):
+    pass
