@@ -86,7 +86,7 @@ def check_request(request):
     hosts = headers.get_all("Host")
     if len(hosts) != 1 or not hosts[0]:
         raise HandshakeError(400, "exactly one Host header required")
-    if not headers.has_token("Upgrade", "websocket"):
+    if not request.is_websocket:  # Upgrade holds the token websocket
         raise HandshakeError(400, "Upgrade header must contain websocket")
     if not headers.has_token("Connection", "upgrade"):
         raise HandshakeError(400, "Connection header must contain upgrade")

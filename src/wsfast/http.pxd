@@ -1,6 +1,7 @@
 # Compiled build of http.py (see protocol.pxd): the request head's objects
 # as C structs, read several times per handshake. Keep in step with the
 # classes' __slots__ and __init__.
+cimport cython
 
 cdef class Headers:
     cdef public object _items
@@ -23,6 +24,9 @@ cdef class _HeadReader:
     cdef public Py_ssize_t _fed, _scan
     cdef public list _url, _status, _headers
     cdef public bint _headers_done, _message_done, _done
+
+    @cython.locals(pair=tuple, name=bytes, value=bytes, items=list)
+    cpdef _make_headers(self)
 
 
 cdef class RequestReader(_HeadReader):

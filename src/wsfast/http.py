@@ -344,9 +344,11 @@ class _HeadReader:
             self._error(400, "malformed HTTP message: unexpected end of head")
 
     def _make_headers(self):
-        return Headers._from_strings(
-            [(n.decode("latin-1"), v.decode("latin-1").strip(_OWS)) for n, v in self._headers]
-        )
+        items = []
+        for pair in self._headers:
+            name, value = pair
+            items.append((name.decode("latin-1"), value.decode("latin-1").strip(_OWS)))
+        return Headers._from_strings(items)
 
 
 class RequestReader(_HeadReader):
