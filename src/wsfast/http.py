@@ -198,8 +198,12 @@ class Request:
         self.target = target
         self.http_version = http_version
         self.headers = headers
-        self.raw_path, self.query_string = _split_target(target)
-        self.path = unquote(self.raw_path.decode("latin-1"))
+        if target[:1] == "/" and "?" not in target and "#" not in target:
+            self.raw_path, self.query_string = target.encode("latin-1"), b""  # the usual case
+        else:
+            self.raw_path, self.query_string = _split_target(target)
+        path = self.raw_path.decode("latin-1")
+        self.path = unquote(path) if "%" in path else path
 
     @property
     def is_websocket(self):
@@ -323,7 +327,9 @@ class _HeadReader:
 
     def _execute(self, end, at_end):
         if end > self._fed:
-            chunk = memoryview(self._buf)[self._fed : end]
+            # A copy (the head is at most max_head_size bytes): cheaper
+            # than a memoryview that must be released again.
+            chunk = self._buf[self._fed : end]
             self._fed = end
             try:
                 self._parser.feed_data(chunk)
@@ -335,8 +341,6 @@ class _HeadReader:
                 if not self._message_done:
                     reason = str(exc) or type(exc).__name__
                     self._error(400, "malformed HTTP message: %s" % reason)
-            finally:
-                chunk.release()
         if len(self._headers) > self.max_headers:
             self._error(431, "too many %s headers" % self._kind)
         if self._headers_done and not at_end:

@@ -69,10 +69,10 @@ class ServerConnection(Connection):
             compression = False  # as on the client: None offers nothing
         self.compression = compression
         self.auto_accept = auto_accept
-        self.extra_headers = list(extra_headers)
+        self.extra_headers = list(extra_headers) if extra_headers else []
         self.remote_address = remote_address
         self.request = None
-        self._reader = RequestReader(max_head_size=max_head_size, max_headers=max_headers)
+        self._reader = RequestReader(max_head_size, max_headers)
         self._key = None
         self._hook_accept = (None, [])  # (subprotocol, headers) from hooks
         self._pending = b""  # frames that arrived before the 101 went out
