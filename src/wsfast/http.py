@@ -84,7 +84,7 @@ class Headers:
         request; this saves about 60 bytes per header)."""
         self._index = None
         if type(self._items) is not tuple:
-            self._items = tuple(x for pair in self._items for x in pair)
+            self._items = tuple([x for pair in self._items for x in pair])
 
     def get(self, name, default=None):
         """The first value of ``name``, or ``default``."""
@@ -380,7 +380,7 @@ class RequestReader(_HeadReader):
     def feed(self, data):
         if not self._feed(data):
             return None
-        parser = self._parser
+        parser, self._parser = self._parser, None  # break the cycle: freed at once, not by the GC
         request = Request(
             parser.get_method().decode("ascii"),
             b"".join(self._url).decode("latin-1"),
@@ -424,7 +424,7 @@ class ResponseReader(_HeadReader):
     def feed(self, data):
         if not self._feed(data):
             return None
-        parser = self._parser
+        parser, self._parser = self._parser, None  # break the cycle, as above
         return Response(
             parser.get_status_code(),
             b"".join(self._status).decode("latin-1"),
