@@ -16,7 +16,7 @@ from .tls import TLSClosed
 
 try:  # recv/send on the descriptor: see _syscalls.pyx
     from ._syscalls import recv_into as _recv_into, send as _send
-except ImportError:  # not compiled, or not POSIX: the socket methods
+except ImportError:  # not compiled, or not Linux: the socket methods
     _recv_into = _send = None
 
 # Connection life cycle, as the loop sees it (ready_state is the
