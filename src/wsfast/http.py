@@ -198,10 +198,7 @@ class Request:
         self.target = target
         self.http_version = http_version
         self.headers = headers
-        if target[:1] == "/" and "?" not in target and "#" not in target:
-            self.raw_path, self.query_string = target.encode("latin-1"), b""  # the usual case
-        else:
-            self.raw_path, self.query_string = _split_target(target)
+        self.raw_path, self.query_string = _split_target(target)
         path = self.raw_path.decode("latin-1")
         self.path = unquote(path) if "%" in path else path
 
@@ -241,6 +238,8 @@ class Response:
 def _split_target(target):
     """(raw_path, query_string) of a request-target, as bytes."""
     if target.startswith("/"):
+        if "?" not in target and "#" not in target:  # the usual case: a bare path
+            return target.encode("latin-1"), b""
         path, _, query = target.partition("#")[0].partition("?")
     elif "://" in target:  # absolute-form, as sent to proxies
         parts = urlsplit(target)
