@@ -28,14 +28,32 @@ def fd_count(pid):
         return None
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of one process, in seconds."""
+def cpu_split(pid):
+    """(user, system) CPU time of one process, in seconds, or None."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
     except (OSError, ValueError, IndexError):
         return None
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of one process, in seconds."""
+    split = cpu_split(pid)
+    return None if split is None else split[0] + split[1]
+
+
+def cpu_total(pids):
+    """Summed (user, system) CPU seconds of the processes still alive."""
+    user = system = 0.0
+    for pid in pids:
+        split = cpu_split(pid)
+        if split is not None:
+            user += split[0]
+            system += split[1]
+    return user, system
 
 
 def snapshot(pids):

@@ -63,7 +63,8 @@ def run_main(opts, report):
     out = report["main"] = {"stack": opts.stack, "connections": opts.connections, "workers": workers,
                             "client_procs": clients, "slow_every": slow_every}
     with Harness(opts.stack, workers, clients, slow_every=slow_every, high_water=opts.high_water,
-                 low_water=opts.low_water, max_buffered=opts.max_buffered, log=log) as h:
+                 low_water=opts.low_water, max_buffered=opts.max_buffered,
+                 poll_interval=opts.poll_interval, log=log) as h:
         base = h.start_server()
         h.start_clients()
         log("%s: %d workers %s, %d client processes; baseline RSS %s" % (
@@ -152,7 +153,7 @@ def run_peers(opts, report):
         res = out[stack] = {"workers": workers, "client_procs": clients, "steps": [], "failure": None}
         t_start = time.monotonic()
         try:
-            with Harness(stack, workers, clients, log=log) as h:
+            with Harness(stack, workers, clients, poll_interval=opts.poll_interval, log=log) as h:
                 base = h.start_server()
                 h.start_clients()
                 have = 0
@@ -230,6 +231,8 @@ def markdown(report):
         runs = (main or {}).get(key)
         if runs:
             lines += ["", "### " + title, ""] + broadcast_table(runs)
+            lines += ["", "Clients pause %g ms after each batch of events (`--poll-interval`)." % (
+                1000 * report["options"]["poll_interval"])]
     slow = (main or {}).get("slow")
     if slow:
         lines += ["", "### Slow readers (%d stalled)" % slow["stalled"], ""] + broadcast_table(slow["broadcast"])
@@ -274,13 +277,19 @@ def markdown(report):
 
 
 def broadcast_table(runs):
-    rows = ["| run | received | p50 | p99 | max (all delivered) | reached / eligible | worker late max |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| run | received | p50 | p99 | max (all delivered) | reached / eligible | worker late max "
+            "| server CPU user+sys | clients CPU user+sys |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(runs):
-        rows.append("| %d | %d/%d | %s | %s | %s | %d/%d | %s |" % (
+        rows.append("| %d | %d/%d | %s | %s | %s | %d/%d | %s | %s | %s |" % (
             i + 1, r["received"], r["readers"], ms(r["latency"]["p50"]), ms(r["latency"]["p99"]),
-            ms(r["latency"]["max"]), r["reached"], r["eligible"], ms(r["worker_late_max"])))
+            ms(r["latency"]["max"]), r["reached"], r["eligible"], ms(r["worker_late_max"]),
+            cpu(r.get("server_cpu")), cpu(r.get("client_cpu"))))
     return rows
+
+
+def cpu(split):
+    return "-" if not split else "%.2f+%.2f s" % (split["user"], split["system"])
 
 
 def environment():
@@ -319,6 +328,9 @@ def main(argv=None):
     p.add_argument("--step", type=int, default=10_000, help="connections per connect step")
     p.add_argument("--repeat", type=int, default=3, help="broadcasts per measurement")
     p.add_argument("--broadcast-timeout", type=float, default=15.0)
+    p.add_argument("--poll-interval", type=float, default=0.001,
+                   help="clients pause this long (s) after each batch of events while expecting a "
+                        "broadcast; 0 = wake for every event")
     p.add_argument("--slow-fraction", type=float, default=0.1)
     p.add_argument("--pressure-size", type=int, default=16 * 1024)
     p.add_argument("--high-water", type=int, default=64 * 1024)
@@ -345,7 +357,8 @@ def main(argv=None):
         if ph not in PHASES:
             p.error("unknown phase %r" % ph)
     procs.raise_nofile()
-    report = {"env": environment(), "argv": sys.argv[1:], "started": time.time()}
+    report = {"env": environment(), "argv": sys.argv[1:], "started": time.time(),
+              "options": {"poll_interval": opts.poll_interval}}
     try:
         if {"connect", "broadcast", "slow"} & set(opts.phases):
             run_main(opts, report)

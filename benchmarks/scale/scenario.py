@@ -42,7 +42,9 @@ def split(total, parts):
 
 class Harness:
     def __init__(self, stack, workers, client_procs, *, slow_every=0, sources_per_client=4,
-                 high_water=64 * 1024, low_water=16 * 1024, max_buffered=1024 * 1024, log=print):
+                 high_water=64 * 1024, low_water=16 * 1024, max_buffered=1024 * 1024,
+                 poll_interval=0.0, log=print):
+        self.poll_interval = poll_interval
         self.stack, self.workers, self.client_procs = stack, workers, client_procs
         self.slow_every = slow_every
         self.sources_per_client = sources_per_client
@@ -97,7 +99,8 @@ class Harness:
         for i in range(self.client_procs):
             sources = ",".join("127.0.%d.%d" % (i, 2 + j) for j in range(self.sources_per_client))
             cmd = procs.python_cmd("benchmarks.scale.client", "--port", self.port, "--sources", sources,
-                                   "--index", i, "--slow-every", self.slow_every)
+                                   "--index", i, "--slow-every", self.slow_every,
+                                   "--poll-interval", self.poll_interval)
             p = procs.start(cmd, ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             self.clients.append(p)
             self._bufs[p.stdout.fileno()] = b""
@@ -203,12 +206,15 @@ class Harness:
                 "dead": self.alive()}
 
     def broadcast(self, tag, *, size=64, to="all", policy="skip", lead=0.5, timeout=15.0):
+        client_pids = [c.pid for c in self.clients]
+        cpu0 = procs.cpu_total(self.pids), procs.cpu_total(client_pids)
         at = time.monotonic() + lead
         seq = self.ctl.send({"cmd": "broadcast", "at": at, "size": size, "tag": tag, "to": to,
                              "policy": policy})
         self.send_clients({"cmd": "expect", "tag": tag, "timeout": lead + timeout})
         workers = self.ctl.gather(seq, lead + timeout)
         answers = self.read_clients(lead + timeout + 30.0)
+        cpu1 = procs.cpu_total(self.pids), procs.cpu_total(client_pids)
         lat, lat_sent = [], []
         readers = received = 0
         for a in answers:
@@ -228,6 +234,10 @@ class Harness:
             "worker_call_max": max((w["call"] for w in workers.values()), default=None),
             "worker_flushed_max": max((w["flushed"] for w in workers.values()), default=None),
             "workers_answered": len(workers),
+            # CPU seconds spent during the broadcast (lead time included):
+            # where the time goes, user space against kernel.
+            "server_cpu": {"user": cpu1[0][0] - cpu0[0][0], "system": cpu1[0][1] - cpu0[0][1]},
+            "client_cpu": {"user": cpu1[1][0] - cpu0[1][0], "system": cpu1[1][1] - cpu0[1][1]},
         }
 
     def pressure(self, size, count, policy, timeout=120.0, interval=0.0, wait=True):
