@@ -26,3 +26,5 @@ cdef class Connection:
     cpdef send(self, data, compress=*)
     cpdef receive_data(self, data)
     cpdef send_prepared(self, prepared)
+    cpdef bytes prepared_frame(self, prepared)
+    cpdef _check_open(self)

@@ -14,7 +14,7 @@ websockets_sync = pytest.importorskip("websockets.sync.client")
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
 from frames import close_payload, frame  # noqa: E402
-from serverloop import Recorder, http_get, on_loop, raw_connect, read_all, running  # noqa: E402
+from serverloop import UPGRADE, Recorder, http_get, on_loop, raw_connect, read_all, read_until, running  # noqa: E402
 from wsfast.errors import ProtocolError  # noqa: E402
 
 
@@ -289,12 +289,57 @@ def test_broadcast_reaches_everyone_and_skips_slow_clients(impl, rec):
             assert on_loop(server, server.broadcast, b"skip?") == 4
             assert on_loop(server, lambda: server.broadcast(b"queue", slow="queue")) == 5
             on_loop(server, setattr, slow, "_out_size", 0)
-            # Output queued in the same pass counts too: of eight 16 KiB
-            # broadcasts from one callback, a client gets them only until its
-            # unsent output passes the high mark (32 KiB): two.
+            # Output queued in the same pass counts too. A send queued first
+            # puts the broadcasts behind it (no direct write), and of eight
+            # 16 KiB broadcasts from the same callback a client then gets
+            # them only until its unsent output passes the high mark
+            # (32 KiB): two.
             chunk = os.urandom(16384)  # incompressible: 16 KiB on the wire
-            counts = on_loop(server, lambda: [server.broadcast(chunk, [slow]) for _ in range(8)])
+
+            def queued_then_broadcasts():
+                slow.send(b"first")
+                return [server.broadcast(chunk, [slow]) for _ in range(8)]
+
+            counts = on_loop(server, queued_then_broadcasts)
             assert counts == [1, 1, 0, 0, 0, 0, 0, 0], counts
+            peer = next(c for c in clients if tuple(c.local_address[:2]) == tuple(slow.remote_address[:2]))
+            assert peer.recv(timeout=5) == b"queue"  # it missed "skip?"
+            assert peer.recv(timeout=5) == b"first"
+            assert [peer.recv(timeout=5) for _ in range(2)] == [chunk, chunk]
+
+
+def test_broadcast_writes_directly_and_queues_what_the_kernel_refuses(impl, rec):
+    # With nothing queued, a broadcast frame goes straight to the socket;
+    # what the kernel does not take is queued, in order, and the high mark
+    # still bounds the queue (a skipped client misses whole messages).
+    high = 32 * 1024
+    with running(backend=impl, compression=False, write_high_water=high, **rec.handlers()) as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", server.port))
+        with sock:
+            sock.sendall(UPGRADE.format(path="/", extra="").encode())
+            head = read_until(sock, b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 101"), head
+            _, sws = rec.next("open")
+            on_loop(server, sws.sock.setsockopt, socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            chunks = [bytes([i]) * 16384 for i in range(64)]
+            counts = on_loop(server, lambda: [server.broadcast(c, [sws]) for c in chunks])
+            buffered = on_loop(server, lambda: sws.buffered_amount)
+            assert counts[0] == 1 and 0 < sum(counts) < len(chunks), counts
+            assert 0 < buffered <= high + 16384, buffered
+            assert on_loop(server, lambda: sws._out is not None)  # waiting for writability
+            # The client reads everything: exactly the reached messages, in order.
+            wanted = [c for c, n in zip(chunks, counts) if n]
+            parser = impl.FrameParser(False)  # client side: unmasked frames
+            got = []
+            while len(got) < len(wanted):
+                data = sock.recv(65536)
+                assert data, "server closed early"
+                got += [payload for _op, payload, _fin, _rsv1 in parser.feed(data)]
+            assert got == wanted
+            assert on_loop(server, lambda: sws.buffered_amount) == 0
 
 
 def test_graceful_shutdown_closes_with_1001(impl, rec):

@@ -14,6 +14,7 @@ cdef class WebSocket:
 
     cpdef send(self, data, compress=*)
     cpdef _flush(self)
+    cpdef bint _write(self, data) except -1
     cpdef _on_readable(self, buf, view)
     cpdef _on_writable(self)
 

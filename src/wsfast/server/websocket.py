@@ -58,10 +58,14 @@ def send_to_many(prepared, clients, dirty, high):
         if conn.ready_state != READY_OPEN or (
                 high is not None and ws._out_size + conn.bytes_pending > high):
             continue
-        conn.send_prepared(prepared)
-        if not ws._dirty:
-            ws._dirty = True
-            dirty.append(ws)
+        if ws._out is None and not conn._out and conn._deferred_failure is None and ws._tls is None:
+            # Nothing ahead of it: straight to the kernel, no flush pass.
+            ws._write(conn.prepared_frame(prepared))
+        else:
+            conn.send_prepared(prepared)
+            if not ws._dirty:
+                ws._dirty = True
+                dirty.append(ws)
         reached += 1
     return reached
 
@@ -250,26 +254,32 @@ class WebSocket:
         data = self.conn.data_to_send()
         if self._tls is not None:
             data = self._tls.send(data) if data else self._tls.pending()
-        if data:
-            if self._out is None:
-                try:
-                    n = self.sock.send(data) if _send is None else _send(self.fd, data)
-                except (BlockingIOError, InterruptedError):
-                    n = 0
-                except OSError:
-                    self.server._destroy(self)
-                    return
-                if n < len(data):
-                    self._out = collections.deque((memoryview(data)[n:],))
-                    self._out_size = len(data) - n
-                    self._update_mask()
-                    self._check_water()
-            else:
-                self._out.append(data)
-                self._out_size += len(data)
-                self._check_water()
+        if data and not self._write(data):
+            return
         if self.conn.should_close and self.phase < DRAINING:
             self._finish()
+
+    def _write(self, data):
+        """Hand bytes to the kernel at once; queue what it does not take.
+        False if the socket failed (the connection is destroyed)."""
+        if self._out is None:
+            try:
+                n = self.sock.send(data) if _send is None else _send(self.fd, data)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self.server._destroy(self)
+                return False
+            if n < len(data):
+                self._out = collections.deque((memoryview(data)[n:],))
+                self._out_size = len(data) - n
+                self._update_mask()
+                self._check_water()
+        else:
+            self._out.append(data)
+            self._out_size += len(data)
+            self._check_water()
+        return True
 
     def _on_writable(self):
         out = self._out
