@@ -3,7 +3,7 @@
     python -m benchmarks.scale                      # everything, 100k connections
     python -m benchmarks.scale --quick              # 2,000-connection smoke run
     python -m benchmarks.scale --phases connect,broadcast,slow --connections 100000
-    python -m benchmarks.scale --phases peers --peers websockets,picows
+    python -m benchmarks.scale --phases peers --peers wsfast,websockets,picows
     python -m benchmarks.scale --phases churn --churn 1000000 --churn-time 600
 
 Phases:
@@ -15,13 +15,16 @@ Phases:
   /proc RSS minus the sum before any connection) and the setup time.
 - ``broadcast``: a 64 B message to every connection, triggered in every
   worker at one agreed CLOCK_MONOTONIC instant; latency = receive time
-  minus that instant. Repeated ``--repeat`` times.
+  minus that instant. Repeated ``--repeat`` times. While waiting, clients
+  pause ``--poll-interval`` (1 ms) after each batch of events, so that on
+  one machine their wakeups do not run inside the server's send().
 - ``slow``: ``--slow-fraction`` of the clients stop reading; a pressure
   stream aimed at them pushes them over the water marks; then the 64 B
   broadcast again (policy ``slow="skip"``), then a ``slow="queue"`` stream
   until ``max_buffered`` drops them.
-- ``peers``: connect + broadcast for each peer stack, stepping up through
-  10k, 25k, 50k, 100k connections until one fails or time runs out.
+- ``peers``: connect + ``--repeat`` broadcasts for each stack (wsfast
+  too, for a side-by-side), stepping up through 10k, 25k, 50k, 100k
+  connections until one fails or time runs out.
 - ``churn``: ``--churn`` connect/handshake/close cycles in batches of
   ``--batch``, bounded by ``--churn-time`` seconds; RSS and descriptors of
   every worker before, after the first 100,000, and at the end.
