@@ -338,7 +338,7 @@ class Client:
             if pace and self.batch:
                 # Let messages gather instead of being woken for each one:
                 # on one machine every wakeup of this process is paid for
-                # inside the server's send() (see README, "Broadcast").
+                # inside the server's send() (see README, "Client pacing").
                 time.sleep(pace)
         lat = self.got.pop(tag, array.array("d"))
         sent = self.got_sent.pop(tag, array.array("d"))
