@@ -27,4 +27,5 @@ cdef class Connection:
     cpdef receive_data(self, data)
     cpdef send_prepared(self, prepared)
     cpdef bytes prepared_frame(self, prepared)
+    cpdef bint output_pending(self) except -1
     cpdef _check_open(self)

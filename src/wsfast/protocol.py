@@ -170,6 +170,11 @@ class Connection:
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
 
+    def output_pending(self):
+        """True if ``data_to_send()`` would return bytes: queued frames, or
+        a failure whose close frame is still to be queued."""
+        return bool(self._out) or self._deferred_failure is not None
+
     @property
     def bytes_pending(self):
         # A plain loop: compiled, it costs next to nothing on the empty
@@ -243,7 +248,7 @@ class Connection:
 
     def prepared_frame(self, prepared):
         """The frame ``send_prepared`` would queue, for a transport that
-        writes it itself. Only valid while ``data_to_send()`` has nothing:
+        writes it itself. Only valid while ``output_pending()`` is false:
         the frame must not overtake queued output."""
         self._check_open()
         if self._sending_fragments:

@@ -58,7 +58,7 @@ def send_to_many(prepared, clients, dirty, high):
         if conn.ready_state != READY_OPEN or (
                 high is not None and ws._out_size + conn.bytes_pending > high):
             continue
-        if ws._out is None and not conn._out and conn._deferred_failure is None and ws._tls is None:
+        if ws._out is None and ws._tls is None and not conn.output_pending():
             # Nothing ahead of it: straight to the kernel, no flush pass.
             ws._write(conn.prepared_frame(prepared))
         else:
