@@ -172,24 +172,28 @@ class ClientWebSocket:
             self._shutdown()
 
     def _read(self, timeout):
-        """One socket read, its events handled; raises TimeoutError."""
-        if self._eof:
-            return
-        if timeout is not None and timeout <= 0:
-            raise TimeoutError("timed out")
-        sock = self._sock
-        sock.settimeout(timeout)
-        try:
-            n = sock.recv_into(self._buf)
-        except (TimeoutError, BlockingIOError, ssl_module.SSLWantReadError):
-            raise TimeoutError("timed out") from None
-        except OSError:
-            n = 0
-        if n:
-            events = self._conn.receive_data(memoryview(self._buf)[:n])
+        """One step of events: the next of those already received (see
+        Connection.next_events), else one socket read. Raises TimeoutError."""
+        if self._conn.events_pending():
+            events = self._conn.next_events()
         else:
-            self._shutdown()
-            events = self._conn.receive_eof()
+            if self._eof:
+                return
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("timed out")
+            sock = self._sock
+            sock.settimeout(timeout)
+            try:
+                n = sock.recv_into(self._buf)
+            except (TimeoutError, BlockingIOError, ssl_module.SSLWantReadError):
+                raise TimeoutError("timed out") from None
+            except OSError:
+                n = 0
+            if n:
+                events = self._conn.receive_data(memoryview(self._buf)[:n])
+            else:
+                self._shutdown()
+                events = self._conn.receive_eof()
         for event in events:
             if isinstance(event, (str, bytes)):
                 self._messages.append(event)
@@ -221,7 +225,9 @@ class ClientWebSocket:
     def _wait(self, deadline):
         """Read once, waking up for keepalive when it is on."""
         timeout = None if deadline is None else deadline - time.monotonic()
-        if self.ping_interval:
+        if self._conn.events_pending():
+            self._read(None)  # no waiting: those frames are already here
+        elif self.ping_interval:
             tick = min(self.ping_interval, self.ping_timeout or self.ping_interval) / 4
             timeout = tick if timeout is None else min(timeout, tick)
             try:
@@ -248,11 +254,16 @@ class ClientWebSocket:
         while not messages:
             if _failure_pending(self._conn):
                 self._flush()  # the replies went out; now the close frame
-            if self._eof or self._conn.close_code is not None:
+            if self._finished():
                 self._drain_until_eof(time.monotonic() + self.close_timeout)
                 raise closed_error(self._conn)
             self._wait(deadline)
         return messages.popleft()
+
+    def _finished(self):
+        """Closed, and every step received before the end was handled."""
+        conn = self._conn
+        return (self._eof or conn.close_code is not None) and not conn.events_pending()
 
     def __iter__(self):
         """Messages until the connection closes normally; other endings
@@ -283,7 +294,7 @@ class ClientWebSocket:
         self._flush()
         deadline = None if timeout is None else start + timeout
         while payload not in self._pongs:
-            if self._eof or self._conn.close_code is not None:
+            if self._finished():
                 raise closed_error(self._conn)
             self._wait(deadline)
         self._pongs.discard(payload)

@@ -5,6 +5,10 @@
 # Keep the attribute list in step with Connection.__slots__.
 
 cdef class Connection:
+    cdef public list _backlog
+    cdef public Py_ssize_t _backlog_pos
+    cdef public object _backlog_error
+    cdef public bint _eof_pending
     cdef public object _deferred_failure, _deflate_idle, _deflater, _encoder, _impl, _inflater
     cdef public bint _inflating
     cdef public object _last_seen, _mem_level
@@ -17,6 +21,7 @@ cdef class Connection:
     cdef public object close_code, close_reason, close_sent, compress_min_size
     cdef public object deflate, extensions, failure, handshake_error
     cdef public object max_frame_size, max_message_size
+    cdef public Py_ssize_t max_step_bytes, max_step_frames
     cdef public int ready_state
     cdef public bint should_close, streaming
     cdef public object subprotocol
@@ -25,6 +30,11 @@ cdef class Connection:
     cpdef data_to_send(self)
     cpdef send(self, data, compress=*)
     cpdef receive_data(self, data)
+    cpdef list _queue_frames(self, list frames, error)
+    cpdef list _next_step(self)
+    cpdef Py_ssize_t _handle_frame(self, tuple frame, list events) except -1
+    cpdef bint events_pending(self) except -1
+    cpdef list next_events(self)
     cpdef send_prepared(self, prepared)
     cpdef bytes prepared_frame(self, prepared)
     cpdef bint output_pending(self) except -1

@@ -38,6 +38,14 @@ DEFAULT_COMPRESS_MIN_SIZE = 128
 DEFAULT_COMPRESSION_IDLE = "window"
 #: The close reason sent when a keepalive ping gets no pong in time.
 KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
+#: The fairness budget of one step: ``receive_data``/``next_events``
+#: return once they have handled this many bytes of message payload
+#: (counted after inflating; at least one message is always handled) or
+#: this many frames. The rest of a read stays parsed, still compressed,
+#: for ``next_events``: one read can no longer make a connection inflate
+#: dozens of messages at once, nor keep a loop busy with thousands of pings.
+DEFAULT_MAX_STEP_BYTES = 256 * 1024
+DEFAULT_MAX_STEP_FRAMES = 512
 
 
 class InvalidState(WebSocketError):
@@ -52,17 +60,28 @@ class Connection:
     pings. ``streaming`` reports ``Fragment`` events instead of whole
     messages. ``compress_min_size``: see DEFAULT_COMPRESS_MIN_SIZE;
     ``compression_idle``: see DEFAULT_COMPRESSION_IDLE.
+    ``max_step_bytes`` / ``max_step_frames``: see DEFAULT_MAX_STEP_BYTES.
+
+    Receiving happens in steps: ``receive_data`` parses the whole read but
+    handles only one step of it; while ``events_pending()`` is true the
+    driver calls ``next_events()`` (when it is ready for more: its queue
+    has room, its output has drained, other connections had their turn)
+    before reading again. A close frame always starts a step of its own,
+    so the messages before it are handled while the connection is still
+    open and the application's replies go out before the close echo.
     """
 
     # Slots: thousands of idle connections each save about 1 KiB of dict.
     __slots__ = (
+        "_backlog", "_backlog_error", "_backlog_pos", "_eof_pending",
         "_deferred_failure", "_deflate_idle", "_deflater", "_encoder", "_impl", "_inflater",
         "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent",
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
         "_stream_compress", "_stream_opcode", "_stream_size", "_window_bits",
         "auto_pong", "close_code", "close_reason", "close_sent", "compress_min_size",
         "deflate", "extensions", "failure", "handshake_error", "max_frame_size",
-        "max_message_size", "ready_state", "should_close", "streaming", "subprotocol",
+        "max_message_size", "max_step_bytes", "max_step_frames", "ready_state",
+        "should_close", "streaming", "subprotocol",
     )
 
     is_server = True
@@ -78,6 +97,8 @@ class Connection:
         compression_window_bits=DEFAULT_WINDOW_BITS,
         compression_mem_level=DEFAULT_MEM_LEVEL,
         compression_idle=DEFAULT_COMPRESSION_IDLE,
+        max_step_bytes=DEFAULT_MAX_STEP_BYTES,
+        max_step_frames=DEFAULT_MAX_STEP_FRAMES,
         backend=None,
     ):
         self._impl = backend or _backend.impl
@@ -91,6 +112,15 @@ class Connection:
         if compression_idle not in ("window", "keep"):
             raise ValueError("compression_idle must be 'window' or 'keep'")
         self._deflate_idle = compression_idle
+        if max_step_bytes < 1 or max_step_frames < 1:
+            raise ValueError("max_step_bytes and max_step_frames must be at least 1")
+        self.max_step_bytes = max_step_bytes
+        self.max_step_frames = max_step_frames
+        # Frames parsed from a read and not handled yet (see next_events).
+        self._backlog = None
+        self._backlog_pos = 0
+        self._backlog_error = None  # the parser's error after those frames
+        self._eof_pending = False  # the transport closed behind them
         self.ready_state = CONNECTING
         self.subprotocol = None
         self.extensions = None  # the negotiated Sec-WebSocket-Extensions value
@@ -292,6 +322,7 @@ class Connection:
         """Fail the connection (RFC 6455 7.1.7): send a close frame with
         ``code`` if possible, then ask for the transport to be closed."""
         self.failure = (code, reason)
+        self._backlog = None  # nothing the peer sent counts any more
         if self.ready_state == OPEN:
             self._send_close(code, reason, _close_payload(code, _short_reason(reason), check=False))
         if self.close_code is None:
@@ -302,13 +333,14 @@ class Connection:
     # -- receiving ---------------------------------------------------------
 
     def receive_data(self, data):
-        """Feed bytes from the transport; returns the events they complete."""
+        """Feed bytes from the transport; returns the events of the first
+        step they complete (see ``events_pending``)."""
         state = self.ready_state
         if state == CONNECTING:
             return self._receive_handshake(data)
         if state == CLOSED or self.close_code is not None:
             return []  # after a close frame the peer may send nothing more
-        if self._inflater is not None or self.streaming:
+        if self._inflater is not None or self.streaming or self._backlog is not None:
             return self._receive_frames(data)
         # The hot path: one whole uncompressed message per read, the usual
         # case for request/response traffic. The parser has checked every
@@ -317,19 +349,14 @@ class Connection:
         try:
             frames = self._parser.feed(data)
         except ProtocolError as exc:
-            return self._receive_failed(exc)
+            return self._queue_frames(exc.frames, exc)
         if len(frames) == 1:
             opcode, payload = frames[0][0], frames[0][1]
             if opcode == OP_BINARY:
                 return [payload]
             if opcode == OP_TEXT:
                 return [payload.decode("utf-8")]
-        events = []
-        try:
-            self._handle_frames(frames, events)
-        except ProtocolError as exc:
-            self._fail_with(exc, events)
-        return events
+        return self._queue_frames(frames, None)
 
     def _receive_handshake(self, data):  # pragma: no cover - subclasses
         raise NotImplementedError
@@ -338,25 +365,71 @@ class Connection:
         if self.ready_state == CLOSED or (self.close_code is not None):
             return []  # after a close frame the peer may send nothing more
         self._received = True
-        events = []
+        if self._backlog_error is not None:
+            return self._next_step()  # the parser stopped at a violation
         try:
             frames = self._parser.feed(data)
         except ProtocolError as exc:
-            return self._receive_failed(exc)
-        try:
-            self._handle_frames(frames, events)
-        except ProtocolError as exc:
-            self._fail_with(exc, events)
-        return events
+            return self._queue_frames(exc.frames, exc)
+        return self._queue_frames(frames, None)
 
-    def _receive_failed(self, exc):
-        """The parser found a violation: report the frames before it, then fail."""
+    def _queue_frames(self, frames, error):
+        """Keep a read's frames (and the parser's error after them, if
+        any) behind those not handled yet; handle the next step."""
+        backlog = self._backlog
+        if backlog is None:
+            self._backlog, self._backlog_pos = frames, 0
+        else:
+            backlog.extend(frames)
+        if error is not None:
+            self._backlog_error = error
+        return self._next_step()
+
+    def events_pending(self):
+        """True while frames already received wait to be handled: call
+        ``next_events()`` before feeding more data."""
+        return self._backlog is not None
+
+    def next_events(self):
+        """The events of the next step of frames already received."""
+        if self._backlog is None:
+            return []
+        return self._next_step()
+
+    def _next_step(self):
         events = []
+        frames = self._backlog
+        i, n = self._backlog_pos, len(frames)
+        budget, count = self.max_step_bytes, self.max_step_frames
         try:
-            self._handle_frames(exc.frames, events)
-        except ProtocolError as inner:
-            exc = inner
-        self._fail_with(exc, events)
+            while i < n:
+                if self.close_code is not None:
+                    i = n  # nothing counts after the peer's close frame
+                    break
+                frame = frames[i]
+                if frame[0] == OP_CLOSE and events:
+                    break  # a step of its own: see the class docstring
+                i += 1
+                budget -= self._handle_frame(frame, events)
+                count -= 1
+                if budget <= 0 or count <= 0:
+                    break
+        except ProtocolError as exc:
+            self._backlog = self._backlog_error = None
+            self._fail_with(exc, events)
+            return self._after_backlog(events)
+        if i < n and self._backlog is not None:
+            self._backlog_pos = i
+            return events
+        error = self._backlog_error
+        self._backlog = self._backlog_error = None
+        if error is not None:
+            self._fail_with(error, events)
+        return self._after_backlog(events)
+
+    def _after_backlog(self, events):
+        if self._eof_pending:
+            events += self._eof()
         return events
 
     def _fail_with(self, exc, events):
@@ -373,34 +446,32 @@ class Connection:
                 self.fail(exc.code, exc.reason)  # sets close_code to 1006
             events.append(Close(CLOSE_ABNORMAL, exc.reason))
 
-    def _handle_frames(self, frames, events):
-        inflater = self._inflater
-        for opcode, payload, fin, rsv1 in frames:
-            if self.close_code is not None:
-                return  # nothing counts after the peer's close frame
-            if opcode == OP_TEXT or opcode == OP_BINARY or opcode == 0:
-                if self.streaming:
-                    self._handle_fragment(opcode, payload, fin, rsv1, events)
-                    continue
-                if rsv1:
-                    payload = inflater.decompress(payload, True, opcode == OP_TEXT)
-                elif self._plain_limit and len(payload) > self._plain_limit:
-                    raise ProtocolError(CLOSE_TOO_BIG, "message too big")
-                if opcode == OP_TEXT:
-                    # Already validated (by the parser, or while inflating).
-                    events.append(payload.decode("utf-8"))
-                else:
-                    events.append(payload)
-            elif opcode == OP_PING:
-                if self.auto_pong and self.ready_state == OPEN:
-                    self._out.append(self._encoder.encode(OP_PONG, payload))
-                events.append(Ping(payload))
-            elif opcode == OP_PONG:
-                if self._ping_sent is not None and payload == self._ping_sent:
-                    self._ping_sent = self._ping_sent_at = None
-                events.append(Pong(payload))
+    def _handle_frame(self, frame, events):
+        """Handle one parsed frame; returns the payload bytes it delivered."""
+        opcode, payload, fin, rsv1 = frame
+        if opcode == OP_TEXT or opcode == OP_BINARY or opcode == 0:
+            if self.streaming:
+                return self._handle_fragment(opcode, payload, fin, rsv1, events)
+            if rsv1:
+                payload = self._inflater.decompress(payload, True, opcode == OP_TEXT)
+            elif self._plain_limit and len(payload) > self._plain_limit:
+                raise ProtocolError(CLOSE_TOO_BIG, "message too big")
+            if opcode == OP_TEXT:
+                # Already validated (by the parser, or while inflating).
+                events.append(payload.decode("utf-8"))
             else:
-                self._handle_close(payload, events)
+                events.append(payload)
+        elif opcode == OP_PING:
+            if self.auto_pong and self.ready_state == OPEN:
+                self._out.append(self._encoder.encode(OP_PONG, payload))
+            events.append(Ping(payload))
+        elif opcode == OP_PONG:
+            if self._ping_sent is not None and payload == self._ping_sent:
+                self._ping_sent = self._ping_sent_at = None
+            events.append(Pong(payload))
+        else:
+            self._handle_close(payload, events)
+        return len(payload)
 
     def _handle_fragment(self, opcode, payload, fin, rsv1, events):
         if opcode:
@@ -414,6 +485,7 @@ class Connection:
             if self._stream_size > self._plain_limit:
                 raise ProtocolError(CLOSE_TOO_BIG, "message too big")
         events.append(Fragment(self._stream_opcode, payload, fin))
+        return len(payload)
 
     def _handle_close(self, payload, events):
         if payload:
@@ -431,8 +503,22 @@ class Connection:
         self.should_close = self.is_server
         events.append(Close(code, reason))
 
-    def receive_eof(self):
-        """The transport closed. Returns [Close] unless one was reported."""
+    def receive_eof(self, discard=False):
+        """The transport closed. Returns [Close] unless one was reported.
+
+        Messages received before the end are still reported first: while
+        ``events_pending()``, this returns the next step and ``Close``
+        ends the last one. ``discard=True`` (a driver dropping the peer)
+        forgets them instead."""
+        if self._backlog is not None:
+            if not discard:
+                self._eof_pending = True
+                return self._next_step()
+            self._backlog = self._backlog_error = None
+        return self._eof()
+
+    def _eof(self):
+        self._eof_pending = False
         self.should_close = True
         self.ready_state = CLOSED
         if self.close_code is not None:

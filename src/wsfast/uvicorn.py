@@ -12,8 +12,14 @@ Settings taken from uvicorn's ``Config``:
 
 - ``ws_max_size``: the largest message (and frame) accepted; bigger → 1009.
 - ``ws_max_queue``: received messages the app has not taken yet. Reading
-  from the socket pauses at this many and resumes once the app has taken
-  three quarters of them.
+  from the socket pauses at this many, or at ``max_queue_bytes`` bytes of
+  them (a class attribute: uvicorn has no such setting), and resumes once
+  both are back to a quarter (``wsfast.backpressure``, shared with the
+  asyncio adapter). A read's frames are handled a step at a time and only
+  while the queue has room, so one read cannot overshoot it.
+- Output: reading also pauses while the transport's write buffer is over
+  its high-water mark (automatic pongs included); past ``max_buffered``
+  bytes the connection is dropped.
 - ``ws_ping_interval`` / ``ws_ping_timeout``: a ping is sent after
   ``ws_ping_interval`` seconds without incoming data; no pong within
   ``ws_ping_timeout`` closes the connection with 1011.
@@ -40,7 +46,6 @@ Behaviour that differs from uvicorn's own backends, on purpose:
 
 import asyncio
 import logging
-from collections import deque
 
 from uvicorn.logging import TRACE_LOG_LEVEL
 from uvicorn.protocols.utils import (
@@ -52,6 +57,7 @@ from uvicorn.protocols.utils import (
     is_ssl,
 )
 
+from . import backpressure
 from .constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_SERVICE_RESTART
 from .events import CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Request
 from .server_protocol import ServerConnection
@@ -77,6 +83,11 @@ class WSFastProtocol(asyncio.Protocol):
     #: Close code sent when the app raises after accepting; None drops the
     #: connection without a close frame, as uvicorn's own backends do.
     error_close_code = CLOSE_INTERNAL_ERROR
+    #: Bytes of received messages the app has not taken that pause reading.
+    max_queue_bytes = backpressure.MAX_QUEUE_BYTES
+    #: Unsent bytes past which the peer is dropped (None: the default of
+    #: wsfast.backpressure for ``ws_max_size``).
+    max_buffered = None
 
     def __init__(self, config, server_state, app_state, _loop=None):
         if not config.loaded:
@@ -122,13 +133,15 @@ class WSFastProtocol(asyncio.Protocol):
         self.close_timeout = 10.0
 
         # Messages for the app.
-        self._messages = deque()
+        max_queue = config.ws_max_queue
+        self._messages = backpressure.MessageQueue(
+            None if max_queue is None else max(1, int(max_queue)), self.max_queue_bytes)
         self._waiter = None
         self._disconnect = None  # the disconnect message, once queued
-        max_queue = config.ws_max_queue
-        self._high_water = None if max_queue is None else max(1, int(max_queue))
-        self._low_water = 0 if max_queue is None else self._high_water // 4
         self.read_paused = False
+        self._step_scheduled = False
+        self._output_limit = (self.max_buffered if self.max_buffered is not None
+                              else backpressure.default_max_buffered(max_size))
 
         # Output and flow control.
         self.writable = asyncio.Event()
@@ -166,7 +179,13 @@ class WSFastProtocol(asyncio.Protocol):
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
-        self._put_disconnect(CLOSE_ABNORMAL)
+        conn = self.conn
+        if conn.ready_state != CONNECTING:
+            # Messages received before the end reach the app first (in
+            # steps, as it takes them); the disconnect follows them.
+            self._handle_events(conn.receive_eof())
+        if not conn.events_pending():
+            self._put_disconnect(CLOSE_ABNORMAL)
         # asyncio does not call resume_writing() on a lost transport.
         self.writable.set()
         if exc is None:
@@ -178,18 +197,51 @@ class WSFastProtocol(asyncio.Protocol):
 
     def pause_writing(self):
         self.writable.clear()
+        self._update_reading()
 
     def resume_writing(self):
         self.writable.set()
+        self._update_reading()
 
     def data_received(self, data):
+        self._after_step(self.conn.receive_data(data))
+
+    def _next_step(self):
+        """A later step of an earlier read (see Connection.next_events)."""
+        self._step_scheduled = False
         conn = self.conn
-        events = conn.receive_data(data)
+        if conn.events_pending():
+            self._after_step(conn.next_events())
+            if self.disconnected and not conn.events_pending():
+                self._put_disconnect(CLOSE_ABNORMAL)
+
+    def _after_step(self, events):
+        conn = self.conn
         if events:
             self._handle_events(events)
+        self._update_reading()
+        if self.disconnected:
+            return
         self._flush()
         if conn.should_close:
             self._close_transport()
+
+    def _update_reading(self):
+        """Read while the app's queue has room (or we are closing), the
+        output is under its high-water mark and no received frames wait
+        to be handled; schedule the next step when they may be."""
+        pending = self.conn.events_pending()
+        blocked = (self._messages.paused and not self.close_sent) or not self.writable.is_set()
+        if pending and not blocked and not self._step_scheduled:
+            self._step_scheduled = True
+            self.loop.call_soon(self._next_step)
+        paused = blocked or pending
+        if paused != self.read_paused and not self.disconnected:
+            self.read_paused = paused
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
 
     def shutdown(self):
         """Server shutdown: close with 1012 (or 500 before the handshake)."""
@@ -216,11 +268,13 @@ class WSFastProtocol(asyncio.Protocol):
             cls = type(event)
             if cls is str:
                 if not self.close_sent:
-                    messages.append({"type": "websocket.receive", "text": event})
+                    messages.put({"type": "websocket.receive", "text": event},
+                                 backpressure.message_size(event))
                     queued = True
             elif cls is bytes:
                 if not self.close_sent:
-                    messages.append({"type": "websocket.receive", "bytes": event})
+                    messages.put({"type": "websocket.receive", "bytes": event},
+                                 backpressure.message_size(event))
                     queued = True
             elif cls is Close:
                 self._on_close(event)
@@ -237,10 +291,6 @@ class WSFastProtocol(asyncio.Protocol):
             # Open, Ping and Pong need nothing: pongs are queued by conn.
         if queued:
             self._wake()
-            hw = self._high_water
-            if hw is not None and not self.read_paused and len(messages) >= hw and not self.close_sent:
-                self.read_paused = True
-                self.transport.pause_reading()
 
     def _on_request(self, request):
         root_path = self.root_path
@@ -261,7 +311,7 @@ class WSFastProtocol(asyncio.Protocol):
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}},
         }
-        self._messages.append({"type": "websocket.connect"})
+        self._messages.put({"type": "websocket.connect"}, 0)
         task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
@@ -277,6 +327,8 @@ class WSFastProtocol(asyncio.Protocol):
             # We failed the connection (protocol error, too big...): report
             # the code we sent.
             self._put_disconnect(*conn.close_sent)
+        elif event.code == CLOSE_ABNORMAL:
+            self._put_disconnect(CLOSE_ABNORMAL)  # the transport was lost
         else:
             self._put_disconnect(event.code, event.reason)
 
@@ -296,7 +348,7 @@ class WSFastProtocol(asyncio.Protocol):
         if reason is not None:
             message["reason"] = reason
         self._disconnect = message
-        self._messages.append(message)
+        self._messages.put(message, 0)
         self._wake()
 
     def _wake(self):
@@ -320,11 +372,10 @@ class WSFastProtocol(asyncio.Protocol):
             finally:
                 if self._waiter is waiter:
                     self._waiter = None
-        message = messages.popleft()
-        if self.read_paused and len(messages) <= self._low_water:
-            self.read_paused = False
-            if not self.disconnected:
-                self.transport.resume_reading()
+        was_paused = messages.paused
+        message = messages.get()
+        if was_paused and not messages.paused:
+            self._update_reading()
         return message
 
     # -- the app's output ------------------------------------------------------
@@ -414,6 +465,7 @@ class WSFastProtocol(asyncio.Protocol):
         if not failed:
             self.accepted = True
         self._handle_events(events)  # frames that came with the request
+        self._update_reading()
         self._flush()
         if failed:
             self._close_transport()
@@ -464,9 +516,7 @@ class WSFastProtocol(asyncio.Protocol):
         """We sent a close frame: wait for the peer's, within close_timeout."""
         self._stop_keepalive()
         self._flush()
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
+        self._update_reading()  # the queue no longer matters: find their close
         if self.close_timer is None and not self.transport.is_closing():
             self.close_timer = self.loop.call_later(self.close_timeout, self._close_transport)
 
@@ -476,8 +526,12 @@ class WSFastProtocol(asyncio.Protocol):
             self._flush_handle.cancel()
             self._flush_handle = None
         data = self.conn.data_to_send()
-        if data and not self.transport.is_closing():
-            self.transport.write(data)
+        transport = self.transport
+        if data and not transport.is_closing():
+            transport.write(data)
+            if transport.get_write_buffer_size() > self._output_limit:
+                self.logger.debug("WebSocket output over max_buffered: dropping %s", self.client)
+                transport.abort()
 
     def _close_transport(self):
         if self.close_timer is not None:

@@ -24,9 +24,18 @@ def open_pair(impl, server=None, client=None):
     return s, c
 
 
+def feed(conn, data):
+    """``conn.receive_data(data)`` and every later step it leaves pending
+    (Connection.next_events): all the events ``data`` completes."""
+    events = conn.receive_data(data)
+    while conn.events_pending():
+        events += conn.next_events()
+    return events
+
+
 def pump(src, dst):
     """Deliver everything ``src`` queued to ``dst``; return dst's events."""
-    return dst.receive_data(src.data_to_send())
+    return feed(dst, src.data_to_send())
 
 
 def read_frames(data):

@@ -23,7 +23,7 @@ from websockets.protocol import State  # noqa: E402
 from websockets.server import ServerProtocol  # noqa: E402
 from websockets.uri import parse_uri  # noqa: E402
 
-from connpair import read_frames  # noqa: E402
+from connpair import feed, read_frames  # noqa: E402
 from wsfast.client_protocol import ClientConnection  # noqa: E402
 from wsfast.events import CLOSED, OPEN, Close, HandshakeFailed, Open, Ping, Pong  # noqa: E402
 from wsfast.prepared import PreparedMessage  # noqa: E402
@@ -85,7 +85,7 @@ def open_a(impl, compression=True, server=None, **client_kw):
     ws = ws_client(compression, **client_kw)
     ws.send_request(ws.connect())
     ours = ServerConnection(backend=impl, **{"max_message_size": MAX, **(server or {})})
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert len(events) == 1 and isinstance(events[0], Open), events
     assert ours.request.path == "/chat" and ours.request.query_string == b"room=1"
     ws.receive_data(ours.data_to_send())
@@ -112,7 +112,7 @@ def test_a_messages(impl, compression):
         text, data = text_of(size), binary_of(size)
         ws.send_text(text.encode())
         ws.send_binary(data)
-        assert ours.receive_data(ws_output(ws)[0]) == [text, data], size
+        assert feed(ours, ws_output(ws)[0]) == [text, data], size
         ours.send(text)
         ours.send(data)
         ws.receive_data(ours.data_to_send())
@@ -126,7 +126,7 @@ def test_a_fragmented_from_websockets(impl, compression):
     ws.send_ping(b"mid")
     ws.send_continuation(b" suite" * 30, fin=False)
     ws.send_continuation(b" fin", fin=True)
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events == [Ping(b"mid"), "d\u00e9but " * 30 + " suite" * 30 + " fin"]
     ws.receive_data(ours.data_to_send())
     assert ws_messages(ws) == [(Opcode.PONG, b"mid")]
@@ -148,7 +148,7 @@ def test_a_ping_pong(impl):
     ours.ping(b"are you there")
     ws.receive_data(ours.data_to_send())
     assert ws_messages(ws) == [(Opcode.PING, b"are you there")]
-    assert ours.receive_data(ws_output(ws)[0]) == [Pong(b"are you there")]
+    assert feed(ours, ws_output(ws)[0]) == [Pong(b"are you there")]
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_a_deflate_parameters(impl, client_kw):
     for m in msgs:
         ws.send_text(m.encode())
         ours.send(m)
-    assert ours.receive_data(ws_output(ws)[0]) == msgs
+    assert feed(ours, ws_output(ws)[0]) == msgs
     ws.receive_data(ours.data_to_send())
     assert ws_messages(ws) == msgs
 
@@ -178,7 +178,7 @@ def test_a_client_initiated_close(impl):
     ws, ours = open_a(impl)
     ws.send_close(1000, "bye")
     assert ws.state is State.CLOSING
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events == [Close(1000, "bye")]
     assert ours.ready_state == CLOSED and ours.should_close
     ws.receive_data(ours.data_to_send())
@@ -196,7 +196,7 @@ def test_a_server_initiated_close(impl):
     assert ws_messages(ws)[0] == "last words"
     assert (ws.close_rcvd.code, ws.close_rcvd.reason) == (1001, "restarting")
     echo, eof = ws_output(ws)
-    assert ours.receive_data(echo) == [Close(1001, "restarting")]
+    assert feed(ours, echo) == [Close(1001, "restarting")]
     assert ours.ready_state == CLOSED and ours.should_close
     ws.receive_eof()
     assert ws.state is State.CLOSED
@@ -206,7 +206,7 @@ def test_a_server_initiated_close(impl):
 def test_a_too_big_message(impl):
     ws, ours = open_a(impl, server={"max_message_size": 1000})
     ws.send_binary(b"\x00" * 5000)  # compressed: small on the wire
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events[-1].code == 1006
     assert ours.should_close
     ws.receive_data(ours.data_to_send())
@@ -218,7 +218,7 @@ def test_a_handshake_rejected(impl):
     ws = ws_client()
     ws.send_request(ws.connect())
     ours = ServerConnection(backend=impl, origins=["https://app.example"])
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events == [HandshakeFailed(403, events[0].reason)]
     ws.receive_data(ours.data_to_send())
     ws.receive_eof()
@@ -231,7 +231,7 @@ def test_a_subprotocol(impl):
     ws = ClientProtocol(parse_uri("ws://example.com/"), subprotocols=["v1", "v2"])
     ws.send_request(ws.connect())
     ours = ServerConnection(backend=impl, subprotocols=["v2", "v1"])
-    ours.receive_data(ws_output(ws)[0])
+    feed(ours, ws_output(ws)[0])
     ws.receive_data(ours.data_to_send())
     ws.events_received()
     assert ws.subprotocol == ours.subprotocol == "v2"
@@ -277,7 +277,7 @@ def open_b(impl, compression=True, client=None, **server_kw):
     assert isinstance(request, WsRequest) and request.path == "/feed?x=y"
     ws.send_response(ws.accept(request))
     assert ws.state is State.OPEN
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert len(events) == 1 and isinstance(events[0], Open), events
     assert ours.ready_state == OPEN
     return ws, ours
@@ -304,7 +304,7 @@ def test_b_messages(impl, compression):
         assert ws_messages(ws) == [text, data], size
         ws.send_text(text.encode())
         ws.send_binary(data)
-        assert ours.receive_data(ws_output(ws)[0]) == [text, data], size
+        assert feed(ours, ws_output(ws)[0]) == [text, data], size
 
 
 @pytest.mark.parametrize(
@@ -324,7 +324,7 @@ def test_b_deflate_parameters(impl, server_kw):
     for m in msgs:
         ws.send_text(m.encode())
         ours.send(m)
-    assert ours.receive_data(ws_output(ws)[0]) == msgs
+    assert feed(ours, ws_output(ws)[0]) == msgs
     ws.receive_data(ours.data_to_send())
     assert ws_messages(ws) == msgs
 
@@ -346,20 +346,20 @@ def test_b_fragments_from_us(impl):
     ours.send_fragment("b" * 300, fin=True)
     ws.receive_data(ours.data_to_send())
     assert ws_messages(ws) == [(Opcode.PING, b"between"), "a" * 300 + "b" * 300]
-    assert ours.receive_data(ws_output(ws)[0]) == [Pong(b"between")]
+    assert feed(ours, ws_output(ws)[0]) == [Pong(b"between")]
 
 
 def test_b_fragmented_from_websockets(impl):
     ws, ours = open_b(impl)
     ws.send_binary(b"\x10" * 1000, fin=False)
     ws.send_continuation(b"\x20" * 1000, fin=True)
-    assert ours.receive_data(ws_output(ws)[0]) == [b"\x10" * 1000 + b"\x20" * 1000]
+    assert feed(ours, ws_output(ws)[0]) == [b"\x10" * 1000 + b"\x20" * 1000]
 
 
 def test_b_server_initiated_close(impl):
     ws, ours = open_b(impl)
     ws.send_close(1000, "done")
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events == [Close(1000, "done")]
     assert ours.ready_state == CLOSED and not ours.should_close
     ws.receive_data(ours.data_to_send())
@@ -378,7 +378,7 @@ def test_b_client_initiated_close(impl):
     ws.events_received()
     assert (ws.close_rcvd.code, ws.close_rcvd.reason) == (4001, "client leaving")
     out, eof = ws_output(ws)
-    assert ours.receive_data(out) == [Close(4001, "client leaving")]
+    assert feed(ours, out) == [Close(4001, "client leaving")]
     assert ours.ready_state == CLOSED
     assert eof
     assert ours.receive_eof() == []
@@ -388,7 +388,7 @@ def test_b_client_initiated_close(impl):
 def test_b_close_without_status(impl):
     ws, ours = open_b(impl)
     ws.send_close()
-    assert ours.receive_data(ws_output(ws)[0]) == [Close(1005, "")]
+    assert feed(ours, ws_output(ws)[0]) == [Close(1005, "")]
     ws.receive_data(ours.data_to_send())
     ws.events_received()
     assert ws.close_rcvd.code == 1005
@@ -401,7 +401,7 @@ def test_b_subprotocol(impl):
     ws.receive_data(ours.data_to_send())
     [request] = ws.events_received()
     ws.send_response(ws.accept(request))
-    ours.receive_data(ws_output(ws)[0])
+    feed(ours, ws_output(ws)[0])
     assert ours.subprotocol == ws.subprotocol == "graphql-ws"
 
 
@@ -412,7 +412,7 @@ def test_b_handshake_rejected(impl):
     ws.receive_data(ours.data_to_send())
     [request] = ws.events_received()
     ws.send_response(ws.reject(401, "no entry\n"))
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events == [HandshakeFailed(401, events[0].reason)]
     assert ours.should_close
     assert ours.handshake_error.body == b"no entry\n"
@@ -421,7 +421,7 @@ def test_b_handshake_rejected(impl):
 def test_b_protocol_error_from_us(impl):
     ws, ours = open_b(impl, client={"max_message_size": 100})
     ws.send_binary(b"y" * 1000)
-    events = ours.receive_data(ws_output(ws)[0])
+    events = feed(ours, ws_output(ws)[0])
     assert events[-1].code == 1006 and ours.should_close
     ws.receive_data(ours.data_to_send())
     ws.events_received()

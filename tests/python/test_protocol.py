@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from connpair import close_of, open_pair, pump, read_frames
+from connpair import close_of, feed, open_pair, pump, read_frames
 from frames import close_payload, frame
 from wsfast.client_protocol import ClientConnection
 from wsfast.events import CLOSED, CLOSING, CONNECTING, OPEN, Close, Fragment, Ping, Pong
@@ -200,11 +200,103 @@ def test_data_still_received_while_closing(impl):
 def test_nothing_after_peer_close_counts(impl):
     s, c = open_pair(impl)
     data = frame(TEXT, b"before") + frame(CLOSE, close_payload(1000)) + frame(TEXT, b"after")
-    assert s.receive_data(data) == ["before", Close(1000, "")]
+    # The close frame starts a step of its own (see the next test).
+    assert s.receive_data(data) == ["before"]
+    assert s.events_pending()
+    assert s.next_events() == [Close(1000, "")]
+    assert not s.events_pending()
     assert s.receive_data(frame(TEXT, b"later")) == []
     # Even garbage after the close frame is ignored.
     assert s.receive_data(b"\xff\xff\xff") == []
     assert close_of(s.data_to_send()) == (1000, "")
+
+
+def test_messages_before_a_close_frame_are_handled_while_open(impl):
+    # "last words" then a close frame, in one read: the message is reported
+    # while the connection is still open, so the reply to it goes out
+    # before the close echo; the close comes as the next step.
+    s, c = open_pair(impl)
+    c.send("last words")
+    c.close(1000, "bye")
+    assert s.receive_data(c.data_to_send()) == ["last words"]
+    assert s.ready_state == OPEN and s.events_pending()
+    s.send("echo: last words")
+    assert s.next_events() == [Close(1000, "bye")]
+    assert s.ready_state == CLOSED and not s.events_pending()
+    assert feed(c, s.data_to_send()) == ["echo: last words", Close(1000, "")]  # code echoed
+
+
+def test_messages_before_a_close_survive_every_split(impl):
+    s0, c = open_pair(impl)
+    c.send("one")
+    c.send(b"two")
+    c.close(1001, "going")
+    wire = c.data_to_send()
+    for cut in range(len(wire) + 1):
+        s, _ = open_pair(impl)
+        events = feed(s, wire[:cut]) + feed(s, wire[cut:])
+        assert events == ["one", b"two", Close(1001, "going")], cut
+
+
+def test_steps_bound_the_bytes_one_call_inflates(impl):
+    # One read holding many compressed messages that each inflate to
+    # 64 KiB: each step inflates at most max_step_bytes (or one message).
+    s, c = open_pair(impl, server={"max_step_bytes": 100_000, "max_message_size": 1 << 20})
+    assert s.deflate is not None
+    for i in range(20):
+        c.send(bytes([i]) * 65536)
+    wire = c.data_to_send()
+    assert len(wire) < 20 * 1024
+    steps = [s.receive_data(wire)]
+    while s.events_pending():
+        steps.append(s.next_events())
+    assert [len(step) for step in steps] == [2] * 10
+    assert [m for step in steps for m in step] == [bytes([i]) * 65536 for i in range(20)]
+
+
+def test_steps_bound_the_frames_one_call_handles(impl):
+    s, c = open_pair(impl, server={"max_step_frames": 100})
+    for i in range(250):
+        c.ping(b"%d" % i)
+    steps = [s.receive_data(c.data_to_send())]
+    while s.events_pending():
+        steps.append(s.next_events())
+    assert [len(step) for step in steps] == [100, 100, 50]
+    assert [e.data for step in steps for e in step] == [b"%d" % i for i in range(250)]
+    assert len(read_frames(s.data_to_send())) == 250  # every pong, in order
+
+
+def test_eof_reports_the_messages_received_before_it(impl):
+    s, c = open_pair(impl, server={"max_step_frames": 1})
+    c.send("a")
+    c.send("b")
+    c.send("c")
+    assert s.receive_data(c.data_to_send()) == ["a"]
+    assert s.receive_eof() == ["b"]
+    assert s.events_pending() and s.ready_state == OPEN
+    assert s.next_events() == ["c", Close(1006, "")]
+    assert s.ready_state == CLOSED and s.should_close and not s.events_pending()
+
+
+def test_eof_discarding_drops_pending_frames(impl):
+    s, c = open_pair(impl, server={"max_step_frames": 1})
+    c.send("a")
+    c.send("b")
+    assert s.receive_data(c.data_to_send()) == ["a"]
+    assert s.receive_eof(discard=True) == [Close(1006, "")]
+    assert not s.events_pending()
+
+
+def test_a_parser_error_comes_after_every_step_before_it(impl):
+    s, c = open_pair(impl, server={"max_step_frames": 1})
+    c.send("a")
+    c.send("b")
+    data = c.data_to_send() + b"\x83\x80" + b"\0" * 4  # reserved opcode 3
+    assert s.receive_data(data) == ["a"]
+    assert s.ready_state == OPEN
+    events = s.next_events()
+    assert events[0] == "b" and isinstance(events[1], Close) and events[1].code == 1006
+    assert close_of(s.data_to_send()) == (1002, events[1].reason)
 
 
 def test_close_reason_utf8(impl):

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from connpair import open_pair, pump, read_frames
+from connpair import feed, open_pair, pump, read_frames
 from frames import frame
 from wsfast.client_protocol import ClientConnection
 from wsfast.errors import HandshakeError
@@ -741,14 +741,14 @@ def test_session_split_invariance(impl, seed, streaming):
     c.close(1000, "end")
     wire = request + c.data_to_send()
     # The whole session in one read, then in random pieces: same events.
-    expected = ServerConnection(backend=impl, streaming=streaming).receive_data(wire)
+    expected = feed(ServerConnection(backend=impl, streaming=streaming), wire)
     assert isinstance(expected[0], Open) and expected[-1] == Close(1000, "end")
     assert len(expected) > 30
     other = ServerConnection(backend=impl, streaming=streaming)
     events, pos = [], 0
     while pos < len(wire):
         n = rng.choice([1, 2, 3, 7, 64, 1000, 5000])
-        events += other.receive_data(wire[pos : pos + n])
+        events += feed(other, wire[pos : pos + n])
         pos += n
     assert events == expected
 

@@ -287,10 +287,10 @@ class CountingProtocol(WSFastProtocol):
 
     pauses = 0
 
-    def _handle_events(self, events):
+    def _update_reading(self):
         was_paused = self.read_paused
-        super()._handle_events(events)
-        if self.read_paused and not was_paused:
+        super()._update_reading()
+        if self.read_paused and not was_paused and self._messages.paused:
             CountingProtocol.pauses += 1
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import ssl as ssl_module
 
+from .. import backpressure
 from ..client_protocol import ClientConnection
 from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import InvalidResponse
@@ -58,7 +59,9 @@ class connect:
     default context). ``open_timeout`` bounds TCP connect, TLS and the
     upgrade together (TimeoutError). A refused upgrade raises
     ``wsfast.errors.InvalidResponse`` with the HTTP ``status``,
-    ``headers`` and the start of the ``body``.
+    ``headers`` and the start of the ``body``. Flow control
+    (``max_queue``, ``max_queue_bytes``, ``write_high_water``,
+    ``write_low_water``, ``max_buffered``) is as for ``serve``.
     """
 
     def __init__(
@@ -76,7 +79,11 @@ class connect:
         ping_timeout=20,
         max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
         max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-        max_queue=16,
+        max_queue=backpressure.MAX_QUEUE,
+        max_queue_bytes=backpressure.MAX_QUEUE_BYTES,
+        write_high_water=backpressure.WRITE_HIGH_WATER,
+        write_low_water=backpressure.WRITE_LOW_WATER,
+        max_buffered=None,
         source_address=None,
     ):
         self.uri = parse_uri(url)
@@ -96,6 +103,10 @@ class connect:
         )
         self._ws_options = dict(
             max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
+            write_high_water=write_high_water,
+            write_low_water=write_low_water,
+            max_buffered=max_buffered,
             close_timeout=close_timeout,
             keepalive=(ping_interval, ping_timeout) if ping_interval else None,
         )

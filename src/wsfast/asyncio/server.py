@@ -3,6 +3,7 @@
 import asyncio
 import inspect
 
+from .. import backpressure
 from ..closed import ConnectionClosed
 from ..constants import (
     CLOSE_GOING_AWAY,
@@ -19,12 +20,16 @@ from .keepalive import Keepalive
 from .websocket import WebSocket, logger
 
 
+#: serve()'s settings that each connection's flow control takes.
+_FLOW_OPTIONS = ("max_queue", "max_queue_bytes", "write_high_water", "write_low_water", "max_buffered")
+
+
 class ServerWebSocket(WebSocket):
     """A server-side connection; ``request`` is the upgrade request
     (``path``, ``query_string``, ``headers``)."""
 
     def __init__(self, server, conn):
-        super().__init__(conn, loop=server.loop, max_queue=server.max_queue, close_timeout=server.close_timeout)
+        super().__init__(conn, loop=server.loop, close_timeout=server.close_timeout, **server.flow_options)
         self._server = server
         self._handshake_timer = None
         self._handler_task = None
@@ -137,7 +142,7 @@ class Server:
         self._tasks = set()  # running handlers
         self._server = None
         self._closing = False
-        self.max_queue = options.pop("max_queue")
+        self.flow_options = {name: options.pop(name) for name in _FLOW_OPTIONS}
         self.close_timeout = options.pop("close_timeout")
         self.handshake_timeout = options.pop("handshake_timeout")
         self.http_handler = options.pop("http_handler")
@@ -240,6 +245,13 @@ class serve:
     with ``(status, headers, body)`` (or None for 404; it may be a
     coroutine); without one they get 426. ``max_connections`` refuses
     handshakes with 503 while that many connections are open.
+
+    Flow control, per connection (defaults in ``wsfast.backpressure``):
+    ``max_queue`` messages or ``max_queue_bytes`` bytes received and not
+    yet taken by ``recv`` pause reading; output over ``write_high_water``
+    pauses reading until it drains below ``write_low_water``; output over
+    ``max_buffered`` (default 8 MiB or twice ``max_message_size``) drops
+    the connection.
     """
 
     def __init__(
@@ -257,7 +269,11 @@ class serve:
         extra_headers=(),
         max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
         max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-        max_queue=16,
+        max_queue=backpressure.MAX_QUEUE,
+        max_queue_bytes=backpressure.MAX_QUEUE_BYTES,
+        write_high_water=backpressure.WRITE_HIGH_WATER,
+        write_low_water=backpressure.WRITE_LOW_WATER,
+        max_buffered=None,
         ping_interval=20,
         ping_timeout=20,
         handshake_timeout=10,
@@ -280,6 +296,10 @@ class serve:
             max_message_size=max_message_size,
             max_frame_size=max_frame_size,
             max_queue=max_queue,
+            max_queue_bytes=max_queue_bytes,
+            write_high_water=write_high_water,
+            write_low_water=write_low_water,
+            max_buffered=max_buffered,
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             handshake_timeout=handshake_timeout,

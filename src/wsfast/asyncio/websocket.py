@@ -12,6 +12,7 @@ import os
 import threading
 import time
 
+from .. import backpressure
 from ..closed import ConnectionClosedOK, closed_error
 from ..events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
 
@@ -53,24 +54,38 @@ class WebSocket(asyncio.BufferedProtocol):
       1005) and raises ConnectionClosedError at any other.
     - ``await send(data)`` queues a message and, while the transport's
       write buffer is above its high-water mark, waits for it to drain.
-    - At most ``max_queue`` received messages wait for ``recv``; beyond,
-      reading pauses until the application catches up (TCP flow control
-      then slows the peer down). One read can complete several messages,
-      so the queue may briefly exceed ``max_queue`` by one read's worth.
+    - Received messages wait for ``recv`` in a queue bounded by
+      ``max_queue`` messages and ``max_queue_bytes`` bytes; at either
+      bound reading pauses until the application catches up (TCP flow
+      control then slows the peer down). A read's frames are handled one
+      step at a time (``Connection.next_events``), and only while the
+      queue has room, so one read cannot overshoot the bound by more than
+      one step.
+    - Output (replies, automatic pongs) over ``write_high_water`` bytes
+      pauses reading until it drains below ``write_low_water``; past
+      ``max_buffered`` the connection is dropped (1006).
     """
 
-    def __init__(self, conn, *, loop, max_queue=16, close_timeout=10):
+    def __init__(self, conn, *, loop, max_queue=backpressure.MAX_QUEUE,
+                 max_queue_bytes=backpressure.MAX_QUEUE_BYTES, close_timeout=10,
+                 write_high_water=backpressure.WRITE_HIGH_WATER,
+                 write_low_water=backpressure.WRITE_LOW_WATER, max_buffered=None):
         self.conn = conn
         self.data = {}  # the application's own per-connection data
         self.transport = None
         self.remote_address = None
         self._loop = loop
         self._buf = _read_buffer(loop)
-        self._messages = collections.deque()
+        self._messages = backpressure.MessageQueue(max_queue, max_queue_bytes)
         self._recv_waiter = None
-        self._max_queue = max_queue
-        self._resume_at = max_queue // 2
+        if max_buffered is None:
+            max_buffered = backpressure.default_max_buffered(conn.max_message_size)
+        backpressure.check_water_marks(write_low_water, write_high_water, max_buffered)
+        self._write_limits = (write_high_water, write_low_water)
+        self._max_buffered = max_buffered
+        self._dropped = None  # why we dropped the connection, if we did
         self._reading_paused = False
+        self._step_scheduled = False
         self._writing_paused = False
         self._drain_waiters = []
         self._pings = {}  # payload -> (future, time sent), in sending order
@@ -123,11 +138,12 @@ class WebSocket(asyncio.BufferedProtocol):
         has closed and every message received before was returned."""
         messages = self._messages
         if messages:
-            message = messages.popleft()
-            if self._reading_paused and len(messages) <= self._resume_at:
-                self._resume_reading()
+            was_paused = messages.paused
+            message = messages.get()
+            if was_paused and not messages.paused:
+                self._update_reading()
             return message
-        if self.conn.close_code is not None or self._lost.done():
+        if (self.conn.close_code is not None or self._lost.done()) and not self.conn.events_pending():
             raise closed_error(self.conn)
         if self._recv_waiter is not None:
             raise RuntimeError("another task is already waiting in recv()")
@@ -179,8 +195,7 @@ class WebSocket(asyncio.BufferedProtocol):
         conn = self.conn
         self._app_closed = True
         self._messages.clear()
-        if self._reading_paused:
-            self._resume_reading()
+        self._update_reading()
         if _failure_pending(conn):
             self._flush()  # the failure's close frame, not ours
         elif conn.ready_state == OPEN and not self._transport_closing:
@@ -204,7 +219,11 @@ class WebSocket(asyncio.BufferedProtocol):
         if self._transport_closing:
             return
         if data:
-            self.transport.write(data)
+            transport = self.transport
+            transport.write(data)
+            if transport.get_write_buffer_size() > self._max_buffered:
+                self._drop("output buffer over max_buffered")
+                return
         if conn.should_close:
             self._transport_closing = True
             self.transport.close()  # after the buffered bytes are written
@@ -222,17 +241,29 @@ class WebSocket(asyncio.BufferedProtocol):
         if self.transport is not None and not self._lost.done():
             self.transport.abort()
 
+    def _drop(self, reason):
+        """Drop a peer that made us hold too much: abort (no close frame
+        could get through), and report 1006 with ``reason``."""
+        logger.debug("%s: %s, dropping", self.remote_address, reason)
+        self._dropped = reason
+        self._transport_closing = True
+        self._abort()
+
     async def _drain(self):
         waiter = self._loop.create_future()
         self._drain_waiters.append(waiter)
         await waiter
 
     def pause_writing(self):
+        # Stop reading too: what the peer sends may need answers (pongs,
+        # replies) that would pile up behind output it does not read.
         self._writing_paused = True
+        self._update_reading()
 
     def resume_writing(self):
         self._writing_paused = False
         self._wake_drainers()
+        self._update_reading()
 
     def _wake_drainers(self):
         waiters, self._drain_waiters = self._drain_waiters, []
@@ -245,15 +276,44 @@ class WebSocket(asyncio.BufferedProtocol):
     def connection_made(self, transport):
         self.transport = transport
         self.remote_address = transport.get_extra_info("peername")
+        high, low = self._write_limits
+        transport.set_write_buffer_limits(high=high, low=low)
 
     def get_buffer(self, sizehint):
         return self._buf
 
     def buffer_updated(self, nbytes):
+        self._after_step(self.conn.receive_data(self._buf[:nbytes]))
+
+    def _next_step(self):
+        """A later step of an earlier read (see Connection.next_events)."""
+        self._step_scheduled = False
+        if self._lost.done() and not self.conn.events_pending():
+            return
+        self._after_step(self.conn.next_events())
+
+    def _update_reading(self):
+        """Read while the queue has room, the output is under its
+        high-water mark and no received frames wait to be handled; and
+        schedule the next step when those frames may be handled."""
+        pending = self.conn.events_pending()
+        blocked = self._messages.paused or self._writing_paused
+        if pending and not blocked and not self._step_scheduled:
+            self._step_scheduled = True
+            self._loop.call_soon(self._next_step)
+        paused = blocked or pending
+        if paused != self._reading_paused and self.transport is not None and not self._lost.done():
+            self._reading_paused = paused
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def _after_step(self, events):
         conn = self.conn
-        events = conn.receive_data(self._buf[:nbytes])
         if events:
             self._handle(events)
+        self._update_reading()
         if _failure_pending(conn):
             # Let the application answer the messages that came before the
             # bad frame (the tasks woken above run first); our close frame
@@ -290,15 +350,7 @@ class WebSocket(asyncio.BufferedProtocol):
             return
         if self._app_closed:
             return  # close() was called: nobody will read it
-        self._messages.append(message)
-        if len(self._messages) >= self._max_queue and not self._reading_paused:
-            self._reading_paused = True
-            self.transport.pause_reading()
-
-    def _resume_reading(self):
-        self._reading_paused = False
-        if not self._lost.done():
-            self.transport.resume_reading()
+        self._messages.put(message, backpressure.message_size(message))
 
     def _on_pong(self, payload):
         pings = self._pings
@@ -349,13 +401,22 @@ class WebSocket(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc):
         self._transport_closing = True
-        self.conn.receive_eof()
+        conn = self.conn
+        # Messages received before the end stay deliverable: handled in
+        # steps as recv() makes room, the Close after them.
+        events = conn.receive_eof(discard=self._dropped is not None)
+        if self._dropped is not None and conn.close_code == 1006 and not conn.close_reason:
+            conn.close_reason = self._dropped
+        if events:
+            self._handle(events)
+        self._update_reading()  # steps left: handled as the queue has room
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
         if self._keepalive is not None:
             self._keepalive.discard(self)
-        self._wake_all()
+        if not conn.events_pending():
+            self._wake_all()  # else the Close at the end of those steps does
         self._wake_drainers()
         if not self._lost.done():
             self._lost.set_result(None)

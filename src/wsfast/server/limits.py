@@ -6,6 +6,8 @@ and ``wsfast.http``; these are the ones only a loop can enforce.
 
 import resource
 
+from .. import backpressure
+
 #: Seconds a client has to complete the TLS and HTTP upgrade handshake.
 HANDSHAKE_TIMEOUT = 10.0
 #: Seconds to wait for the peer's close frame, then for its FIN.
@@ -16,14 +18,10 @@ PING_INTERVAL = 20.0
 PING_TIMEOUT = 20.0
 #: Seconds a graceful shutdown waits for close handshakes before dropping.
 SHUTDOWN_TIMEOUT = 5.0
-#: Above this many unsent bytes a connection stops being read (and is
-#: skipped by broadcast) until it drains below WRITE_LOW_WATER.
-WRITE_HIGH_WATER = 64 * 1024
-WRITE_LOW_WATER = 16 * 1024
-#: A connection whose unsent output exceeds this is dropped: memory per
-#: connection stays bounded even when the application keeps sending.
-#: The default is this or twice max_message_size, whichever is larger.
-MAX_BUFFERED = 8 * 1024 * 1024
+# Write water marks and the output bound: one policy for every driver.
+WRITE_HIGH_WATER = backpressure.WRITE_HIGH_WATER
+WRITE_LOW_WATER = backpressure.WRITE_LOW_WATER
+MAX_BUFFERED = backpressure.MAX_BUFFERED
 #: Connections accepted per wakeup of a listening socket.
 ACCEPT_BATCH = 128
 #: listen() backlog.

@@ -17,7 +17,7 @@ def run(server):
     now = monotonic()
     while not server._stopped:
         # One clock reading per pass; timers may run up to one pass late.
-        if server._dirty:
+        if server._dirty or server._backlog:
             timeout = 0.0
         else:
             timeout = timers.next_due - now
@@ -36,6 +36,13 @@ def run(server):
                         lsock = listeners.get(fd)
                         if lsock is not None:
                             server._accept(lsock)
+        backlog = server._backlog
+        if backlog:
+            # Connections whose last read held more than one step: one
+            # step each per pass, after everyone else's I/O (fairness).
+            server._backlog = []
+            for ws in backlog:
+                ws._next_step()
         dirty = server._dirty
         if dirty:
             server._dirty = []

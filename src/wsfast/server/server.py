@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from .. import backpressure
 from ..constants import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import ProtocolError
 from ..events import Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
@@ -113,10 +114,9 @@ class Server:
         self.ping_timeout = ping_timeout
         self.shutdown_timeout = shutdown_timeout
         self.max_connections = max_connections or limits.default_max_connections()
-        if max_buffered is None:  # room for echoing the largest message allowed
-            max_buffered = max(limits.MAX_BUFFERED, 2 * (max_message_size or 0))
-        if not 0 <= write_low_water <= write_high_water <= max_buffered:
-            raise ValueError("need 0 <= write_low_water <= write_high_water <= max_buffered")
+        if max_buffered is None:
+            max_buffered = backpressure.default_max_buffered(max_message_size)
+        backpressure.check_water_marks(write_low_water, write_high_water, max_buffered)
         self.write_high_water = write_high_water
         self.write_low_water = write_low_water
         self.max_buffered = max_buffered
@@ -140,6 +140,7 @@ class Server:
         self._given_sock = sock
         self._deadlines = {}  # WebSocket -> monotonic deadline
         self._dirty = []
+        self._backlog = []  # held connections (WebSocket._hold): a step per pass
         self._poller = None
         self._timers = Timers()
         self._wakeup = None
@@ -347,6 +348,9 @@ class Server:
         for ev in events:
             t = type(ev)
             if t is str or t is bytes:
+                # Closed here only if a handler failed the connection (a
+                # peer's close frame starts a step of its own: the messages
+                # before it are dispatched while the connection is open).
                 if on_message is not None and ws.conn.ready_state != 3:
                     try:
                         on_message(ws, ev)
@@ -435,7 +439,7 @@ class Server:
             pass
         if ws in self.clients:
             conn = ws.conn
-            conn.receive_eof()
+            conn.receive_eof(discard=True)
             self._closed(ws, conn.close_code, reason or conn.close_reason)
 
     def _sweep_deadlines(self):

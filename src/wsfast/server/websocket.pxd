@@ -9,7 +9,7 @@ cdef class WebSocket:
     cdef public Connection conn
     cdef public int fd, phase, _mask
     cdef public object _out_size
-    cdef public bint _paused, _dirty
+    cdef public bint _paused, _dirty, _held
     cdef object __weakref__
 
     cpdef send(self, data, compress=*)
@@ -17,6 +17,8 @@ cdef class WebSocket:
     cpdef bint _write(self, data) except -1
     cpdef _on_readable(self, buf, view)
     cpdef _on_writable(self)
+    cpdef _hold(self)
+    cpdef _next_step(self)
 
 
 @cython.locals(ws=WebSocket, mask=int)

@@ -93,6 +93,7 @@ class WebSocket:
         "_mask",
         "_paused",
         "_dirty",
+        "_held",
         "_tls",
         "__weakref__",
     )
@@ -110,6 +111,7 @@ class WebSocket:
         self._mask = READ
         self._paused = False  # reading stopped by backpressure
         self._dirty = False  # has output the loop has not flushed yet
+        self._held = False  # received frames wait to be handled: not read
         self._tls = tls
 
     # -- the application's API ---------------------------------------------
@@ -226,7 +228,8 @@ class WebSocket:
         # Marked dirty while the handlers run, so that their sends skip the
         # server's dirty list: the flush below covers them.
         self._dirty = True
-        events = self.conn.receive_data(data)
+        conn = self.conn
+        events = conn.receive_data(data)
         if events:
             server = self.server
             on_message = server._on_message
@@ -237,13 +240,47 @@ class WebSocket:
                     server._handler_failed(self, exc)
             else:
                 server._dispatch(self, events)
+        if conn.events_pending():
+            self._hold()
+        self._flush()
+
+    def _hold(self):
+        """The read held more than one step (see Connection.next_events):
+        stop reading and handle a step per loop pass until none is left."""
+        if not self._held:
+            self._held = True
+            self._update_mask()
+        if not self._paused:
+            self.server._backlog.append(self)
+
+    def _next_step(self):
+        """The loop's turn for a held connection: one more step, unless its
+        output is over the high-water mark (then _check_water resumes it)."""
+        if self.phase == GONE or self._paused:
+            return
+        conn = self.conn
+        self._dirty = True
+        events = conn.next_events()
+        if events:
+            self.server._dispatch(self, events)
+        if conn.events_pending():
+            if self.phase != GONE:
+                self._hold()
+        elif self._held:
+            self._held = False
+            self._update_mask()
         self._flush()
 
     def _on_eof(self):
         if self.phase < DRAINING:
-            events = self.conn.receive_eof()
-            if events:
-                self.server._dispatch(self, events)
+            conn = self.conn
+            events = conn.receive_eof()
+            while True:  # messages that came before the end, then Close
+                if events:
+                    self.server._dispatch(self, events)
+                if not conn.events_pending() or self.phase == GONE:
+                    break
+                events = conn.next_events()
         self.server._destroy(self)
 
     def _flush(self):
@@ -326,11 +363,13 @@ class WebSocket:
         elif self._paused and size <= server.write_low_water:
             self._paused = False
             self._update_mask()
+            if self._held:  # steps wait for the output to drain: resume them
+                server._backlog.append(self)
 
     def _update_mask(self):
         if self.phase == GONE:
             return
-        mask = (0 if self._paused else READ) | (WRITE if self._out is not None else 0)
+        mask = (0 if self._paused or self._held else READ) | (WRITE if self._out is not None else 0)
         if mask != self._mask:
             self._mask = mask
             self.server._poller.modify(self.fd, mask)
