@@ -247,6 +247,10 @@ class WebSocket(asyncio.BufferedProtocol):
         logger.debug("%s: %s, dropping", self.remote_address, reason)
         self._dropped = reason
         self._transport_closing = True
+        conn = self.conn
+        if conn.close_code is None:
+            conn.receive_eof(discard=True)  # 1006, and nothing more to read
+            conn.close_reason = reason
         self._abort()
 
     async def _drain(self):
@@ -404,9 +408,7 @@ class WebSocket(asyncio.BufferedProtocol):
         conn = self.conn
         # Messages received before the end stay deliverable: handled in
         # steps as recv() makes room, the Close after them.
-        events = conn.receive_eof(discard=self._dropped is not None)
-        if self._dropped is not None and conn.close_code == 1006 and not conn.close_reason:
-            conn.close_reason = self._dropped
+        events = conn.receive_eof()
         if events:
             self._handle(events)
         self._update_reading()  # steps left: handled as the queue has room
