@@ -488,7 +488,7 @@ static int i_run(wsf_inflater *s, const uint8_t *in, size_t len, int flush,
             s->msg_size += made;
             if (s->max_size && s->msg_size > s->max_size) {
                 out->len += made;
-                return i_fail(s, WSF_Z_TOO_BIG, "inflated message too big");
+                return i_fail(s, WSF_Z_TOO_BIG, "message too big");
             }
             if (utf8 && wsf_utf8_feed(utf8, out->data + out->len, made) ==
                             WSF_UTF8_INVALID) {
@@ -522,8 +522,7 @@ static int i_run(wsf_inflater *s, const uint8_t *in, size_t len, int flush,
             break;
         case Z_DATA_ERROR:
         case Z_NEED_DICT:
-            return i_fail(s, WSF_Z_BAD_DATA,
-                          zs->msg ? zs->msg : "invalid compressed data");
+            return i_fail(s, WSF_Z_BAD_DATA, "invalid compressed data");
         case Z_MEM_ERROR:
             return i_fail(s, WSF_Z_NOMEM, "out of memory");
         default:
@@ -563,7 +562,7 @@ int wsf_inflate(wsf_inflater *s, const uint8_t *in, size_t len, int final,
                           "compressed message ends inside a block");
     }
     if (utf8 && wsf_utf8_feed(utf8, no_bytes, 0) != WSF_UTF8_VALID)
-        return i_fail(s, WSF_Z_BAD_UTF8, "text ends inside a UTF-8 sequence");
+        return i_fail(s, WSF_Z_BAD_UTF8, "invalid UTF-8");
     s->in_msg = 0;
     s->ended = 0;
     s->msg_size = 0;

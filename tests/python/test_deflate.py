@@ -934,3 +934,25 @@ def test_connection_compression_idle_default_and_bad(impl):
     assert DEFAULT_COMPRESSION_IDLE == "window"
     with pytest.raises(ValueError):
         ServerConnection(backend=impl, compression_idle="sometimes")
+
+
+@pytest.mark.parametrize(
+    "payload, kwargs, text, expected",
+    [
+        # Inflates to 1 000 bytes; the limit is 100.
+        (raw_deflate(b"a" * 1000), {"max_size": 100}, False, (1009, "message too big")),
+        # Block type 3 does not exist.
+        (b"\x07\x00", {}, False, (1007, "invalid compressed data")),
+        # Valid deflate, but the text stops inside a 2-byte UTF-8 sequence.
+        (raw_deflate(b"ok \xc3"), {}, True, (1007, "invalid UTF-8")),
+    ],
+    ids=["too_big", "bad_data", "utf8_cut"],
+)
+def test_inflate_failure_reasons_match_the_oracle(impl, payload, kwargs, text, expected):
+    """The reason goes into the close frame sent to the peer, so both backends
+    must give the same one (found by tests/fuzz/fuzz_connection.py: the C
+    core said "inflated message too big", zlib's own message, and "text ends
+    inside a UTF-8 sequence")."""
+    with pytest.raises(ProtocolError) as info:
+        impl.Inflater(**kwargs).decompress(payload, True, text)
+    assert (info.value.code, info.value.reason) == expected
