@@ -7,6 +7,7 @@ own include file.
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_SIZE
 from cpython.mem cimport PyMem_Realloc, PyMem_Free
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy

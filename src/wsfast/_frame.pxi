@@ -36,7 +36,9 @@ cdef class FrameParser:
 
     ``feed(data)`` parses every complete frame in ``data`` (plus what
     earlier calls left unfinished) and returns them as tuples
-    ``(opcode, payload, fin, rsv1)``. With ``reassemble`` (the default)
+    ``(opcode, payload, fin, rsv1)``. ``feed(data, max_frames)`` stops
+    after that many frames; ``consumed`` then says how many bytes of
+    ``data`` it used (the caller feeds the rest later). With ``reassemble`` (the default)
     fragmented messages come out whole, under their first frame's opcode,
     with control frames as they arrive. A violation raises ProtocolError
     carrying the close code and the frames parsed before it.
@@ -53,6 +55,7 @@ cdef class FrameParser:
     cdef readonly bint reassemble
     cdef readonly bint allow_rsv1
     cdef readonly bint validate_utf8
+    cdef readonly Py_ssize_t consumed  # bytes of data the last feed used
 
     def __cinit__(self):
         self._parts = NULL
@@ -128,7 +131,7 @@ cdef class FrameParser:
         return (self._msg_op, payload, True, self._msg_rsv1)
 
     @cython.binding(False)  # called per read: skip the cyfunction layers
-    def feed(self, data):
+    def feed(self, data, Py_ssize_t max_frames=0):
         cdef Py_buffer d
         cdef const uint8_t *buf
         cdef size_t blen, pos = 0, n
@@ -156,18 +159,25 @@ cdef class FrameParser:
                         self._raise(frames)
                     frames.append((_OPCODES[self.p.opcode], payload, True,
                                    (self.p.frame_flags & WSF_RSV1) != 0))
+                    if max_frames and PyList_GET_SIZE(frames) >= max_frames:
+                        self.consumed = <Py_ssize_t>pos
+                        return frames
                     continue
                 r = wsf_parse(&self.p, buf, blen, &pos)
                 if r == WSF_FRAME:
                     item = self._take_frame()
                     if item is not None:
                         frames.append(item)
+                        if max_frames and PyList_GET_SIZE(frames) >= max_frames:
+                            self.consumed = <Py_ssize_t>pos
+                            return frames
                 elif r == WSF_HEADER:
                     if self.p.opcode == 1 or self.p.opcode == 2:
                         self._msg_op = self.p.opcode
                         self._msg_rsv1 = (self.p.frame_flags & WSF_RSV1) != 0
                     self._provide_dest()
                 elif r == WSF_NEED_MORE:
+                    self.consumed = <Py_ssize_t>blen
                     return frames
                 else:
                     self._raise(frames)

@@ -9,6 +9,7 @@ cdef class Connection:
     cdef public Py_ssize_t _backlog_pos
     cdef public object _backlog_error
     cdef public bint _eof_pending
+    cdef public object _unparsed
     cdef public object _deferred_failure, _deflate_idle, _deflater, _encoder, _impl, _inflater
     cdef public bint _inflating
     cdef public object _last_seen, _mem_level
@@ -32,6 +33,8 @@ cdef class Connection:
     cpdef receive_data(self, data)
     cpdef list _queue_frames(self, list frames, error)
     cpdef list _next_step(self)
+    cpdef bint _parse_unparsed(self, Py_ssize_t count) except -1
+    cpdef _keep_unparsed(self, data, Py_ssize_t consumed)
     cpdef Py_ssize_t _handle_frame(self, tuple frame, list events) except -1
     cpdef bint events_pending(self) except -1
     cpdef list next_events(self)

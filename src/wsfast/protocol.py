@@ -41,11 +41,12 @@ KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
 #: The fairness budget of one step: ``receive_data``/``next_events``
 #: return once they have handled this many bytes of message payload
 #: (counted after inflating; at least one message is always handled) or
-#: this many frames. The rest of a read stays parsed, still compressed,
-#: for ``next_events``: one read can no longer make a connection inflate
-#: dozens of messages at once, nor keep a loop busy with thousands of pings.
+#: this many frames. The rest of a read waits, unparsed, for
+#: ``next_events``: one read can no longer make a connection inflate
+#: dozens of messages at once, nor keep a loop busy with thousands of
+#: pings, and what waits costs no more than the bytes received.
 DEFAULT_MAX_STEP_BYTES = 256 * 1024
-DEFAULT_MAX_STEP_FRAMES = 512
+DEFAULT_MAX_STEP_FRAMES = 128
 
 
 class InvalidState(WebSocketError):
@@ -73,7 +74,7 @@ class Connection:
 
     # Slots: thousands of idle connections each save about 1 KiB of dict.
     __slots__ = (
-        "_backlog", "_backlog_error", "_backlog_pos", "_eof_pending",
+        "_backlog", "_backlog_error", "_backlog_pos", "_eof_pending", "_unparsed",
         "_deferred_failure", "_deflate_idle", "_deflater", "_encoder", "_impl", "_inflater",
         "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent",
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
@@ -116,10 +117,12 @@ class Connection:
             raise ValueError("max_step_bytes and max_step_frames must be at least 1")
         self.max_step_bytes = max_step_bytes
         self.max_step_frames = max_step_frames
-        # Frames parsed from a read and not handled yet (see next_events).
+        # A read not handled yet (see next_events): frames parsed for the
+        # current step, and the bytes after them, not parsed yet.
         self._backlog = None
         self._backlog_pos = 0
         self._backlog_error = None  # the parser's error after those frames
+        self._unparsed = None
         self._eof_pending = False  # the transport closed behind them
         self.ready_state = CONNECTING
         self.subprotocol = None
@@ -322,7 +325,7 @@ class Connection:
         """Fail the connection (RFC 6455 7.1.7): send a close frame with
         ``code`` if possible, then ask for the transport to be closed."""
         self.failure = (code, reason)
-        self._backlog = None  # nothing the peer sent counts any more
+        self._backlog = self._unparsed = None  # nothing the peer sent counts now
         if self.ready_state == OPEN:
             self._send_close(code, reason, _close_payload(code, _short_reason(reason), check=False))
         if self.close_code is None:
@@ -340,22 +343,25 @@ class Connection:
             return self._receive_handshake(data)
         if state == CLOSED or self.close_code is not None:
             return []  # after a close frame the peer may send nothing more
-        if self._inflater is not None or self.streaming or self._backlog is not None:
+        if self._inflater is not None or self.streaming or self._backlog is not None \
+                or self._unparsed is not None:
             return self._receive_frames(data)
         # The hot path: one whole uncompressed message per read, the usual
         # case for request/response traffic. The parser has checked every
         # rule that applies to it (limits, UTF-8).
         self._received = True
+        parser = self._parser
         try:
-            frames = self._parser.feed(data)
+            frames = parser.feed(data, self.max_step_frames)
         except ProtocolError as exc:
             return self._queue_frames(exc.frames, exc)
-        if len(frames) == 1:
+        if len(frames) == 1 and parser.consumed == len(data):
             opcode, payload = frames[0][0], frames[0][1]
             if opcode == OP_BINARY:
                 return [payload]
             if opcode == OP_TEXT:
                 return [payload.decode("utf-8")]
+        self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)
 
     def _receive_handshake(self, data):  # pragma: no cover - subclasses
@@ -367,14 +373,26 @@ class Connection:
         self._received = True
         if self._backlog_error is not None:
             return self._next_step()  # the parser stopped at a violation
+        if self._unparsed is not None:
+            # The driver fed more before asking for the pending steps:
+            # keep the order (it then holds more than one read).
+            self._unparsed = bytes(self._unparsed) + bytes(data)
+            return self._next_step()
+        parser = self._parser
         try:
-            frames = self._parser.feed(data)
+            frames = parser.feed(data, self.max_step_frames)
         except ProtocolError as exc:
             return self._queue_frames(exc.frames, exc)
+        self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)
 
+    def _keep_unparsed(self, data, consumed):
+        if consumed < len(data):
+            # A copy: ``data`` may be a view of the driver's read buffer.
+            self._unparsed = bytes(data[consumed:])
+
     def _queue_frames(self, frames, error):
-        """Keep a read's frames (and the parser's error after them, if
+        """Keep frames just parsed (and the parser's error after them, if
         any) behind those not handled yet; handle the next step."""
         backlog = self._backlog
         if backlog is None:
@@ -383,49 +401,80 @@ class Connection:
             backlog.extend(frames)
         if error is not None:
             self._backlog_error = error
+            self._unparsed = None
         return self._next_step()
 
     def events_pending(self):
-        """True while frames already received wait to be handled: call
-        ``next_events()`` before feeding more data."""
-        return self._backlog is not None
+        """True while data already received waits to be handled: call
+        ``next_events()`` before feeding more."""
+        return self._backlog is not None or self._unparsed is not None
 
     def next_events(self):
-        """The events of the next step of frames already received."""
-        if self._backlog is None:
+        """The events of the next step of data already received."""
+        if self._backlog is None and self._unparsed is None:
             return []
         return self._next_step()
 
     def _next_step(self):
         events = []
-        frames = self._backlog
-        i, n = self._backlog_pos, len(frames)
         budget, count = self.max_step_bytes, self.max_step_frames
-        try:
-            while i < n:
-                if self.close_code is not None:
-                    i = n  # nothing counts after the peer's close frame
+        while True:
+            frames = self._backlog
+            if frames is None:
+                if self._unparsed is None or self.close_code is not None:
                     break
-                frame = frames[i]
-                if frame[0] == OP_CLOSE and events:
-                    break  # a step of its own: see the class docstring
-                i += 1
-                budget -= self._handle_frame(frame, events)
-                count -= 1
-                if budget <= 0 or count <= 0:
+                if not self._parse_unparsed(count):
                     break
-        except ProtocolError as exc:
+                frames = self._backlog
+            i, n = self._backlog_pos, len(frames)
+            try:
+                while i < n:
+                    if self.close_code is not None:
+                        i = n  # nothing counts after the peer's close frame
+                        break
+                    frame = frames[i]
+                    if frame[0] == OP_CLOSE and events:
+                        break  # a step of its own: see the class docstring
+                    i += 1
+                    budget -= self._handle_frame(frame, events)
+                    count -= 1
+                    if budget <= 0 or count <= 0:
+                        break
+            except ProtocolError as exc:
+                self._backlog = self._backlog_error = self._unparsed = None
+                self._fail_with(exc, events)
+                return self._after_backlog(events)
+            if i < n and self._backlog is not None:
+                self._backlog_pos = i
+                return events  # the step's budget is spent
+            error = self._backlog_error
             self._backlog = self._backlog_error = None
-            self._fail_with(exc, events)
-            return self._after_backlog(events)
-        if i < n and self._backlog is not None:
-            self._backlog_pos = i
-            return events
-        error = self._backlog_error
-        self._backlog = self._backlog_error = None
-        if error is not None:
-            self._fail_with(error, events)
+            if error is not None:
+                self._unparsed = None
+                self._fail_with(error, events)
+                break
+            if self.close_code is not None:
+                self._unparsed = None
+                break
+            if budget <= 0 or count <= 0:
+                return events if self._unparsed is not None else self._after_backlog(events)
         return self._after_backlog(events)
+
+    def _parse_unparsed(self, count):
+        """Parse up to ``count`` more frames of the bytes kept back into
+        the backlog; False if that yielded nothing to handle."""
+        data, self._unparsed = self._unparsed, None
+        parser = self._parser
+        try:
+            frames = parser.feed(data, count)
+        except ProtocolError as exc:
+            frames, self._backlog_error = exc.frames, exc
+        else:
+            self._keep_unparsed(data, parser.consumed)
+        if not frames and self._backlog_error is None:
+            return False  # the rest was a partial frame: the parser keeps it
+        self._backlog, self._backlog_pos = frames, 0
+        return True
 
     def _after_backlog(self, events):
         if self._eof_pending:
@@ -510,11 +559,11 @@ class Connection:
         ``events_pending()``, this returns the next step and ``Close``
         ends the last one. ``discard=True`` (a driver dropping the peer)
         forgets them instead."""
-        if self._backlog is not None:
+        if self._backlog is not None or self._unparsed is not None:
             if not discard:
                 self._eof_pending = True
                 return self._next_step()
-            self._backlog = self._backlog_error = None
+            self._backlog = self._backlog_error = self._unparsed = None
         return self._eof()
 
     def _eof(self):

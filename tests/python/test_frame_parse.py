@@ -272,3 +272,27 @@ def test_encode_many_refuses_frames_changed_midway(c_impl):
     items += [Item(b"a", lambda: items.pop()), (1, b"b")]
     with pytest.raises(RuntimeError):
         c_impl.FrameEncoder(False).encode_many(items)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7])
+def test_feed_stops_after_max_frames_and_says_what_it_consumed(impl, limit):
+    # Whole frames, a fragmented message (one frame out when reassembled)
+    # and a frame split at the end: the same frames come out, ``limit`` at
+    # a time, when the caller feeds back what was not consumed.
+    wire = b"".join(frame(1, b"m%d" % i) for i in range(5))
+    wire += frame(2, b"ab", fin=False) + frame(9, b"p") + frame(0, b"cd")
+    wire += frame(2, os.urandom(300))
+    whole = impl.FrameParser(server=True).feed(wire)
+    p = impl.FrameParser(server=True)
+    got, data = [], wire[:-10]
+    while True:
+        frames = p.feed(data, limit)
+        assert len(frames) <= limit
+        got += frames
+        if p.consumed == len(data):
+            break
+        assert len(frames) == limit
+        data = data[p.consumed:]
+    got += p.feed(wire[-10:], limit)
+    assert p.consumed == 10
+    assert got == whole

@@ -294,9 +294,37 @@ def test_a_parser_error_comes_after_every_step_before_it(impl):
     data = c.data_to_send() + b"\x83\x80" + b"\0" * 4  # reserved opcode 3
     assert s.receive_data(data) == ["a"]
     assert s.ready_state == OPEN
+    assert s.next_events() == ["b"]
+    assert s.ready_state == OPEN and s.events_pending()
     events = s.next_events()
-    assert events[0] == "b" and isinstance(events[1], Close) and events[1].code == 1006
-    assert close_of(s.data_to_send()) == (1002, events[1].reason)
+    assert len(events) == 1 and isinstance(events[0], Close) and events[0].code == 1006
+    assert close_of(s.data_to_send()) == (1002, events[0].reason)
+    assert not s.events_pending()
+
+
+def test_what_waits_between_steps_costs_about_the_bytes_received(impl):
+    # A read of 2,000 pings handled 100 frames a step: the frames after
+    # the step stay unparsed bytes, not 2,000 parsed objects.
+    import tracemalloc
+
+    s, c = open_pair(impl, server={"max_step_frames": 100})
+    for i in range(2000):
+        c.ping(b"x" * 125)
+    wire = c.data_to_send()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        events = s.receive_data(wire)
+        s.data_to_send()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    del events
+    assert held < 1.5 * len(wire), (held, len(wire))
+    count = 100
+    while s.events_pending():
+        count += len(s.next_events())
+    assert count == 2000
 
 
 def test_close_reason_utf8(impl):

@@ -70,6 +70,7 @@ class FrameParser:
         self._utf8 = Utf8Validator()
         self._parts = bytearray()  # fragments being reassembled
         self._error = None
+        self.consumed = 0  # bytes of data the last feed used
 
     @property
     def in_message(self):
@@ -106,14 +107,18 @@ class FrameParser:
             return "expected continuation frame"
         return None
 
-    def feed(self, data):
+    def feed(self, data, max_frames=0):
         """Parse ``data``; return the frames completed, as tuples
-        ``(opcode, payload, fin, rsv1)``. Raises ProtocolError."""
+        ``(opcode, payload, fin, rsv1)``; at most ``max_frames`` if set,
+        ``consumed`` then telling how much of ``data`` was used. Raises
+        ProtocolError."""
         frames = []
         if self._error is not None:
             raise ProtocolError(self._error[0], self._error[1], frames)
         data = memoryview(bytes(data))
-        pos, n = 0, len(data)
+        n = len(data)
+        self.consumed = n
+        pos = 0
         while True:
             if not self._in_payload:
                 hdr = self._hdr
@@ -146,6 +151,9 @@ class FrameParser:
             if len(self._payload) < self._frame_len:
                 return frames
             self._end_frame(frames)
+            if max_frames and len(frames) >= max_frames:
+                self.consumed = pos
+                return frames
             if pos >= n and not self._hdr:
                 return frames
 
