@@ -1,6 +1,7 @@
 """The epoll server loop, end to end over loopback, on both backends."""
 
 import contextlib
+import ctypes
 import os
 import socket
 import ssl
@@ -437,6 +438,122 @@ def test_echo_command_with_workers_and_sigterm():
         seen = {line.split()[-1] for line in out.splitlines() if "started" in line}
         assert seen
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _children_of(pid):
+    """PIDs of the processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def _socket_owner(port, client_port, pids):
+    """Which of ``pids`` holds the server side of the loopback connection
+    127.0.0.1:client_port -> 127.0.0.1:port (matched by socket inode)."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (fields[1] == "0100007F:%04X" % port and fields[2] == "0100007F:%04X" % client_port):
+                inode = fields[9]
+    assert inode is not None
+    for pid in pids:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "socket:[%s]" % inode:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+_ECHO_WORKERS = "import sys; from wsfast.cli import main; sys.exit(main(sys.argv[1:]))"
+# Without PR_SET_PDEATHSIG: the workers notice by polling their parent.
+_ECHO_WORKERS_POLLING = (
+    "import sys; from wsfast.server import workers; workers._die_with_parent = lambda signum: False; "
+    "workers.PARENT_CHECK_INTERVAL = 0.2; " + _ECHO_WORKERS
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+@pytest.mark.parametrize("script", [_ECHO_WORKERS, _ECHO_WORKERS_POLLING], ids=["pdeathsig", "polling"])
+def test_workers_shut_down_when_the_supervisor_is_killed(script):
+    """kill -9 of the supervisor: every worker closes its clients with 1001
+    and exits (no orphan keeps serving the port, none is restarted)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_child_subreaper = 36
+    # Orphaned workers become children of this process, so that the test
+    # can wait for them and see how they exited.
+    assert libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", script, "echo", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workers, clients = [], []
+    try:
+        _wait_port(port, proc)
+        deadline = time.monotonic() + 10
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = _children_of(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) == 2
+        owners = set()
+        for _ in range(40):  # until both workers hold clients
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(UPGRADE.format(path="/", extra="").encode())
+            assert read_until(sock, b"\r\n\r\n").startswith(b"HTTP/1.1 101")
+            clients.append(sock)
+            owners.add(_socket_owner(port, sock.getsockname()[1], workers))
+            if owners == set(workers) and len(clients) >= 4:
+                break
+        assert owners == set(workers)
+        proc.kill()
+        proc.wait(5)
+        for sock in clients:
+            sock.settimeout(5)
+            data = read_until(sock, b"\x88")
+            while len(data) < data.index(b"\x88") + 4:
+                data += sock.recv(64)
+            assert close_code_of(data) == 1001
+            sock.sendall(frame(0x8, close_payload(1001)))
+            assert read_all(sock) == b""
+            sock.close()
+        deadline = time.monotonic() + 5
+        pending = set(workers)
+        while pending and time.monotonic() < deadline:
+            for pid in list(pending):
+                got, status = os.waitpid(pid, os.WNOHANG)
+                if got:
+                    assert os.waitstatus_to_exitcode(status) == 0
+                    pending.discard(pid)
+            time.sleep(0.05)
+        assert not pending, "workers still running"
+        assert not _children_of(os.getpid()) or all(
+            b"wsfast" not in open("/proc/%d/cmdline" % pid, "rb").read() for pid in _children_of(os.getpid())
+        ), "a worker was restarted"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=1)
+    finally:
+        libc.prctl(pr_set_child_subreaper, 0, 0, 0, 0)
+        for sock in clients:
+            sock.close()
+        for pid in workers:
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         if proc.poll() is None:
             proc.kill()
             proc.wait()
