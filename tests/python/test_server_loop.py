@@ -272,6 +272,102 @@ def test_max_buffered_drops_a_connection_that_never_reads(impl, rec):
             assert sws not in server.clients
 
 
+def _tcp_states(port, client_port):
+    """States of the server-side sockets of 127.0.0.1:client_port ->
+    127.0.0.1:port in /proc/net/tcp ("04" is FIN-WAIT-1)."""
+    states = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == "0100007F:%04X" % port and fields[2] == "0100007F:%04X" % client_port:
+                states.append(fields[3])
+    return states
+
+
+def _slow_reader(server):
+    """A client past the handshake with a tiny receive window; returns it
+    and the bytes that came after the response head."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(UPGRADE.format(path="/", extra="").encode())
+    head, _, rest = read_until(sock, b"\r\n\r\n").partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    return sock, rest
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads /proc/net/tcp")
+@pytest.mark.parametrize("how", ["max_buffered", "terminate"])
+def test_a_dropped_connection_is_reset_not_left_lingering(impl, rec, how):
+    """A connection we drop must not leave its unsent output to the kernel
+    (FIN-WAIT-1, retried for minutes to a peer that does not read): the
+    close is abortive, the peer sees a reset."""
+    with running(backend=impl, compression=False, write_high_water=16 << 10, write_low_water=4 << 10,
+                 max_buffered=256 << 10, **rec.handlers()) as server:
+        sock, _ = _slow_reader(server)
+        with sock:
+            _, sws = rec.next("open")
+
+            def flood():
+                for _ in range(64):
+                    if sws.ready_state != 1:
+                        return
+                    sws.send(b"y" * (64 << 10))
+                if how == "terminate":
+                    sws.terminate()
+
+            on_loop(server, flood)
+            assert rec.next("close", timeout=5)[1] == 1006
+            time.sleep(0.1)
+            assert _tcp_states(server.port, sock.getsockname()[1]) == []
+            with pytest.raises(ConnectionResetError):
+                for _ in range(10000):
+                    if not sock.recv(65536):
+                        break
+
+
+def _read_frames(sock, data=b""):
+    """(opcode, payload) of unmasked frames until a close frame."""
+    frames = []
+    while True:
+        while len(data) < 2 or len(data) < {126: 4, 127: 10}.get(data[1] & 0x7F, 2):
+            data += sock.recv(65536)
+        n, start = data[1] & 0x7F, 2
+        if n == 126:
+            n, start = int.from_bytes(data[2:4], "big"), 4
+        elif n == 127:
+            n, start = int.from_bytes(data[2:10], "big"), 10
+        while len(data) < start + n:
+            data += sock.recv(65536)
+        frames.append((data[0] & 0x0F, data[start : start + n]))
+        data = data[start + n :]
+        if frames[-1][0] == 8:
+            assert data == b""
+            return frames
+
+
+def test_a_normal_close_still_delivers_everything_to_a_slow_reader(impl, rec):
+    payloads = [os.urandom(100_000) for _ in range(8)]
+
+    def on_open(ws):
+        for payload in payloads:
+            ws.send(payload)
+        ws.close(1000, "bye")
+
+    handlers = dict(rec.handlers(), on_open=on_open)
+    with running(backend=impl, compression=False, **handlers) as server:
+        sock, rest = _slow_reader(server)
+        with sock:
+            time.sleep(0.3)  # everything is queued behind the small window
+            frames = _read_frames(sock, rest)
+            assert [p for _, p in frames[:-1]] == payloads
+            assert frames[-1] == (8, close_payload(1000, b"bye"))
+            sock.sendall(frame(0x8, close_payload(1000)))
+            assert read_all(sock) == b""  # the server's FIN, not a reset
+        assert rec.next("close")[1] == 1000
+
+
 def test_broadcast_reaches_everyone_and_skips_slow_clients(impl, rec):
     rec.echo = False
     with running(backend=impl, compression=True, write_high_water=32 * 1024, **rec.handlers()) as server:

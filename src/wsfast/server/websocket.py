@@ -244,7 +244,7 @@ class WebSocket:
             events = self.conn.receive_eof()
             if events:
                 self.server._dispatch(self, events)
-        self.server._destroy(self)
+        self.server._destroy(self, eof=True)
 
     def _flush(self):
         """Hand queued output to the kernel; queue what it does not take."""
