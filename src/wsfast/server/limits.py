@@ -22,6 +22,8 @@ WRITE_HIGH_WATER = 64 * 1024
 WRITE_LOW_WATER = 16 * 1024
 #: A connection whose unsent output exceeds this is dropped: memory per
 #: connection stays bounded even when the application keeps sending.
+#: (Dropped connections, here and on timeouts, are reset, so that the
+#: kernel does not keep their unsent output either.)
 #: The default is this or twice max_message_size, whichever is larger.
 MAX_BUFFERED = 8 * 1024 * 1024
 #: Connections accepted per wakeup of a listening socket.
