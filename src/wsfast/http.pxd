@@ -19,9 +19,9 @@ cdef class Response:
 
 
 cdef class _HeadReader:
-    cdef public object max_head_size, max_headers, _parser, remaining
+    cdef public object max_head_size, max_headers, _parser_class, _parser, _checker, remaining
     cdef public bytearray _buf
-    cdef public Py_ssize_t _fed, _scan
+    cdef public Py_ssize_t _fed, _checked, _scan
     cdef public list _url, _status, _headers
     cdef public bint _headers_done, _message_done, _done
 

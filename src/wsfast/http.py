@@ -249,6 +249,20 @@ def _split_target(target):
     return path.encode("latin-1"), query.encode("latin-1")
 
 
+class _SyntaxOnly:
+    """llhttp callbacks for checking a head that has not ended yet: none
+    for the target, status or fields, so that httptools keeps no pieces of
+    them (a stalled head costs the bytes in the buffer, not several times
+    that in parsed pieces)."""
+
+    __slots__ = ()
+
+    def on_headers_complete(self):
+        # This parser only sees bytes without a blank line: unreachable
+        # with a strict llhttp; refuse rather than guess (400).
+        raise ValueError("unexpected end of head")
+
+
 class _HeadReader:
     """Shared machinery: find the end of the head, let llhttp check it.
 
@@ -257,6 +271,12 @@ class _HeadReader:
     line endings and header values cannot hold CR or LF, the first blank
     line (CRLF CRLF) ends the head: llhttp is fed exactly up to there, so it
     never sees what follows.
+
+    Two parsers, so that a head that has not ended costs only its bytes:
+    the parser that collects the fields (``_parser``) is fed only complete
+    heads, usually all at once. A head split across reads is also fed,
+    as it arrives, to a parser that keeps nothing (``_checker``), so that
+    garbage is still refused at once rather than when the head ends.
     """
 
     def __init__(self, parser_class, max_head_size, max_headers):
@@ -264,9 +284,12 @@ class _HeadReader:
             raise ValueError("limits too small")
         self.max_head_size = max_head_size
         self.max_headers = max_headers
-        self._parser = parser_class(self)
+        self._parser_class = parser_class
+        self._parser = None  # created when a head has ended
+        self._checker = None  # created when a read ends inside a head
         self._buf = bytearray()
-        self._fed = 0  # bytes of _buf given to llhttp
+        self._fed = 0  # bytes of _buf given to _parser
+        self._checked = 0  # bytes of _buf given to _checker
         self._scan = 0  # where to resume looking for the terminator
         self._url = []
         self._status = []
@@ -310,22 +333,26 @@ class _HeadReader:
                     # The head needs at least one more byte: too large.
                     self._error(431, "%s head too large" % self._kind)
                 self._scan = max(0, len(buf) - len(_TERMINATOR) + 1)
-                self._execute(len(buf), at_end=False)
+                self._check(len(buf))
                 return False
             end += len(_TERMINATOR)
             if end > self.max_head_size:
                 self._error(431, "%s head too large" % self._kind)
             self._scan = end
-            self._execute(end, at_end=True)
+            self._execute(end)
             if self._headers_done:
                 self._done = True
+                self._checker = None
                 self.remaining = bytes(buf[end:])
                 del buf[:]
                 return True
             # Blank lines before the request line: keep looking.
 
-    def _execute(self, end, at_end):
+    def _execute(self, end):
+        """Feed the collecting parser up to ``end``, the end of a blank line."""
         if end > self._fed:
+            if self._parser is None:
+                self._parser = self._parser_class(self)
             # A copy (the head is at most max_head_size bytes): cheaper
             # than a memoryview that must be released again.
             chunk = self._buf[self._fed : end]
@@ -338,13 +365,26 @@ class _HeadReader:
                 # Once the message is complete only the upgrade pause can
                 # follow: nothing after the head was fed.
                 if not self._message_done:
-                    reason = str(exc) or type(exc).__name__
-                    self._error(400, "malformed HTTP message: %s" % reason)
+                    self._malformed(exc)
         if len(self._headers) > self.max_headers:
             self._error(431, "too many %s headers" % self._kind)
-        if self._headers_done and not at_end:
-            # Unreachable with a strict llhttp; refuse rather than guess.
-            self._error(400, "malformed HTTP message: unexpected end of head")
+
+    def _check(self, end):
+        """Check the syntax of the unfinished head up to ``end``."""
+        if end > self._checked:
+            checker = self._checker
+            if checker is None:
+                checker = self._checker = self._parser_class(_SyntaxOnly())
+            chunk = self._buf[self._checked : end]
+            self._checked = end
+            try:
+                checker.feed_data(chunk)
+            except httptools.HttpParserError as exc:
+                self._malformed(exc)
+
+    def _malformed(self, exc):
+        reason = str(exc) or type(exc).__name__
+        self._error(400, "malformed HTTP message: %s" % reason)
 
     def _make_headers(self):
         items = []

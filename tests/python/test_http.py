@@ -366,3 +366,51 @@ def test_compacted_headers_behave_the_same():
     assert after[1] == "1" and after[2] == ["1", "2"] and after[3] == ["keep-alive", "upgrade"]
     h.add("X-B", "3")
     assert h.get("x-b") == "3" and len(h) == 5
+
+
+def _stalled_head(shape):
+    """A request head just under the size limit, without its blank line."""
+    size = DEFAULT_MAX_HEAD_SIZE - 100
+    if shape == "many fields":
+        fields = b"".join(b"X-Field-%02d: %s\r\n" % (i, b"v" * 70) for i in range(DEFAULT_MAX_HEADERS - 2))
+    elif shape == "one long value":
+        fields = b"X-Long: " + b"v" * size
+    else:  # a long request-target
+        return (b"GET /" + b"p" * size)[:size]
+    return (b"GET / HTTP/1.1\r\nHost: example.com\r\n" + fields)[:size]
+
+
+@pytest.mark.parametrize("shape", ["many fields", "one long value", "long target"])
+@pytest.mark.parametrize("read_size", [1400, 1 << 16])
+def test_a_stalled_head_costs_about_what_was_received(shape, read_size):
+    """A client that sends a head just under max_head_size and stalls must
+    cost the server about the bytes it sent, not several times that in
+    parsed pieces of the head."""
+    import gc
+    import tracemalloc
+
+    from wsfast.server_protocol import ServerConnection
+
+    head = _stalled_head(shape)
+    assert DEFAULT_MAX_HEAD_SIZE - 200 < len(head) < DEFAULT_MAX_HEAD_SIZE
+    count = 50
+
+    def allocated(feed):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            conns = []
+            for _ in range(count):
+                conn = ServerConnection()
+                if feed:
+                    for i in range(0, len(head), read_size):
+                        assert conn.receive_data(head[i : i + read_size]) == []
+                conns.append(conn)
+            gc.collect()
+            return (tracemalloc.get_traced_memory()[0] - before) / count
+        finally:
+            tracemalloc.stop()
+
+    per_head = allocated(True) - allocated(False)
+    assert per_head < 1.25 * len(head), (per_head, len(head))

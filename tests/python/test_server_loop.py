@@ -1,6 +1,7 @@
 """The epoll server loop, end to end over loopback, on both backends."""
 
 import contextlib
+import ctypes
 import os
 import socket
 import ssl
@@ -271,6 +272,102 @@ def test_max_buffered_drops_a_connection_that_never_reads(impl, rec):
             assert sws not in server.clients
 
 
+def _tcp_states(port, client_port):
+    """States of the server-side sockets of 127.0.0.1:client_port ->
+    127.0.0.1:port in /proc/net/tcp ("04" is FIN-WAIT-1)."""
+    states = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == "0100007F:%04X" % port and fields[2] == "0100007F:%04X" % client_port:
+                states.append(fields[3])
+    return states
+
+
+def _slow_reader(server):
+    """A client past the handshake with a tiny receive window; returns it
+    and the bytes that came after the response head."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(UPGRADE.format(path="/", extra="").encode())
+    head, _, rest = read_until(sock, b"\r\n\r\n").partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    return sock, rest
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads /proc/net/tcp")
+@pytest.mark.parametrize("how", ["max_buffered", "terminate"])
+def test_a_dropped_connection_is_reset_not_left_lingering(impl, rec, how):
+    """A connection we drop must not leave its unsent output to the kernel
+    (FIN-WAIT-1, retried for minutes to a peer that does not read): the
+    close is abortive, the peer sees a reset."""
+    with running(backend=impl, compression=False, write_high_water=16 << 10, write_low_water=4 << 10,
+                 max_buffered=256 << 10, **rec.handlers()) as server:
+        sock, _ = _slow_reader(server)
+        with sock:
+            _, sws = rec.next("open")
+
+            def flood():
+                for _ in range(64):
+                    if sws.ready_state != 1:
+                        return
+                    sws.send(b"y" * (64 << 10))
+                if how == "terminate":
+                    sws.terminate()
+
+            on_loop(server, flood)
+            assert rec.next("close", timeout=5)[1] == 1006
+            time.sleep(0.1)
+            assert _tcp_states(server.port, sock.getsockname()[1]) == []
+            with pytest.raises(ConnectionResetError):
+                for _ in range(10000):
+                    if not sock.recv(65536):
+                        break
+
+
+def _read_frames(sock, data=b""):
+    """(opcode, payload) of unmasked frames until a close frame."""
+    frames = []
+    while True:
+        while len(data) < 2 or len(data) < {126: 4, 127: 10}.get(data[1] & 0x7F, 2):
+            data += sock.recv(65536)
+        n, start = data[1] & 0x7F, 2
+        if n == 126:
+            n, start = int.from_bytes(data[2:4], "big"), 4
+        elif n == 127:
+            n, start = int.from_bytes(data[2:10], "big"), 10
+        while len(data) < start + n:
+            data += sock.recv(65536)
+        frames.append((data[0] & 0x0F, data[start : start + n]))
+        data = data[start + n :]
+        if frames[-1][0] == 8:
+            assert data == b""
+            return frames
+
+
+def test_a_normal_close_still_delivers_everything_to_a_slow_reader(impl, rec):
+    payloads = [os.urandom(100_000) for _ in range(8)]
+
+    def on_open(ws):
+        for payload in payloads:
+            ws.send(payload)
+        ws.close(1000, "bye")
+
+    handlers = dict(rec.handlers(), on_open=on_open)
+    with running(backend=impl, compression=False, **handlers) as server:
+        sock, rest = _slow_reader(server)
+        with sock:
+            time.sleep(0.3)  # everything is queued behind the small window
+            frames = _read_frames(sock, rest)
+            assert [p for _, p in frames[:-1]] == payloads
+            assert frames[-1] == (8, close_payload(1000, b"bye"))
+            sock.sendall(frame(0x8, close_payload(1000)))
+            assert read_all(sock) == b""  # the server's FIN, not a reset
+        assert rec.next("close")[1] == 1000
+
+
 def test_broadcast_reaches_everyone_and_skips_slow_clients(impl, rec):
     rec.echo = False
     with running(backend=impl, compression=True, write_high_water=32 * 1024, **rec.handlers()) as server:
@@ -437,6 +534,122 @@ def test_echo_command_with_workers_and_sigterm():
         seen = {line.split()[-1] for line in out.splitlines() if "started" in line}
         assert seen
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _children_of(pid):
+    """PIDs of the processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def _socket_owner(port, client_port, pids):
+    """Which of ``pids`` holds the server side of the loopback connection
+    127.0.0.1:client_port -> 127.0.0.1:port (matched by socket inode)."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (fields[1] == "0100007F:%04X" % port and fields[2] == "0100007F:%04X" % client_port):
+                inode = fields[9]
+    assert inode is not None
+    for pid in pids:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "socket:[%s]" % inode:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+_ECHO_WORKERS = "import sys; from wsfast.cli import main; sys.exit(main(sys.argv[1:]))"
+# Without PR_SET_PDEATHSIG: the workers notice by polling their parent.
+_ECHO_WORKERS_POLLING = (
+    "import sys; from wsfast.server import workers; workers._die_with_parent = lambda signum: False; "
+    "workers.PARENT_CHECK_INTERVAL = 0.2; " + _ECHO_WORKERS
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+@pytest.mark.parametrize("script", [_ECHO_WORKERS, _ECHO_WORKERS_POLLING], ids=["pdeathsig", "polling"])
+def test_workers_shut_down_when_the_supervisor_is_killed(script):
+    """kill -9 of the supervisor: every worker closes its clients with 1001
+    and exits (no orphan keeps serving the port, none is restarted)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_child_subreaper = 36
+    # Orphaned workers become children of this process, so that the test
+    # can wait for them and see how they exited.
+    assert libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", script, "echo", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workers, clients = [], []
+    try:
+        _wait_port(port, proc)
+        deadline = time.monotonic() + 10
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = _children_of(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) == 2
+        owners = set()
+        for _ in range(40):  # until both workers hold clients
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(UPGRADE.format(path="/", extra="").encode())
+            assert read_until(sock, b"\r\n\r\n").startswith(b"HTTP/1.1 101")
+            clients.append(sock)
+            owners.add(_socket_owner(port, sock.getsockname()[1], workers))
+            if owners == set(workers) and len(clients) >= 4:
+                break
+        assert owners == set(workers)
+        proc.kill()
+        proc.wait(5)
+        for sock in clients:
+            sock.settimeout(5)
+            data = read_until(sock, b"\x88")
+            while len(data) < data.index(b"\x88") + 4:
+                data += sock.recv(64)
+            assert close_code_of(data) == 1001
+            sock.sendall(frame(0x8, close_payload(1001)))
+            assert read_all(sock) == b""
+            sock.close()
+        deadline = time.monotonic() + 5
+        pending = set(workers)
+        while pending and time.monotonic() < deadline:
+            for pid in list(pending):
+                got, status = os.waitpid(pid, os.WNOHANG)
+                if got:
+                    assert os.waitstatus_to_exitcode(status) == 0
+                    pending.discard(pid)
+            time.sleep(0.05)
+        assert not pending, "workers still running"
+        assert not _children_of(os.getpid()) or all(
+            b"wsfast" not in open("/proc/%d/cmdline" % pid, "rb").read() for pid in _children_of(os.getpid())
+        ), "a worker was restarted"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=1)
+    finally:
+        libc.prctl(pr_set_child_subreaper, 0, 0, 0, 0)
+        for sock in clients:
+            sock.close()
+        for pid in workers:
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         if proc.poll() is None:
             proc.kill()
             proc.wait()

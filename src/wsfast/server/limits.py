@@ -22,6 +22,8 @@ SHUTDOWN_TIMEOUT = 5.0
 WRITE_HIGH_WATER = backpressure.WRITE_HIGH_WATER
 WRITE_LOW_WATER = backpressure.WRITE_LOW_WATER
 MAX_BUFFERED = backpressure.MAX_BUFFERED
+# (Dropped connections, here and on timeouts, are reset, so that the
+# kernel does not keep their unsent output either.)
 #: Connections accepted per wakeup of a listening socket.
 ACCEPT_BATCH = 128
 #: listen() backlog.

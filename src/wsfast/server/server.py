@@ -11,6 +11,7 @@ import logging
 import signal
 import _socket
 import socket
+import struct
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from . import limits, loop
 from .poller import READ, Poller
 from .timers import Timers
 from .tls import TLSLayer
-from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, OPEN, WebSocket, send_to_many
+from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, LINGER, OPEN, WebSocket, send_to_many
 
 log = logging.getLogger("wsfast.server")
 
@@ -42,6 +43,8 @@ try:  # accept4 without an exception per batch, nor a socket.socket wrapper
 except ImportError:
     _accept_fd = None
 _FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+# SO_LINGER on, 0 seconds: close() sends RST and frees unsent data at once.
+_ABORT = struct.pack("ii", 1, 0)
 
 
 def _no_upgrade(request):
@@ -422,10 +425,20 @@ class Server:
     def _set_deadline(self, ws, delay):
         self._deadlines[ws] = time.monotonic() + delay
 
-    def _destroy(self, ws, reason=""):
-        """Close the socket now. Fires ``close`` (1006) if it has not fired."""
+    def _destroy(self, ws, reason="", eof=False):
+        """Close the socket now. Fires ``close`` (1006) if it has not fired.
+
+        This is where it is decided how TCP ends. Gracefully (FIN) only
+        when both sides are done: we sent everything and our FIN
+        (``_linger``), and the peer's FIN came (``eof``). Every other way
+        here drops the peer (timeouts, max_buffered, terminate(), a peer
+        that vanished without the close handshake, errors, shutdown):
+        that close is abortive (RST), so that the kernel frees what is
+        still unsent at once rather than retrying it for minutes to a peer
+        that does not read."""
         if ws.phase == GONE:
             return
+        graceful = eof and ws.phase == LINGER
         ws.phase = GONE
         ws._out = None
         if self._poller.name != "epoll":
@@ -433,8 +446,14 @@ class Server:
             self._poller.unregister(ws.fd)
         self._conns.pop(ws.fd, None)
         self._deadlines.pop(ws, None)
+        sock = ws.sock
+        if not graceful:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+            except OSError:
+                pass  # already reset, or not a socket that lingers
         try:
-            ws.sock.close()
+            sock.close()
         except OSError:
             pass
         if ws in self.clients:

@@ -281,7 +281,7 @@ class WebSocket:
                 if not conn.events_pending() or self.phase == GONE:
                     break
                 events = conn.next_events()
-        self.server._destroy(self)
+        self.server._destroy(self, eof=True)
 
     def _flush(self):
         """Hand queued output to the kernel; queue what it does not take."""

@@ -4,14 +4,28 @@ The kernel spreads new connections across the workers' listening sockets.
 The parent only supervises: it forwards SIGTERM/SIGINT, restarts a worker
 that dies unexpectedly (at most once a second each), and exits when all
 workers have exited.
+
+A worker never outlives its supervisor: if the supervisor dies without
+stopping them (SIGKILL, a crash), each worker shuts down gracefully, as on
+SIGTERM (clients get 1001), instead of serving the port forever as an
+orphan that nothing supervises or restarts. On Linux the kernel sends the
+worker SIGTERM when its parent dies (PR_SET_PDEATHSIG); elsewhere, and as
+a backstop, the worker checks its parent every PARENT_CHECK_INTERVAL seconds.
 """
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
+import sys
 import time
 
 log = logging.getLogger("wsfast.server")
+
+#: Seconds between a worker's checks that its supervisor is still alive.
+PARENT_CHECK_INTERVAL = 1.0
+_PR_SET_PDEATHSIG = 1
 
 
 def default_workers():
@@ -44,6 +58,7 @@ def run_workers(make_server, workers=None, on_ready=None):
     _close_listeners(probe)
     children = {}
     stopping = []
+    supervisor = os.getpid()
 
     def spawn():
         pid = os.fork()
@@ -51,7 +66,11 @@ def run_workers(make_server, workers=None, on_ready=None):
             code = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _die_with_parent(signal.SIGTERM)
+                if os.getppid() != supervisor:  # it died before we asked
+                    os._exit(0)
                 server = make_server(port=port)
+                _watch_parent(server, supervisor)
                 server.run()
                 code = 0
             except BaseException:
@@ -91,6 +110,32 @@ def run_workers(make_server, workers=None, on_ready=None):
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+def _die_with_parent(signum):
+    """Ask the kernel to send ``signum`` to this process when its parent
+    dies (Linux). False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(server, parent):
+    """Shut ``server`` down gracefully once ``parent`` is no longer this
+    process's parent (it died: we were reparented)."""
+
+    def check():
+        if os.getppid() != parent:
+            log.warning("worker %d: supervisor %d is gone; shutting down", os.getpid(), parent)
+            server._begin_shutdown()
+        else:
+            server.call_later(PARENT_CHECK_INTERVAL, check)
+
+    server.call_later(PARENT_CHECK_INTERVAL, check)
 
 
 def _close_listeners(server):
