@@ -168,6 +168,10 @@ def make_options(cfg, b1):
         [1 << 20, 1 << 16][b1 & 1],
         "max_frame_size": FRAME_LIMITS[(b1 >> 5) & 0x07] if cfg["limits"] & 2 else 0,
         "compress_min_size": 16,
+        # Tiny steps (one frame, 64 bytes) or the defaults: both backends
+        # must cut a read into the same steps.
+        "max_step_frames": 1 if b1 & 0x02 else 128,
+        "max_step_bytes": 64 if b1 & 0x02 else 256 * 1024,
     }
 
 

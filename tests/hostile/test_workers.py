@@ -123,8 +123,10 @@ def test_kill_worker(cleanup):
 
 
 def test_kill_supervisor(cleanup):
-    """kill -9 of the supervisor: the workers must exit within a few
-    seconds, closing their clients with 1001, and the port must be free."""
+    """kill -9 of the supervisor: the workers must exit, closing their
+    clients with 1001, and the port must be free. These clients never
+    answer the close frame, so a worker waits out its shutdown_timeout
+    (5 s) before it drops them and exits: allow that plus a margin."""
     ws_ = Workers(2)
     cleanup.append(ws_.kill_all)
     with Measure("kill -9 of the supervisor", ws_, probe=False, fd_target=0) as m:
@@ -133,7 +135,7 @@ def test_kill_supervisor(cleanup):
         ws_.popen.send_signal(signal.SIGKILL)
         ws_.popen.wait(5)
         t0 = time.monotonic()
-        while any(alive(p) for p in workers) and time.monotonic() - t0 < 5:
+        while any(alive(p) for p in workers) and time.monotonic() - t0 < 9:
             time.sleep(0.05)
         left = [p for p in workers if alive(p)]
         exit_s = time.monotonic() - t0
