@@ -46,6 +46,22 @@ async def echo(ws):
         pass
 
 
+idle_seen = {}
+
+
+async def idle(ws):
+    """Accepts, then takes nothing for a while: the queue must stay bounded."""
+    await ws.accept()
+    await asyncio.sleep(1.5)
+    count = 0
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            break
+        count += 1
+    idle_seen["count"] = count
+
+
 async def chat(ws):
     offered = ws.scope["subprotocols"]
     events.append(("offered", offered))
@@ -99,6 +115,7 @@ async def crash_after_accept(ws):
 app = Starlette(
     routes=[
         WebSocketRoute("/echo", echo),
+        WebSocketRoute("/idle", idle),
         WebSocketRoute("/chat", chat),
         WebSocketRoute("/forbidden", forbidden),
         WebSocketRoute("/denied", denied),
@@ -379,5 +396,92 @@ def test_wsfast_blocking_client_against_the_app():
 
             got = await asyncio.get_running_loop().run_in_executor(None, drive)
             assert got == "sync " * 100
+
+    run(scenario)
+
+
+def _client_frame(opcode, payload, rsv1=False):
+    import os as _os
+    mask = _os.urandom(4)
+    head = bytes([0x80 | (0x40 if rsv1 else 0) | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+
+
+async def _raw_upgrade(url, path, extra=b""):
+    port = int(url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n" + extra + b"\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer, head
+
+
+def test_the_message_sent_with_the_close_frame_is_echoed_before_the_close():
+    # Message and close frame in one write: the app receives the message
+    # while the connection is open, and its reply precedes the close echo.
+    wire = _client_frame(1, b"last words") + _client_frame(8, (1000).to_bytes(2, "big") + b"bye")
+
+    async def scenario():
+        async with serve() as (url, _):
+            for cut in (0, 3, 12, len(wire) - 1):
+                reader, writer, _ = await _raw_upgrade(url, b"/echo")
+                if cut:
+                    writer.write(wire[:cut])
+                    await asyncio.sleep(0.01)
+                    writer.write(wire[cut:])
+                else:
+                    writer.write(wire)
+                data = await asyncio.wait_for(reader.read(), 5)
+                writer.close()
+                assert data[:2] == b"\x81\x0a" and data[2:12] == b"last words", (cut, data)
+                assert data[12] == 0x88, (cut, data)
+            for _ in range(100):
+                if len(events) >= 4:
+                    break
+                await asyncio.sleep(0.01)
+            assert events == [("disconnect", 1000, "bye")] * 4
+
+    run(scenario)
+
+
+def test_queue_of_an_app_that_takes_nothing_is_bounded_in_bytes():
+    import zlib
+
+    size = (1 << 20) - 64
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = deflater.compress(b"a" * size) + deflater.flush(zlib.Z_SYNC_FLUSH)
+    bomb = _client_frame(1, body[:-4], rsv1=True)
+
+    async def scenario():
+        idle_seen.clear()
+        async with serve(ws_max_size=2 << 20, ws_max_queue=1000) as (url, server):
+            reader, writer, head = await _raw_upgrade(
+                url, b"/idle", b"Sec-WebSocket-Extensions: permessage-deflate\r\n")
+            assert b"permessage-deflate" in head
+            writer.write(bomb * 30)  # 30 MiB once inflated
+            worst = 0
+            for _ in range(60):
+                await asyncio.sleep(0.02)
+                for protocol in server.server_state.connections:
+                    worst = max(worst, protocol._messages.size)
+            await asyncio.sleep(1.5)
+            writer.close()
+            for _ in range(300):
+                if "count" in idle_seen:
+                    break
+                await asyncio.sleep(0.01)
+        # max_queue_bytes (1 MiB) is reached with the first message; every
+        # message still reaches the app once it takes them.
+        assert worst <= 2 * ((1 << 20) + 200), worst
+        assert idle_seen["count"] == 30
 
     run(scenario)
