@@ -4,6 +4,9 @@
 # The pure-Python module is the same code, used when nothing is compiled.
 # Keep the attribute list in step with Connection.__slots__.
 
+cimport cython
+
+
 cdef class Connection:
     cdef public list _backlog
     cdef public Py_ssize_t _backlog_pos
@@ -30,6 +33,7 @@ cdef class Connection:
 
     cpdef data_to_send(self)
     cpdef send(self, data, compress=*)
+    @cython.locals(limit=Py_ssize_t, n=Py_ssize_t)
     cpdef receive_data(self, data)
     cpdef list _queue_frames(self, list frames, error)
     cpdef list _next_step(self)

@@ -67,9 +67,10 @@ class Connection:
     handles only one step of it; while ``events_pending()`` is true the
     driver calls ``next_events()`` (when it is ready for more: its queue
     has room, its output has drained, other connections had their turn)
-    before reading again. A close frame always starts a step of its own,
-    so the messages before it are handled while the connection is still
-    open and the application's replies go out before the close echo.
+    before reading again. While the connection is open a close frame
+    starts a step of its own, so the messages before it are handled while
+    the application can still reply, and the replies go out before the
+    close echo.
     """
 
     # Slots: thousands of idle connections each save about 1 KiB of dict.
@@ -351,17 +352,21 @@ class Connection:
         # rule that applies to it (limits, UTF-8).
         self._received = True
         parser = self._parser
+        limit = self.max_step_frames
         try:
-            frames = parser.feed(data, self.max_step_frames)
+            frames = parser.feed(data, limit)
         except ProtocolError as exc:
             return self._queue_frames(exc.frames, exc)
-        if len(frames) == 1 and parser.consumed == len(data):
+        n = len(frames)
+        # Fewer frames than the limit: the parser used all of ``data``.
+        if n == 1 and (limit > 1 or parser.consumed == len(data)):
             opcode, payload = frames[0][0], frames[0][1]
             if opcode == OP_BINARY:
                 return [payload]
             if opcode == OP_TEXT:
                 return [payload.decode("utf-8")]
-        self._keep_unparsed(data, parser.consumed)
+        if n >= limit:
+            self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)
 
     def _receive_handshake(self, data):  # pragma: no cover - subclasses
@@ -379,11 +384,13 @@ class Connection:
             self._unparsed = bytes(self._unparsed) + bytes(data)
             return self._next_step()
         parser = self._parser
+        limit = self.max_step_frames
         try:
-            frames = parser.feed(data, self.max_step_frames)
+            frames = parser.feed(data, limit)
         except ProtocolError as exc:
             return self._queue_frames(exc.frames, exc)
-        self._keep_unparsed(data, parser.consumed)
+        if len(frames) >= limit:
+            self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)
 
     def _keep_unparsed(self, data, consumed):
@@ -433,8 +440,11 @@ class Connection:
                         i = n  # nothing counts after the peer's close frame
                         break
                     frame = frames[i]
-                    if frame[0] == OP_CLOSE and events:
-                        break  # a step of its own: see the class docstring
+                    if frame[0] == OP_CLOSE and events and self.ready_state == OPEN:
+                        # A step of its own, so that the application can
+                        # answer what came before (see the class docstring);
+                        # once we sent our close frame nobody can.
+                        break
                     i += 1
                     budget -= self._handle_frame(frame, events)
                     count -= 1
@@ -470,7 +480,8 @@ class Connection:
         except ProtocolError as exc:
             frames, self._backlog_error = exc.frames, exc
         else:
-            self._keep_unparsed(data, parser.consumed)
+            if len(frames) >= count:
+                self._keep_unparsed(data, parser.consumed)
         if not frames and self._backlog_error is None:
             return False  # the rest was a partial frame: the parser keeps it
         self._backlog, self._backlog_pos = frames, 0

@@ -140,6 +140,7 @@ class WSFastProtocol(asyncio.Protocol):
         self._disconnect = None  # the disconnect message, once queued
         self.read_paused = False
         self._step_scheduled = False
+        self._write_buffer_size = None
         self._output_limit = (self.max_buffered if self.max_buffered is not None
                               else backpressure.default_max_buffered(max_size))
 
@@ -160,6 +161,8 @@ class WSFastProtocol(asyncio.Protocol):
     def connection_made(self, transport):
         self.connections.add(self)
         self.transport = transport
+        # Every asyncio transport has it; a stand-in transport may not.
+        self._write_buffer_size = getattr(transport, "get_write_buffer_size", None)
         self.server = get_local_addr(transport)
         self.client = get_remote_addr(transport)
         self.scheme = "wss" if is_ssl(transport) else "ws"
@@ -529,7 +532,8 @@ class WSFastProtocol(asyncio.Protocol):
         transport = self.transport
         if data and not transport.is_closing():
             transport.write(data)
-            if transport.get_write_buffer_size() > self._output_limit:
+            size = self._write_buffer_size
+            if size is not None and size() > self._output_limit:
                 self.logger.debug("WebSocket output over max_buffered: dropping %s", self.client)
                 transport.abort()
 

@@ -4,5 +4,5 @@ cimport cython
 from wsfast.server.websocket cimport WebSocket
 
 
-@cython.locals(timeout=double, now=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list)
+@cython.locals(timeout=double, now=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list, held=list)
 cpdef run(server)

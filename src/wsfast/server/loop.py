@@ -12,12 +12,13 @@ def run(server):
     """Run ``server``'s loop until it stops (``server._stopped``)."""
     poller, conns, listeners = server._poller, server._conns, server._listeners
     buf, view, timers = server._buf, server._view, server._timers
+    backlog = server._backlog  # the same list for the server's lifetime
     wakeup_fd = server._wakeup[0].fileno()
     poll, monotonic = poller.poll, time.monotonic
     now = monotonic()
     while not server._stopped:
         # One clock reading per pass; timers may run up to one pass late.
-        if server._dirty or server._backlog:
+        if server._dirty or backlog:
             timeout = 0.0
         else:
             timeout = timers.next_due - now
@@ -36,12 +37,12 @@ def run(server):
                         lsock = listeners.get(fd)
                         if lsock is not None:
                             server._accept(lsock)
-        backlog = server._backlog
         if backlog:
             # Connections whose last read held more than one step: one
             # step each per pass, after everyone else's I/O (fairness).
-            server._backlog = []
-            for ws in backlog:
+            held = backlog[:]
+            del backlog[:]
+            for ws in held:
                 ws._next_step()
         dirty = server._dirty
         if dirty:
