@@ -20,6 +20,7 @@ from .closed import ConnectionClosed, ConnectionClosedOK, closed_error
 from .constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from .errors import InvalidResponse
 from .events import CONNECTING, OPEN, Pong
+from .protocol import keepalive_tick
 from .uri import parse_uri
 
 __all__ = ["ClientWebSocket", "ConnectionClosed", "connect"]
@@ -228,7 +229,7 @@ class ClientWebSocket:
         if self._conn.events_pending():
             self._read(None)  # no waiting: those frames are already here
         elif self.ping_interval:
-            tick = min(self.ping_interval, self.ping_timeout or self.ping_interval) / 4
+            tick = keepalive_tick(self.ping_interval, self.ping_timeout)
             timeout = tick if timeout is None else min(timeout, tick)
             try:
                 self._read(timeout)

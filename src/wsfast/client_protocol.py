@@ -1,5 +1,6 @@
 """Client side of the connection: the upgrade request, then ``protocol``."""
 
+from .constants import CLOSE_ABNORMAL
 from .errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, Open
 from .extensions import DEFAULT_OFFER, accept_deflate_response, deflate_offer
@@ -78,7 +79,7 @@ class ClientConnection(Connection):
             self.handshake_error = exc
             self.ready_state = CLOSED
             self.should_close = True
-            self.close_code = 1006
+            self.close_code = CLOSE_ABNORMAL
             return [HandshakeFailed(getattr(exc, "status", None), exc.reason)]
         ext_header = ", ".join(ext_values) if ext_values else None
         self._open(subprotocol, ext_header, deflate)

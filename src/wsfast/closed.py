@@ -1,6 +1,6 @@
 """Exceptions of the I/O drivers (clients and the asyncio adapter)."""
 
-from .constants import CLOSE_GOING_AWAY, CLOSE_NO_STATUS, CLOSE_NORMAL
+from .constants import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NO_STATUS, CLOSE_NORMAL
 from .errors import WebSocketError
 
 
@@ -44,6 +44,6 @@ _OK = (CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_NO_STATUS)
 
 def closed_error(conn):
     """The exception that describes ``conn``'s end (a sans-I/O Connection)."""
-    code = conn.close_code if conn.close_code is not None else 1006
+    code = conn.close_code if conn.close_code is not None else CLOSE_ABNORMAL
     cls = ConnectionClosedOK if code in _OK else ConnectionClosedError
     return cls(code, conn.close_reason, conn.close_sent)

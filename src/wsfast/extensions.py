@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import HandshakeError, InvalidResponse
+from .http import TOKEN
 
 __all__ = [
     "DEFAULT_CLIENT_MAX_WINDOW_BITS",
@@ -50,7 +51,6 @@ MAX_WINDOW_BITS = 15
 #: Smallest window zlib accepts for raw deflate (see the module docstring).
 ZLIB_MIN_WINDOW_BITS = 9
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # quoted-string (RFC 9110 §5.6.4): qdtext or backslash-escaped characters.
 _QUOTED = re.compile(
     r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"'
@@ -108,7 +108,7 @@ def _skip(text, pos):
 
 
 def _token(text, pos, what):
-    match = _TOKEN.match(text, pos)
+    match = TOKEN.match(text, pos)
     if match is None:
         raise ValueError("expected %s at %d" % (what, pos))
     return match.group(), match.end()
@@ -121,7 +121,7 @@ def _param_value(text, pos):
             raise ValueError("bad quoted string at %d" % pos)
         value = re.sub(r"\\(.)", r"\1", match.group(1))
         # RFC 6455 §9.1: once unquoted, the value must still be a token.
-        if not _TOKEN.fullmatch(value):
+        if not TOKEN.fullmatch(value):
             raise ValueError("quoted value %r is not a token" % value)
         return value, match.end()
     return _token(text, pos, "parameter value")

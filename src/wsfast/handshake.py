@@ -13,7 +13,7 @@ import re
 from http import HTTPStatus
 
 from .errors import HandshakeError, InvalidResponse
-from .http import format_headers
+from .http import TOKEN, format_headers
 
 __all__ = [
     "Accept",
@@ -34,7 +34,6 @@ __all__ = [
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 WEBSOCKET_VERSION = "13"
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # A request path: visible ASCII only; percent-encoding is the caller's job.
 _PATH = re.compile(r"/[\x21-\x7e]*\Z")
 # The handshake and the framing of the response body are ours to set.
@@ -52,6 +51,17 @@ _RESERVED_101 = frozenset(
 _RESERVED_REJECTION = frozenset(["connection", "content-length", "transfer-encoding"])
 # Only this much of a rejected response's body is kept for error reports.
 _BODY_EXCERPT = 2048
+
+
+# Plain-HTTP answers, ``(status, headers, body)``, the same from every
+# server driver: a non-upgrade request without an HTTP handler, a handler
+# that returned None or raised, a full server, one shutting down.
+UPGRADE_REQUIRED = (426, (("Upgrade", "websocket"), ("Sec-WebSocket-Version", WEBSOCKET_VERSION)),
+                    b"WebSocket endpoint: upgrade required\n")
+NOT_FOUND = (404, (), b"not found\n")
+INTERNAL_ERROR = (500, (), b"internal server error\n")
+SERVER_FULL = (503, (("Retry-After", "1"),), b"server full, try again later\n")
+SHUTTING_DOWN = (503, (("Retry-After", "1"),), b"server shutting down\n")
 
 
 _101_HEAD = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -128,7 +138,7 @@ def parse_subprotocols(headers):
     """
     offered = headers.elements("Sec-WebSocket-Protocol")
     for name in offered:
-        if not _TOKEN.match(name):
+        if not TOKEN.fullmatch(name):
             raise HandshakeError(400, "invalid Sec-WebSocket-Protocol")
     return offered
 
@@ -248,7 +258,7 @@ def build_request(
     subprotocols = list(subprotocols)
     if subprotocols:
         for name in subprotocols:
-            if not _TOKEN.match(name):
+            if not TOKEN.fullmatch(name):
                 raise ValueError("invalid subprotocol: %r" % (name,))
         headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
     if extensions:

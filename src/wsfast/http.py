@@ -32,7 +32,9 @@ DEFAULT_MAX_HEADERS = 100
 
 _TERMINATOR = b"\r\n\r\n"
 _OWS = " \t"
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+#: An HTTP token (RFC 9110 5.6.2): header names, subprotocols, extension
+#: names and parameters. The one copy; match it whole with fullmatch.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Field values may hold visible ASCII, obs-text, spaces and tabs; CR, LF
 # and NUL would let a value start a new header line.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
@@ -164,7 +166,7 @@ def format_headers(headers):
     lines = []
     for name, value in headers:
         value = str(value)
-        if not _TOKEN.match(name):
+        if not TOKEN.fullmatch(name):
             raise ValueError("invalid header name: %r" % (name,))
         if not _FIELD_VALUE.match(value):
             raise ValueError("invalid value for header %s: %r" % (name, value))

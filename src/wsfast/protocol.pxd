@@ -23,7 +23,7 @@ cdef class Connection:
     cdef public object _stream_size, _window_bits
     cdef public bint auto_pong
     cdef public object close_code, close_reason, close_sent, compress_min_size
-    cdef public object deflate, extensions, failure, handshake_error
+    cdef public object deflate, extensions, failure, failure_kind, handshake_error
     cdef public object max_frame_size, max_message_size
     cdef public Py_ssize_t max_step_bytes, max_step_frames
     cdef public int ready_state

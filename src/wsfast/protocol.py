@@ -38,6 +38,17 @@ DEFAULT_COMPRESS_MIN_SIZE = 128
 DEFAULT_COMPRESSION_IDLE = "window"
 #: The close reason sent when a keepalive ping gets no pong in time.
 KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
+#: Who made this side fail the connection (``Connection.failure_kind``):
+#: the peer broke the protocol or a limit; no pong came in time; or the
+#: application or driver called ``fail()``.
+FAILURE_PEER = "peer"
+FAILURE_KEEPALIVE = "keepalive"
+FAILURE_LOCAL = "local"
+#: How often a driver calls ``keepalive()``: a quarter of the shorter of
+#: ping_interval and ping_timeout, so each deadline is met to within a
+#: quarter of it, kept between these bounds (seconds).
+KEEPALIVE_TICK_MIN = 0.05
+KEEPALIVE_TICK_MAX = 10.0
 #: The fairness budget of one step: ``receive_data``/``next_events``
 #: return once they have handled this many bytes of message payload
 #: (counted after inflating; at least one message is always handled) or
@@ -81,7 +92,7 @@ class Connection:
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
         "_stream_compress", "_stream_opcode", "_stream_size", "_window_bits",
         "auto_pong", "close_code", "close_reason", "close_sent", "compress_min_size",
-        "deflate", "extensions", "failure", "handshake_error", "max_frame_size",
+        "deflate", "extensions", "failure", "failure_kind", "handshake_error", "max_frame_size",
         "max_message_size", "max_step_bytes", "max_step_frames", "ready_state",
         "should_close", "streaming", "subprotocol",
     )
@@ -149,6 +160,7 @@ class Connection:
         self._sending_fragments = False
         self._deferred_failure = None  # (code, reason): see _fail_with
         self.failure = None  # (code, reason) when this side failed the connection
+        self.failure_kind = None  # and why: FAILURE_PEER, _KEEPALIVE or _LOCAL
         self._ping_sent = None  # payload of the keepalive ping awaiting a pong
         self._ping_sent_at = None
         self._last_seen = None
@@ -196,7 +208,7 @@ class Connection:
     def data_to_send(self):
         """Bytes queued for the transport, and clears the queue."""
         if self._deferred_failure is not None:
-            self.fail(*self._deferred_failure)
+            self.fail(*self._deferred_failure, kind=FAILURE_PEER)
             self._deferred_failure = None
         out = self._out
         if not out:
@@ -314,7 +326,7 @@ class Connection:
             return
         if self.ready_state == CONNECTING:
             raise InvalidState("the handshake has not completed")
-        payload = _close_payload(code, reason)
+        payload = _close_payload(code, reason, self._impl.close_code_valid)
         self._send_close(code, reason, payload)
 
     def _send_close(self, code, reason, payload):
@@ -322,13 +334,15 @@ class Connection:
         self.close_sent = (code, reason)
         self.ready_state = CLOSING
 
-    def fail(self, code, reason=""):
+    def fail(self, code, reason="", kind=FAILURE_LOCAL):
         """Fail the connection (RFC 6455 7.1.7): send a close frame with
-        ``code`` if possible, then ask for the transport to be closed."""
+        ``code`` if possible, then ask for the transport to be closed.
+        ``kind`` says who caused it (``failure_kind``)."""
         self.failure = (code, reason)
+        self.failure_kind = kind
         self._backlog = self._unparsed = None  # nothing the peer sent counts now
         if self.ready_state == OPEN:
-            self._send_close(code, reason, _close_payload(code, _short_reason(reason), check=False))
+            self._send_close(code, reason, _close_payload(code, _short_reason(reason)))
         if self.close_code is None:
             self.close_code, self.close_reason = CLOSE_ABNORMAL, reason
         self.ready_state = CLOSED
@@ -500,10 +514,11 @@ class Connection:
                 # out before our close frame, which data_to_send() queues
                 # (RFC 6455 7.1.7 fails the connection, not the data before).
                 self._deferred_failure = self.failure = (exc.code, exc.reason)
+                self.failure_kind = FAILURE_PEER
                 self.close_code, self.close_reason = CLOSE_ABNORMAL, exc.reason
                 self.should_close = True
             else:
-                self.fail(exc.code, exc.reason)  # sets close_code to 1006
+                self.fail(exc.code, exc.reason, FAILURE_PEER)  # sets close_code to 1006
             events.append(Close(CLOSE_ABNORMAL, exc.reason))
 
     def _handle_frame(self, frame, events):
@@ -600,7 +615,7 @@ class Connection:
             self._last_seen = now
         if self._ping_sent is not None:
             if ping_timeout and now - self._ping_sent_at >= ping_timeout:
-                self.fail(CLOSE_INTERNAL_ERROR, KEEPALIVE_TIMEOUT_REASON)
+                self.fail(CLOSE_INTERNAL_ERROR, KEEPALIVE_TIMEOUT_REASON, FAILURE_KEEPALIVE)
                 return True
             return False
         if now - self._last_seen >= ping_interval:
@@ -609,6 +624,12 @@ class Connection:
             self.ping(self._ping_sent)
             return True
         return False
+
+
+def keepalive_tick(ping_interval, ping_timeout):
+    """Seconds between a driver's calls of ``Connection.keepalive``."""
+    shorter = min(ping_interval, ping_timeout or ping_interval)
+    return min(KEEPALIVE_TICK_MAX, max(KEEPALIVE_TICK_MIN, shorter / 4))
 
 
 def _wire_limit(limit, deflate):
@@ -623,15 +644,13 @@ def _short_reason(reason):
     return reason if len(raw) <= 123 else raw[:123].decode("utf-8", "ignore")
 
 
-def _close_payload(code, reason, check=True):
-    """Close frame payload; user codes must be sendable (RFC 6455 7.4)."""
+def _close_payload(code, reason, code_valid=None):
+    """Close frame payload. With ``code_valid`` (the codec's
+    ``close_code_valid``, the one copy of RFC 6455 7.4's rule) the code
+    and reason are checked: the application's close must be sendable."""
     raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
-    if check:
-        if not (code == 1000 or 1001 <= code <= 1014 or 3000 <= code <= 4999) or code in (
-            1004,
-            1005,
-            1006,
-        ):
+    if code_valid is not None:
+        if not isinstance(code, int) or not 0 <= code <= 0xFFFF or not code_valid(code):
             raise ValueError("close code %r may not be sent" % (code,))
         if len(raw) > 123:
             raise ValueError("close reason is over 123 bytes")

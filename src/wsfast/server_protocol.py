@@ -15,6 +15,7 @@ Options:
 - ``max_head_size`` / ``max_headers``: request head limits (431).
 """
 
+from .constants import CLOSE_ABNORMAL
 from .errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, HttpRequest, Open, Request
 from .extensions import negotiate_deflate, parse_extensions
@@ -176,5 +177,5 @@ class ServerConnection(Connection):
         self._reader = None
         self.ready_state = CLOSED
         self.should_close = True
-        self.close_code = 1006
+        self.close_code = CLOSE_ABNORMAL
         return [event] if event is not None else []

@@ -60,6 +60,7 @@ from uvicorn.protocols.utils import (
 from . import backpressure
 from .constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_SERVICE_RESTART
 from .events import CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Request
+from .protocol import keepalive_tick
 from .server_protocol import ServerConnection
 
 __all__ = ["WSFastProtocol"]
@@ -587,10 +588,8 @@ class WSFastProtocol(asyncio.Protocol):
             self._schedule_keepalive()
 
     def _schedule_keepalive(self):
-        step = self.ping_interval
-        if self.ping_timeout and self.ping_timeout < step:
-            step = self.ping_timeout
-        self.ping_timer = self.loop.call_later(step / 2, self._keepalive)
+        self.ping_timer = self.loop.call_later(
+            keepalive_tick(self.ping_interval, self.ping_timeout), self._keepalive)
 
     def _keepalive(self):
         self.ping_timer = None

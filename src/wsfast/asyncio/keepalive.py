@@ -6,16 +6,18 @@ due or its pong is overdue (``Connection.keepalive`` decides).
 """
 
 
+from ..protocol import keepalive_tick
+
+
 class Keepalive:
     """Sends pings after ``interval`` idle seconds and fails connections
-    whose pong does not come within ``timeout`` (1011). The tick is a
-    quarter of the shorter of the two, so deadlines are met to within
-    that much."""
+    whose pong does not come within ``timeout`` (1011), ticking as
+    ``protocol.keepalive_tick`` says."""
 
     def __init__(self, loop, interval, timeout):
         self.interval = interval
         self.timeout = timeout
-        self.tick = min(interval, timeout or interval) / 4
+        self.tick = keepalive_tick(interval, timeout)
         self._loop = loop
         self._members = set()
         self._handle = None

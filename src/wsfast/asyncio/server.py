@@ -13,7 +13,15 @@ from ..constants import (
     DEFAULT_MAX_MESSAGE_SIZE,
 )
 from ..events import CONNECTING, OPEN
-from ..handshake import Reject, build_rejection
+from ..handshake import (
+    INTERNAL_ERROR,
+    NOT_FOUND,
+    SERVER_FULL,
+    SHUTTING_DOWN,
+    UPGRADE_REQUIRED,
+    Reject,
+    build_rejection,
+)
 from ..prepared import PreparedMessage
 from ..server_protocol import ServerConnection
 from .keepalive import Keepalive
@@ -72,13 +80,13 @@ class ServerWebSocket(WebSocket):
         self._handshake_done()
         handler = self._server.http_handler
         if handler is None:
-            self._respond((426, [("Upgrade", "websocket")], b"WebSocket upgrade required\n"))
+            self._respond(UPGRADE_REQUIRED)
             return
         try:
             result = handler(request)
         except Exception:
             logger.exception("HTTP handler failed")
-            result = (500, [], b"Internal Server Error\n")
+            result = INTERNAL_ERROR
         if inspect.isawaitable(result):
             self._handler_task = self._server._track(self._await_http(result))
         else:
@@ -89,20 +97,20 @@ class ServerWebSocket(WebSocket):
             result = await pending
         except Exception:
             logger.exception("HTTP handler failed")
-            result = (500, [], b"Internal Server Error\n")
+            result = INTERNAL_ERROR
         self._respond(result)
 
     def _respond(self, result):
         if self._transport_closing:
             return
         if result is None:
-            result = (404, [], b"Not Found\n")
+            result = NOT_FOUND
         status, headers, body = result
         try:
             response = build_rejection(status, None, headers, body)
         except ValueError:
             logger.exception("HTTP handler returned an invalid response")
-            response = build_rejection(500, None, [], b"Internal Server Error\n")
+            response = build_rejection(INTERNAL_ERROR[0], None, *INTERNAL_ERROR[1:])
         self.conn.send_http_response(response)
         self._flush()
 
@@ -156,9 +164,9 @@ class Server:
 
     def _handshake_hook(self, request, remote_address):
         if self.max_connections is not None and len(self.clients) >= self.max_connections:
-            return Reject(503, [("Retry-After", "1")], b"Too many connections\n")
+            return Reject(*SERVER_FULL)
         if self._closing:
-            return Reject(503, [], b"Server shutting down\n")
+            return Reject(*SHUTTING_DOWN)
         if self._user_hook is not None:
             return self._user_hook(request, remote_address)
         return None

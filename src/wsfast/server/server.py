@@ -17,24 +17,40 @@ import threading
 import time
 
 from .. import backpressure
-from ..constants import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from ..constants import (
+    CLOSE_ABNORMAL,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL_ERROR,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+)
 from ..errors import ProtocolError
-from ..events import Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
-from ..handshake import Reject, build_rejection
+from ..events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
+from ..handshake import INTERNAL_ERROR, NOT_FOUND, SERVER_FULL, UPGRADE_REQUIRED, Reject, build_rejection
 from ..prepared import PreparedMessage
-from ..protocol import KEEPALIVE_TIMEOUT_REASON, OPEN as READY_OPEN
+from ..protocol import FAILURE_KEEPALIVE, FAILURE_PEER, keepalive_tick
 from ..server_protocol import ServerConnection
 from . import limits, loop
 from .poller import READ, Poller
 from .timers import Timers
 from .tls import TLSLayer
-from .websocket import CLOSING, DRAINING, GONE, HANDSHAKE, LINGER, OPEN, WebSocket, send_to_many
+from .websocket import (
+    PHASE_CLOSING,
+    PHASE_DRAINING,
+    PHASE_GONE,
+    PHASE_HANDSHAKE,
+    PHASE_LINGER,
+    PHASE_OPEN,
+    WebSocket,
+    send_to_many,
+)
 
 log = logging.getLogger("wsfast.server")
 
 READ_BUFFER_SIZE = 256 * 1024
 _EVENTS = ("open", "message", "close", "error", "ping", "pong", "http")
-_FAILURE_CODES = frozenset((1002, 1003, 1007, 1009, 1010))
+# Failures the error event reports: the peer's doing, not the application's.
+_REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)
 # Linux hands TCP_NODELAY from a listening socket to the sockets it
 # accepts, which saves a system call per connection.
 _NODELAY_INHERITED = sys.platform.startswith("linux")
@@ -48,11 +64,11 @@ _ABORT = struct.pack("ii", 1, 0)
 
 
 def _no_upgrade(request):
-    return 426, [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")], b"WebSocket endpoint: upgrade required\n"
+    return UPGRADE_REQUIRED
 
 
 def _server_full(request, remote_address):
-    return Reject(503, [("Retry-After", "1")], b"server full, try again later\n")
+    return Reject(*SERVER_FULL)
 
 
 class Server:
@@ -354,13 +370,13 @@ class Server:
                 # Closed here only if a handler failed the connection (a
                 # peer's close frame starts a step of its own: the messages
                 # before it are dispatched while the connection is open).
-                if on_message is not None and ws.conn.ready_state != 3:
+                if on_message is not None and ws.conn.ready_state != CLOSED:
                     try:
                         on_message(ws, ev)
                     except Exception as exc:
                         self._handler_failed(ws, exc)
             elif t is Open:
-                ws.phase = OPEN
+                ws.phase = PHASE_OPEN
                 self._deadlines.pop(ws, None)
                 self.clients.add(ws)
                 self._call(ws, self._handlers["open"], ws)
@@ -393,16 +409,15 @@ class Server:
                 on_error(ws, exc)
             except Exception:
                 log.exception("error handler raised")
-        if ws is not None and ws.conn.ready_state in (READY_OPEN, 2):
+        if ws is not None and ws.conn.ready_state in (OPEN, CLOSING):
             ws.conn.fail(CLOSE_INTERNAL_ERROR, "internal error")
             ws._wrote()
 
     def _closed(self, ws, code, reason):
-        failure = ws.conn.failure
-        if code == 1006 and failure is not None and (
-                failure[0] in _FAILURE_CODES or failure[1] == KEEPALIVE_TIMEOUT_REASON):
+        conn = ws.conn
+        if code == CLOSE_ABNORMAL and conn.failure_kind in _REPORTED_FAILURES:
             # We failed the connection (bad frames, bad data, a dead peer): say why.
-            self._call(None, self._handlers["error"], ws, ProtocolError(*failure))
+            self._call(None, self._handlers["error"], ws, ProtocolError(*conn.failure))
         if ws in self.clients:
             self.clients.discard(ws)
             self._call(None, self._handlers["close"], ws, code, reason)
@@ -412,12 +427,12 @@ class Server:
         try:
             result = handler(request)
             if result is None:
-                result = (404, [], b"not found\n")
+                result = NOT_FOUND
             status, headers, body = result
             response = build_rejection(status, None, headers, body)
         except Exception as exc:
             log.error("http handler error for %s %s", request.method, request.target, exc_info=exc)
-            response = build_rejection(500, None, (), b"internal server error\n")
+            response = build_rejection(INTERNAL_ERROR[0], None, *INTERNAL_ERROR[1:])
         ws.conn.send_http_response(response)
 
     # -- closing ----------------------------------------------------------------------------
@@ -436,10 +451,10 @@ class Server:
         that close is abortive (RST), so that the kernel frees what is
         still unsent at once rather than retrying it for minutes to a peer
         that does not read."""
-        if ws.phase == GONE:
+        if ws.phase == PHASE_GONE:
             return
-        graceful = eof and ws.phase == LINGER
-        ws.phase = GONE
+        graceful = eof and ws.phase == PHASE_LINGER
+        ws.phase = PHASE_GONE
         ws._out = None
         if self._poller.name != "epoll":
             # Closing the only descriptor of a socket removes it from epoll.
@@ -465,13 +480,13 @@ class Server:
         now = time.monotonic()
         expired = [ws for ws, when in self._deadlines.items() if when <= now]
         for ws in expired:
-            if ws.phase == HANDSHAKE:
+            if ws.phase == PHASE_HANDSHAKE:
                 log.debug("handshake timeout: %s", ws.remote_address)
-            self._destroy(ws, "timeout" if ws.phase != CLOSING else "close timeout")
+            self._destroy(ws, "timeout" if ws.phase != PHASE_CLOSING else "close timeout")
         self._timers.call_later(0.5, self._sweep_deadlines)
 
     def _keepalive_period(self):
-        return min(10.0, max(0.5, min(self.ping_interval, self.ping_timeout or self.ping_interval) / 4))
+        return keepalive_tick(self.ping_interval, self.ping_timeout)
 
     def _sweep_keepalive(self):
         now, interval, timeout = time.monotonic(), self.ping_interval, self.ping_timeout
@@ -490,9 +505,9 @@ class Server:
             lsock.close()
         self._listeners.clear()
         for ws in list(self._conns.values()):
-            if ws.phase == HANDSHAKE:
+            if ws.phase == PHASE_HANDSHAKE:
                 self._destroy(ws)
-            elif ws.phase == OPEN:
+            elif ws.phase == PHASE_OPEN:
                 ws.close(code, reason)
 
     def _stop(self):
@@ -526,4 +541,4 @@ class Server:
         log.debug(*args)
 
 
-__all__ = ["Server", "DRAINING"]
+__all__ = ["Server"]

@@ -10,7 +10,8 @@ import socket
 
 from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
-from ..protocol import OPEN as READY_OPEN, InvalidState
+from ..events import OPEN
+from ..protocol import InvalidState
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
@@ -21,7 +22,7 @@ except ImportError:  # not compiled, or not Linux: the socket methods
 
 # Connection life cycle, as the loop sees it (ready_state is the
 # protocol's view and stays the browser's 0-3).
-HANDSHAKE, OPEN, CLOSING, DRAINING, LINGER, GONE = range(6)
+PHASE_HANDSHAKE, PHASE_OPEN, PHASE_CLOSING, PHASE_DRAINING, PHASE_LINGER, PHASE_GONE = range(6)
 
 _SEND_BATCH = 64  # chunks per sendmsg(); well under IOV_MAX
 _MESSAGES = (bytes, str)
@@ -41,7 +42,7 @@ def run_io(events, conns, buf, view):
             continue
         if mask & WRITE:
             ws._on_writable()
-        if mask & READABLE and ws.phase != GONE:
+        if mask & READABLE and ws.phase != PHASE_GONE:
             ws._on_readable(buf, view)
     return others
 
@@ -55,7 +56,7 @@ def send_to_many(prepared, clients, dirty, high):
     for ws in clients:
         conn = ws.conn
         # Output queued in this pass and not yet flushed counts as unsent.
-        if conn.ready_state != READY_OPEN or (
+        if conn.ready_state != OPEN or (
                 high is not None and ws._out_size + conn.bytes_pending > high):
             continue
         if ws._out is None and ws._tls is None and not conn.output_pending():
@@ -104,7 +105,7 @@ class WebSocket:
         self.fd = sock.fileno()
         self.conn = conn
         self.remote_address = remote_address
-        self.phase = HANDSHAKE
+        self.phase = PHASE_HANDSHAKE
         self._data = None
         self._out = None  # deque of unsent chunks, only while the socket is full
         self._out_size = 0
@@ -174,13 +175,13 @@ class WebSocket:
     def close(self, code=CLOSE_NORMAL, reason=""):
         """Start the close handshake; ``close`` fires when it completes
         (or after the server's close_timeout)."""
-        if self.phase >= CLOSING:
+        if self.phase >= PHASE_CLOSING:
             return
-        if self.phase == HANDSHAKE:
+        if self.phase == PHASE_HANDSHAKE:
             self.terminate()
             return
         self.conn.close(code, reason)
-        self.phase = CLOSING
+        self.phase = PHASE_CLOSING
         self.server._set_deadline(self, self.server.close_timeout)
         self._wrote()
 
@@ -209,7 +210,7 @@ class WebSocket:
         if n == 0:
             self._on_eof()
             return
-        if self.phase >= DRAINING:
+        if self.phase >= PHASE_DRAINING:
             return  # closing: the peer's last bytes are discarded
         data = view[:n]
         if self._tls is not None:
@@ -256,7 +257,7 @@ class WebSocket:
     def _next_step(self):
         """The loop's turn for a held connection: one more step, unless its
         output is over the high-water mark (then _check_water resumes it)."""
-        if self.phase == GONE or self._paused:
+        if self.phase == PHASE_GONE or self._paused:
             return
         conn = self.conn
         self._dirty = True
@@ -264,7 +265,7 @@ class WebSocket:
         if events:
             self.server._dispatch(self, events)
         if conn.events_pending():
-            if self.phase != GONE:
+            if self.phase != PHASE_GONE:
                 self._hold()
         elif self._held:
             self._held = False
@@ -272,13 +273,13 @@ class WebSocket:
         self._flush()
 
     def _on_eof(self):
-        if self.phase < DRAINING:
+        if self.phase < PHASE_DRAINING:
             conn = self.conn
             events = conn.receive_eof()
             while True:  # messages that came before the end, then Close
                 if events:
                     self.server._dispatch(self, events)
-                if not conn.events_pending() or self.phase == GONE:
+                if not conn.events_pending() or self.phase == PHASE_GONE:
                     break
                 events = conn.next_events()
         self.server._destroy(self, eof=True)
@@ -286,14 +287,14 @@ class WebSocket:
     def _flush(self):
         """Hand queued output to the kernel; queue what it does not take."""
         self._dirty = False
-        if self.phase == GONE:
+        if self.phase == PHASE_GONE:
             return
         data = self.conn.data_to_send()
         if self._tls is not None:
             data = self._tls.send(data) if data else self._tls.pending()
         if data and not self._write(data):
             return
-        if self.conn.should_close and self.phase < DRAINING:
+        if self.conn.should_close and self.phase < PHASE_DRAINING:
             self._finish()
 
     def _write(self, data):
@@ -345,7 +346,7 @@ class WebSocket:
         if not out:
             self._out = None
             self._out_size = 0
-            if self.phase == DRAINING:
+            if self.phase == PHASE_DRAINING:
                 self._linger()
                 return
         self._check_water()
@@ -354,7 +355,7 @@ class WebSocket:
     def _check_water(self):
         server = self.server
         size = self._out_size
-        if size > server.max_buffered and self.phase < DRAINING:
+        if size > server.max_buffered and self.phase < PHASE_DRAINING:
             server._log_debug("%s: output over max_buffered, dropping", self.remote_address)
             server._destroy(self, "output buffer over max_buffered")
         elif not self._paused and size > server.write_high_water:
@@ -367,7 +368,7 @@ class WebSocket:
                 server._backlog.append(self)
 
     def _update_mask(self):
-        if self.phase == GONE:
+        if self.phase == PHASE_GONE:
             return
         mask = (0 if self._paused or self._held else READ) | (WRITE if self._out is not None else 0)
         if mask != self._mask:
@@ -376,7 +377,7 @@ class WebSocket:
 
     def _finish(self):
         """The protocol is done: send what is queued, then close TCP."""
-        self.phase = DRAINING
+        self.phase = PHASE_DRAINING
         self.server._set_deadline(self, self.server.close_timeout)
         if self._out is None:
             self._linger()
@@ -384,7 +385,7 @@ class WebSocket:
     def _linger(self):
         """Everything is sent: half-close, so the peer reads our last bytes
         before it sees the end, and wait (bounded) for its FIN."""
-        self.phase = LINGER
+        self.phase = PHASE_LINGER
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
