@@ -32,6 +32,21 @@ MAX_QUEUE_BYTES = 1024 * 1024
 LOW_WATER_DIVISOR = 4
 
 
+class DeliveryStats:
+    """What the backpressure rules cost a server: messages a broadcast or
+    publish did not send to a slow client (``skipped``), and connections
+    dropped at ``max_buffered`` (``dropped``)."""
+
+    __slots__ = ("skipped", "dropped")
+
+    def __init__(self):
+        self.skipped = 0
+        self.dropped = 0
+
+    def __repr__(self):
+        return "DeliveryStats(skipped=%d, dropped=%d)" % (self.skipped, self.dropped)
+
+
 def default_max_buffered(max_message_size):
     return max(MAX_BUFFERED, 2 * (max_message_size or 0))
 

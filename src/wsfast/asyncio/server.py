@@ -4,7 +4,7 @@ import asyncio
 import inspect
 
 from .. import backpressure
-from ..closed import ConnectionClosed
+from ..closed import ConnectionClosed, closed_error
 from ..constants import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL_ERROR,
@@ -24,6 +24,7 @@ from ..handshake import (
 )
 from ..prepared import PreparedMessage
 from ..server_protocol import ServerConnection
+from ..topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry, topics_of
 from .keepalive import Keepalive
 from .websocket import WebSocket, logger
 
@@ -41,6 +42,30 @@ class ServerWebSocket(WebSocket):
         self._server = server
         self._handshake_timer = None
         self._handler_task = None
+        self._topics = None  # owned by the server's TopicRegistry
+
+    # -- topics ------------------------------------------------------------
+
+    def subscribe(self, topic):
+        """Subscribe to ``topic`` (a str); True if it was not subscribed.
+        Every subscription ends with the connection."""
+        if self.conn.ready_state != OPEN or self._transport_closing:
+            raise closed_error(self.conn)
+        return self._server._topics.subscribe(self, topic)
+
+    def unsubscribe(self, topic):
+        """True if the connection was subscribed to ``topic``."""
+        return self._server._topics.unsubscribe(self, topic)
+
+    @property
+    def topics(self):
+        """The topics this connection is subscribed to (a frozenset)."""
+        return topics_of(self)
+
+    def publish(self, topic, data, *, slow="skip"):
+        """Publish to ``topic``'s subscribers except this connection (see
+        ``Server.publish``); returns how many it reached."""
+        return self._server.publish(topic, data, exclude=self, slow=slow)
 
     @property
     def request(self):
@@ -128,8 +153,13 @@ class ServerWebSocket(WebSocket):
             code = CLOSE_INTERNAL_ERROR
         await self.close(code)
 
+    def _drop(self, reason):
+        self._server.stats.dropped += 1
+        super()._drop(reason)
+
     def connection_lost(self, exc):
         self._handshake_done()
+        self._server._topics.unsubscribe_all(self)
         self._server.clients.discard(self)
         self._server._connections.discard(self)
         super().connection_lost(exc)
@@ -155,6 +185,9 @@ class Server:
         self.handshake_timeout = options.pop("handshake_timeout")
         self.http_handler = options.pop("http_handler")
         self.max_connections = options.pop("max_connections")
+        self._topics = TopicRegistry(options.pop("max_topic_length"),
+                                     options.pop("max_topics_per_connection"))
+        self.stats = backpressure.DeliveryStats()
         ping_interval = options.pop("ping_interval")
         ping_timeout = options.pop("ping_timeout")
         self.keepalive = Keepalive(loop, ping_interval, ping_timeout) if ping_interval else None
@@ -184,20 +217,48 @@ class Server:
     def sockets(self):
         return self._server.sockets if self._server is not None else ()
 
-    def broadcast(self, data, clients=None):
+    def broadcast(self, data, clients=None, *, slow="skip"):
         """Send ``data`` (str or bytes) to ``clients`` (default: all open
-        clients), encoded (and compressed) once. Slow clients are skipped:
-        a client whose write buffer is above its high-water mark (so its
-        ``send`` would wait) misses the message rather than letting memory
-        grow. Returns the number of clients the message was queued for."""
-        message = PreparedMessage(data)
-        sent = 0
-        for ws in list(self.clients if clients is None else clients):
-            if ws._writing_paused or ws._transport_closing or ws.conn.ready_state != OPEN:
+        clients), encoded (and compressed) once. ``slow`` is the policy for
+        a client whose write buffer is above its high-water mark (its
+        ``send`` would wait): "skip" (it misses the message, counted in
+        ``stats.skipped``) or "queue" (sent anyway; past ``max_buffered``
+        it is dropped). Returns the number of clients it was queued for."""
+        return self._send_to_many(PreparedMessage(data),
+                                  list(self.clients if clients is None else clients), slow)
+
+    def publish(self, topic, data, *, exclude=None, slow="skip"):
+        """Send ``data`` to the subscribers of ``topic`` (see
+        ``ServerWebSocket.subscribe``) except ``exclude``, encoded once,
+        with the same rules as ``broadcast``. Returns how many subscribers
+        of this server it reached."""
+        registry = self._topics
+        registry.check(topic)
+        subscribers = registry.subscribers(topic)
+        if exclude is not None and exclude in subscribers:
+            subscribers.remove(exclude)
+        if not subscribers:
+            return 0
+        return self._send_to_many(PreparedMessage(data), subscribers, slow)
+
+    def subscriber_count(self, topic):
+        """How many connections of this server subscribe to ``topic``."""
+        return self._topics.count(topic)
+
+    def _send_to_many(self, message, clients, slow):
+        if slow not in ("skip", "queue"):
+            raise ValueError("slow must be 'skip' or 'queue'")
+        sent = skipped = 0
+        for ws in clients:
+            if ws._transport_closing or ws.conn.ready_state != OPEN:
+                continue
+            if ws._writing_paused and slow == "skip":
+                skipped += 1
                 continue
             ws.conn.send_prepared(message)
             ws._flush()
             sent += 1
+        self.stats.skipped += skipped
         return sent
 
     def close(self, code=CLOSE_GOING_AWAY, reason=""):
@@ -282,6 +343,8 @@ class serve:
         write_high_water=backpressure.WRITE_HIGH_WATER,
         write_low_water=backpressure.WRITE_LOW_WATER,
         max_buffered=None,
+        max_topic_length=MAX_TOPIC_LENGTH,
+        max_topics_per_connection=MAX_TOPICS_PER_CONNECTION,
         ping_interval=20,
         ping_timeout=20,
         handshake_timeout=10,
@@ -308,6 +371,8 @@ class serve:
             write_high_water=write_high_water,
             write_low_water=write_low_water,
             max_buffered=max_buffered,
+            max_topic_length=max_topic_length,
+            max_topics_per_connection=max_topics_per_connection,
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             handshake_timeout=handshake_timeout,

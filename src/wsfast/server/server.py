@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from .. import backpressure
+from .. import backpressure, topics
 from ..constants import (
     CLOSE_ABNORMAL,
     CLOSE_GOING_AWAY,
@@ -115,6 +115,8 @@ class Server:
         write_low_water=limits.WRITE_LOW_WATER,
         max_buffered=None,
         backlog=limits.BACKLOG,
+        max_topic_length=topics.MAX_TOPIC_LENGTH,
+        max_topics_per_connection=topics.MAX_TOPICS_PER_CONNECTION,
         reuse_port=False,
         sock=None,
         **connection_options,
@@ -154,6 +156,8 @@ class Server:
         ServerConnection(**self._conn_options)  # fail now, not per connection, on a bad option
 
         self.clients = set()  # open connections
+        self._topics = topics.TopicRegistry(max_topic_length, max_topics_per_connection)
+        self.stats = backpressure.DeliveryStats()
         self._conns = {}  # fd -> WebSocket, every connection we hold
         self._listeners = {}  # fd -> listening socket
         self._given_sock = sock
@@ -415,6 +419,7 @@ class Server:
 
     def _closed(self, ws, code, reason):
         conn = ws.conn
+        self._topics.unsubscribe_all(ws)
         if code == CLOSE_ABNORMAL and conn.failure_kind in _REPORTED_FAILURES:
             # We failed the connection (bad frames, bad data, a dead peer): say why.
             self._call(None, self._handlers["error"], ws, ProtocolError(*conn.failure))
@@ -535,7 +540,34 @@ class Server:
         prepared = PreparedMessage(data)
         high = self.write_high_water if slow == "skip" else None
         return send_to_many(prepared, list(self.clients if clients is None else clients),
-                            self._dirty, high)
+                            self._dirty, high, self.stats)
+
+    # -- topics -----------------------------------------------------------------------------------
+
+    def publish(self, topic, data, *, exclude=None, slow="skip"):
+        """Send one message to the subscribers of ``topic`` (see
+        ``WebSocket.subscribe``), encoded (and compressed) once, except
+        ``exclude`` (a connection); ``slow`` as for ``broadcast``. Returns
+        how many subscribers of this server it reached. Call it from the
+        loop's thread."""
+        if slow not in ("skip", "queue"):
+            raise ValueError("slow must be 'skip' or 'queue'")
+        registry = self._topics
+        registry.check(topic)
+        subscribers = registry.subscribers(topic)
+        if exclude is not None and exclude._topics is not None:
+            try:
+                subscribers.remove(exclude)
+            except ValueError:
+                pass
+        if not subscribers:
+            return 0
+        high = self.write_high_water if slow == "skip" else None
+        return send_to_many(PreparedMessage(data), subscribers, self._dirty, high, self.stats)
+
+    def subscriber_count(self, topic):
+        """How many connections of this server subscribe to ``topic``."""
+        return self._topics.count(topic)
 
     def _log_debug(self, *args):
         log.debug(*args)

@@ -5,7 +5,7 @@ cimport cython
 from wsfast.protocol cimport Connection
 
 cdef class WebSocket:
-    cdef public object server, sock, remote_address, _data, _out, _tls
+    cdef public object server, sock, remote_address, _data, _out, _tls, _topics
     cdef public Connection conn
     cdef public int fd, phase, _mask
     cdef public object _out_size
@@ -25,5 +25,5 @@ cdef class WebSocket:
 cpdef run_io(list events, dict conns, buf, view)
 
 
-@cython.locals(ws=WebSocket, conn=Connection, reached=int)
-cpdef int send_to_many(prepared, list clients, list dirty, high) except -1
+@cython.locals(ws=WebSocket, conn=Connection, reached=int, skipped=int)
+cpdef int send_to_many(prepared, list clients, list dirty, high, stats) except -1

@@ -12,6 +12,7 @@ from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
 from ..events import OPEN
 from ..protocol import InvalidState
+from ..topics import topics_of
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
@@ -47,17 +48,21 @@ def run_io(events, conns, buf, view):
     return others
 
 
-def send_to_many(prepared, clients, dirty, high):
+def send_to_many(prepared, clients, dirty, high, stats):
     """Queue a prepared message on every open client of ``clients`` whose
     unsent output is at most ``high`` bytes (None: no limit), marking them
-    for the loop's flush (``dirty``). Returns how many it reached.
-    Server.broadcast's per-client loop, compiled with the extension."""
+    for the loop's flush (``dirty``); counts the slow ones skipped in
+    ``stats``. Returns how many it reached. Server.broadcast's and
+    Server.publish's per-client loop, compiled with the extension."""
     reached = 0
+    skipped = 0
     for ws in clients:
         conn = ws.conn
+        if conn.ready_state != OPEN:
+            continue
         # Output queued in this pass and not yet flushed counts as unsent.
-        if conn.ready_state != OPEN or (
-                high is not None and ws._out_size + conn.bytes_pending > high):
+        if high is not None and ws._out_size + conn.bytes_pending > high:
+            skipped += 1
             continue
         if ws._out is None and ws._tls is None and not conn.output_pending():
             # Nothing ahead of it: straight to the kernel, no flush pass.
@@ -68,6 +73,8 @@ def send_to_many(prepared, clients, dirty, high):
                 ws._dirty = True
                 dirty.append(ws)
         reached += 1
+    if skipped:
+        stats.skipped += skipped
     return reached
 
 
@@ -96,6 +103,7 @@ class WebSocket:
         "_dirty",
         "_held",
         "_tls",
+        "_topics",
         "__weakref__",
     )
 
@@ -114,6 +122,7 @@ class WebSocket:
         self._dirty = False  # has output the loop has not flushed yet
         self._held = False  # received frames wait to be handled: not read
         self._tls = tls
+        self._topics = None  # owned by the server's TopicRegistry
 
     # -- the application's API ---------------------------------------------
 
@@ -163,6 +172,29 @@ class WebSocket:
         elif not self._dirty:
             self._dirty = True
             self.server._dirty.append(self)
+
+    # -- topics ----------------------------------------------------------------
+
+    def subscribe(self, topic):
+        """Subscribe to ``topic`` (a str); True if it was not subscribed.
+        Every subscription ends with the connection."""
+        if self.conn.ready_state != OPEN:
+            raise InvalidState("connection is not open")
+        return self.server._topics.subscribe(self, topic)
+
+    def unsubscribe(self, topic):
+        """True if the connection was subscribed to ``topic``."""
+        return self.server._topics.unsubscribe(self, topic)
+
+    @property
+    def topics(self):
+        """The topics this connection is subscribed to (a frozenset)."""
+        return topics_of(self)
+
+    def publish(self, topic, data, *, slow="skip"):
+        """Publish to ``topic``'s subscribers except this connection (see
+        ``Server.publish``); returns how many it reached."""
+        return self.server.publish(topic, data, exclude=self, slow=slow)
 
     def send_prepared(self, prepared):
         self.conn.send_prepared(prepared)
@@ -357,6 +389,7 @@ class WebSocket:
         size = self._out_size
         if size > server.max_buffered and self.phase < PHASE_DRAINING:
             server._log_debug("%s: output over max_buffered, dropping", self.remote_address)
+            server.stats.dropped += 1
             server._destroy(self, "output buffer over max_buffered")
         elif not self._paused and size > server.write_high_water:
             self._paused = True

@@ -1,0 +1,250 @@
+"""Topics: subscriptions, publish to subscribers only, cleanup when a
+connection ends, limits, the slow-subscriber rule, and what a
+subscription costs in memory; on the epoll server (both backends) and the
+asyncio adapter."""
+
+import asyncio
+import random
+import socket
+import time
+import tracemalloc
+
+import pytest
+
+import wsfast.asyncio as wsa
+from serverloop import Recorder, on_loop, running
+from wsfast.client import connect
+from wsfast.protocol import InvalidState
+from wsfast.topics import TopicError, TopicRegistry, topics_of
+
+
+class Member:
+    __slots__ = ("_topics", "name")
+
+    def __init__(self, name=""):
+        self._topics = None
+        self.name = name
+
+
+# -- the registry -----------------------------------------------------------------
+
+
+def test_subscribe_unsubscribe_and_counts():
+    r = TopicRegistry()
+    a, b = Member("a"), Member("b")
+    assert r.subscribe(a, "news") is True
+    assert r.subscribe(a, "news") is False
+    assert r.subscribe(b, "news") and r.subscribe(a, "sport")
+    assert r.count("news") == 2 and r.count("sport") == 1 and r.count("none") == 0
+    assert topics_of(a) == {"news", "sport"} and topics_of(b) == {"news"}
+    assert set(map(id, r.subscribers("news"))) == {id(a), id(b)}
+    assert r.unsubscribe(a, "news") is True and r.unsubscribe(a, "news") is False
+    assert r.unsubscribe(b, "sport") is False
+    r.unsubscribe_all(a)
+    r.unsubscribe_all(b)
+    assert len(r) == 0 and a._topics is None and b._topics is None
+
+
+def test_limits_and_bad_topics():
+    r = TopicRegistry(max_topic_length=8, max_topics_per_connection=3)
+    m = Member()
+    with pytest.raises(TypeError):
+        r.subscribe(m, b"bytes")
+    with pytest.raises(TopicError):
+        r.subscribe(m, "")
+    with pytest.raises(TopicError):
+        r.subscribe(m, "é" * 5)  # 10 bytes of UTF-8
+    for t in ("a", "b", "c"):
+        r.subscribe(m, t)
+    with pytest.raises(TopicError, match="max_topics_per_connection"):
+        r.subscribe(m, "d")
+    assert topics_of(m) == {"a", "b", "c"} and r.count("d") == 0
+
+
+def test_registry_matches_a_plain_model_through_random_operations():
+    # One item, tuples and sets on both sides, and back: the registry must
+    # always agree with a dict of sets.
+    rng = random.Random(7)
+    r = TopicRegistry(max_topics_per_connection=1000)
+    members = [Member(str(i)) for i in range(60)]
+    names = ["t%d" % i for i in range(90)]
+    model = {}
+    for _ in range(20000):
+        m, t = rng.choice(members), rng.choice(names)
+        op = rng.random()
+        if op < 0.55:
+            assert r.subscribe(m, t) == (m not in model.setdefault(t, set()))
+            model[t].add(m)
+        elif op < 0.97:
+            assert r.unsubscribe(m, t) == (m in model.get(t, ()))
+            model.get(t, set()).discard(m)
+        else:
+            r.unsubscribe_all(m)
+            for subs in model.values():
+                subs.discard(m)
+    for t in names:
+        assert set(map(id, r.subscribers(t))) == set(map(id, model.get(t, ()))), t
+        assert r.count(t) == len(model.get(t, ()))
+    for m in members:
+        assert topics_of(m) == {t for t, subs in model.items() if m in subs}
+    assert len(r) == sum(1 for subs in model.values() if subs)
+
+
+def test_a_subscription_costs_under_64_bytes():
+    members = [Member() for _ in range(10000)]
+    names = ["topic-%d" % i for i in range(100)]
+    tracemalloc.start()
+    try:
+        r = TopicRegistry()
+        before = tracemalloc.get_traced_memory()[0]
+        for i, m in enumerate(members):
+            for k in range(10):
+                r.subscribe(m, names[(i * 7 + k * 13) % 100])
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    pairs = sum(r.count(t) for t in names)
+    assert pairs == 100000
+    assert used / pairs < 64, used / pairs
+
+
+# -- the epoll server -----------------------------------------------------------------
+
+
+class TopicApp(Recorder):
+    """Messages 'sub:T', 'unsub:T', 'pub:T:text' (ws.publish: not to the
+    sender) and 'all:T:text' (server.publish: to everyone subscribed)."""
+
+    def __init__(self):
+        super().__init__(echo=False)
+        self.server = None
+
+    def on_message(self, ws, message):
+        verb, _, rest = message.partition(":")
+        if verb == "sub":
+            ws.send("sub %s %s" % (rest, ws.subscribe(rest)))
+        elif verb == "unsub":
+            ws.send("unsub %s %s" % (rest, ws.unsubscribe(rest)))
+        elif verb == "pub":
+            topic, _, text = rest.partition(":")
+            ws.send("reached %d" % ws.publish(topic, text))
+        elif verb == "all":
+            topic, _, text = rest.partition(":")
+            ws.send("reached %d" % self.server.publish(topic, text))
+
+
+def _clients(server, n):
+    return [connect("ws://127.0.0.1:%d/" % server.port, compression=False) for _ in range(n)]
+
+
+def test_epoll_publish_reaches_subscribers_only_and_ends_with_the_connection(impl):
+    app = TopicApp()
+    with running(backend=impl, **app.handlers()) as server:
+        app.server = server
+        a, b, c = _clients(server, 3)
+        for ws in (a, b):
+            ws.send("sub:room")
+            assert ws.recv(timeout=5) == "sub room True"
+        a.send("sub:room")
+        assert a.recv(timeout=5) == "sub room False"
+        assert on_loop(server, server.subscriber_count, "room") == 2
+        a.send("pub:room:hello")  # not to a itself
+        assert b.recv(timeout=5) == "hello"
+        assert a.recv(timeout=5) == "reached 1"
+        c.send("all:room:to all")  # c is not subscribed: it only gets the count
+        assert c.recv(timeout=5) == "reached 2"
+        assert a.recv(timeout=5) == "to all" and b.recv(timeout=5) == "to all"
+        b.close()
+        deadline = time.monotonic() + 5
+        while on_loop(server, server.subscriber_count, "room") != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        c.send("all:room:again")
+        assert c.recv(timeout=5) == "reached 1" and a.recv(timeout=5) == "again"
+        c.send("unsub:room")
+        assert c.recv(timeout=5) == "unsub room False"
+        a.close()
+        c.close()
+
+
+def test_epoll_topic_errors_and_closed_connections():
+    with running(compression=False) as server:
+        with _clients(server, 1)[0]:
+            ws = on_loop(server, lambda: next(iter(server.clients)))
+            with pytest.raises(TypeError):
+                on_loop(server, ws.subscribe, 42)
+            with pytest.raises(TopicError):
+                on_loop(server, ws.subscribe, "x" * 300)
+            with pytest.raises(TopicError):
+                on_loop(server, server.publish, "", "data")
+            assert on_loop(server, ws.subscribe, "t") is True
+            assert on_loop(server, lambda: ws.topics) == frozenset({"t"})
+            on_loop(server, ws.close)
+            with pytest.raises(InvalidState):
+                on_loop(server, ws.subscribe, "u")
+
+
+def test_epoll_publish_skips_a_slow_subscriber_and_counts_it():
+    with running(compression=False, write_high_water=4096, write_low_water=1024) as server:
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", server.port))
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        slow.recv(4096)
+        with _clients(server, 1)[0] as good:
+            deadline = time.monotonic() + 5
+            while len(on_loop(server, lambda: list(server.clients))) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            port = slow.getsockname()[1]
+            for ws in on_loop(server, lambda: list(server.clients)):
+                on_loop(server, ws.subscribe, "feed")
+                if ws.remote_address[1] == port:  # a small send buffer too
+                    on_loop(server, ws.sock.setsockopt, socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            reached = on_loop(server, lambda: [server.publish("feed", b"x" * 1024) for _ in range(64)])
+            for _ in range(64):
+                assert good.recv(timeout=5) == b"x" * 1024
+        assert min(reached) == 1 and max(reached) == 2
+        assert on_loop(server, lambda: server.stats.skipped) == sum(2 - n for n in reached) > 0
+        slow.close()
+
+
+# -- the asyncio adapter ----------------------------------------------------------------
+
+
+def test_asyncio_topics():
+    async def handler(ws):
+        async for message in ws:
+            verb, _, rest = message.partition(":")
+            if verb == "sub":
+                await ws.send("sub %s" % ws.subscribe(rest))
+            elif verb == "pub":
+                topic, _, text = rest.partition(":")
+                await ws.send("reached %d" % ws.publish(topic, text))
+
+    async def main():
+        async with wsa.serve(handler, "127.0.0.1", 0, compression=False) as server:
+            url = "ws://127.0.0.1:%d/" % server.sockets[0].getsockname()[1]
+            a, b, c = [await wsa.connect(url, compression=False) for _ in range(3)]
+            for ws in (a, b):
+                await ws.send("sub:room")
+                assert await ws.recv() == "sub True"
+            assert server.subscriber_count("room") == 2
+            await a.send("pub:room:hi")
+            assert await b.recv() == "hi" and await a.recv() == "reached 1"
+            assert server.publish("room", "all") == 2
+            assert await a.recv() == "all" and await b.recv() == "all"
+            assert server.publish("nobody", "x") == 0
+            with pytest.raises(TypeError):
+                server.publish(1, "x")
+            await b.close()
+            for _ in range(200):
+                if server.subscriber_count("room") == 1:
+                    break
+                await asyncio.sleep(0.01)
+            assert server.subscriber_count("room") == 1
+            for ws in (a, c):
+                await ws.close()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
