@@ -66,7 +66,7 @@ class TopicRegistry:
     kept small: a connection's topics and a topic's subscribers are each
     one item, a tuple of a few, or a set of many."""
 
-    __slots__ = ("_subscribers", "max_topic_length", "max_topics_per_connection")
+    __slots__ = ("_subscribers", "max_topic_length", "max_topics_per_connection", "on_change")
 
     def __init__(self, max_topic_length=MAX_TOPIC_LENGTH,
                  max_topics_per_connection=MAX_TOPICS_PER_CONNECTION):
@@ -75,6 +75,9 @@ class TopicRegistry:
         self._subscribers = {}  # topic -> member, tuple or set of members
         self.max_topic_length = max_topic_length
         self.max_topics_per_connection = max_topics_per_connection
+        #: Called as on_change(topic, True) when a topic gains its first
+        #: subscriber and on_change(topic, False) when it loses its last.
+        self.on_change = None
 
     def check(self, topic):
         """Raise TypeError or TopicError unless ``topic`` is a valid name."""
@@ -99,7 +102,10 @@ class TopicRegistry:
                                  "(max_topics_per_connection)" % self.max_topics_per_connection)
         member._topics = _with(mine, topic, _TOPICS_IN_TUPLE)
         table = self._subscribers
-        table[topic] = _with(table.get(topic), member, _MEMBERS_IN_TUPLE)
+        held = table.get(topic)
+        table[topic] = _with(held, member, _MEMBERS_IN_TUPLE)
+        if held is None and self.on_change is not None:
+            self.on_change(topic, True)
         return True
 
     def unsubscribe(self, member, topic):
@@ -126,6 +132,8 @@ class TopicRegistry:
         rest = _without(table[topic], member, _MEMBERS_IN_TUPLE)
         if rest is None or rest == ():
             del table[topic]
+            if self.on_change is not None:
+                self.on_change(topic, False)
         else:
             table[topic] = rest
 
@@ -135,6 +143,10 @@ class TopicRegistry:
 
     def count(self, topic):
         return len(_items(self._subscribers.get(topic)))
+
+    def topics(self):
+        """The topics that have at least one subscriber (a new list)."""
+        return list(self._subscribers)
 
     def __len__(self):
         """How many topics have at least one subscriber."""

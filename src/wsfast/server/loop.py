@@ -37,6 +37,8 @@ def run(server):
                         lsock = listeners.get(fd)
                         if lsock is not None:
                             server._accept(lsock)
+                        else:
+                            server._on_fd(fd)  # the workers' bus
         if backlog:
             # Connections whose last read held more than one step: one
             # step each per pass, after everyone else's I/O (fairness).

@@ -158,6 +158,7 @@ class Server:
         self.clients = set()  # open connections
         self._topics = topics.TopicRegistry(max_topic_length, max_topics_per_connection)
         self.stats = backpressure.DeliveryStats()
+        self._bus = None  # fanout.WorkerBus under run_workers
         self._conns = {}  # fd -> WebSocket, every connection we hold
         self._listeners = {}  # fd -> listening socket
         self._given_sock = sock
@@ -519,6 +520,9 @@ class Server:
         for ws in list(self._conns.values()):
             self._destroy(ws, "server shut down")
         self._stopped = True
+        if self._bus is not None:
+            self._poller.unregister(self._bus.fileno())
+            self._bus.close()
         for s in self._wakeup:
             self._poller.unregister(s.fileno())
             s.close()
@@ -560,10 +564,39 @@ class Server:
                 subscribers.remove(exclude)
             except ValueError:
                 pass
+        bus = self._bus
+        if bus is not None:
+            bus.check(topic, data)
+            bus.publish(topic, data)
         if not subscribers:
             return 0
         high = self.write_high_water if slow == "skip" else None
         return send_to_many(PreparedMessage(data), subscribers, self._dirty, high, self.stats)
+
+    def _publish_local(self, topic, data):
+        """A message another worker published: to this worker's subscribers."""
+        subscribers = self._topics.subscribers(topic)
+        if subscribers:
+            send_to_many(PreparedMessage(data), subscribers, self._dirty,
+                         self.write_high_water, self.stats)
+
+    @property
+    def bus(self):
+        """The workers' bus this server publishes on (None when alone)."""
+        return self._bus
+
+    def attach_bus(self, bus):
+        """Publish across workers on ``bus`` (``fanout.WorkerBus``); run_workers
+        does this for each worker."""
+        self.listen()
+        self._bus = bus
+        self._topics.on_change = bus.interest
+        self._poller.register(bus.fileno(), READ)
+        bus.start(self)
+
+    def _on_fd(self, fd):
+        if self._bus is not None and fd == self._bus.fileno():
+            self._bus.on_readable()
 
     def subscriber_count(self, topic):
         """How many connections of this server subscribe to ``topic``."""

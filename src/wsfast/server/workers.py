@@ -21,6 +21,8 @@ import signal
 import sys
 import time
 
+from . import fanout
+
 log = logging.getLogger("wsfast.server")
 
 #: Seconds between a worker's checks that its supervisor is still alive.
@@ -56,11 +58,12 @@ def run_workers(make_server, workers=None, on_ready=None):
     if on_ready:
         on_ready(probe)
     _close_listeners(probe)
-    children = {}
+    children = {}  # pid -> (start time, worker index)
     stopping = []
     supervisor = os.getpid()
+    group = fanout.new_group() if fanout.AVAILABLE else None
 
-    def spawn():
+    def spawn(index):
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -70,6 +73,8 @@ def run_workers(make_server, workers=None, on_ready=None):
                 if os.getppid() != supervisor:  # it died before we asked
                     os._exit(0)
                 server = make_server(port=port)
+                if group is not None:  # publish reaches every worker's subscribers
+                    server.attach_bus(fanout.WorkerBus(group, index, workers))
                 _watch_parent(server, supervisor)
                 server.run()
                 code = 0
@@ -77,7 +82,7 @@ def run_workers(make_server, workers=None, on_ready=None):
                 log.exception("worker %d failed", os.getpid())
             finally:
                 os._exit(code)
-        children[pid] = time.monotonic()
+        children[pid] = (time.monotonic(), index)
 
     def forward(signum, frame):
         stopping.append(signum)
@@ -89,8 +94,8 @@ def run_workers(make_server, workers=None, on_ready=None):
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for _ in range(workers):
-            spawn()
+        for index in range(workers):
+            spawn(index)
         log.info("%d workers started: %s", workers, " ".join(map(str, children)))
         status = 0
         while children:
@@ -98,14 +103,15 @@ def run_workers(make_server, workers=None, on_ready=None):
                 pid, raw = os.wait()
             except ChildProcessError:
                 break
-            started = children.pop(pid, None)
+            child = children.pop(pid, None)
             code = os.waitstatus_to_exitcode(raw)
             if code != 0:
                 status = 1
-            if not stopping and started is not None:
+            if not stopping and child is not None:
+                started, index = child
                 log.warning("worker %d exited with %d; restarting", pid, code)
                 time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
-                spawn()
+                spawn(index)  # the same place on the bus
         return 0 if stopping else status
     finally:
         for s, handler in old.items():

@@ -1,0 +1,225 @@
+"""Topics across the workers of one machine (``run_workers``).
+
+Each worker binds one AF_UNIX datagram socket, in Linux's abstract
+namespace under a name unique to its supervisor's group, and watches it
+in its own loop. A publish is delivered to the worker's own subscribers,
+then handed, as one datagram, to each other worker that has subscribers
+for the topic; that worker delivers it to its subscribers.
+
+Why datagrams on AF_UNIX: no connections to set up between workers or
+to re-establish when one restarts, no stream framing or partial writes,
+the kernel keeps each sender's datagrams in order, and a full receiver
+makes ``sendto`` fail at once (non-blocking) instead of stalling the
+publishing loop: that datagram is dropped and counted
+(``BusStats.dropped``); the receiver sees per-sender sequence numbers and
+counts what it missed (``gaps``). A receiving socket queues only a few
+datagrams (Linux's ``net.unix.max_dgram_qlen``, often 10), so what one
+loop pass sends to a worker goes in one datagram: records are gathered
+per worker and sent when the pass ends (as uWebSockets batches a pass's
+publishes into one write per subscriber).
+
+Interest: a worker tells the others when a topic gains its first local
+subscriber or loses its last, so a message goes only to workers that
+want it; these records travel in the same datagrams, in order with the
+publishes. A worker that starts (or is restarted by the supervisor) says
+HELLO; the others forget what they knew of it, reset its sequence, and
+tell it their interests.
+"""
+
+import os
+import socket
+import struct
+import sys
+
+#: Largest topic plus message a worker hands to the others (bytes); a
+#: larger publish raises ValueError before anything is sent.
+MAX_BUS_MESSAGE = 128 * 1024
+#: A pass's records for one worker are sent once they reach this size.
+BUS_DATAGRAM = 64 * 1024
+#: Datagrams a worker takes from the bus per loop pass (fairness).
+BUS_BATCH = 64
+#: Socket buffers asked for the bus socket (the kernel may cap them).
+BUS_BUFFER = 4 * 1024 * 1024
+
+# One record: kind, flags, origin worker, sequence (per sender and
+# receiver, publishes only), topic length, payload length.
+_RECORD = struct.Struct("!BBHQHI")
+_PUBLISH, _INTEREST, _NO_INTEREST, _HELLO = 1, 2, 3, 4
+_TEXT = 1
+
+AVAILABLE = sys.platform.startswith("linux")  # abstract AF_UNIX addresses
+
+
+def bus_address(group, index):
+    return b"\0wsfast-bus-%s-%d" % (group.encode("ascii"), index)
+
+
+def new_group():
+    """A name for one supervisor's workers, unique on this machine."""
+    return "%d-%s" % (os.getpid(), os.urandom(4).hex())
+
+
+class BusStats:
+    """``sent``/``received``: messages handed over / taken from the bus;
+    ``dropped``: messages another worker could not take at once (its
+    buffer was full, or it was restarting); ``gaps``: messages this
+    worker never got (sequence numbers skipped)."""
+
+    __slots__ = ("sent", "received", "dropped", "gaps")
+
+    def __init__(self):
+        self.sent = self.received = self.dropped = self.gaps = 0
+
+    def __repr__(self):
+        return "BusStats(sent=%d, received=%d, dropped=%d, gaps=%d)" % (
+            self.sent, self.received, self.dropped, self.gaps)
+
+
+class WorkerBus:
+    """This worker's end of its group's bus."""
+
+    def __init__(self, group, index, workers):
+        if not AVAILABLE:
+            raise OSError("the workers' bus needs Linux (abstract AF_UNIX addresses)")
+        self.index = index
+        self.workers = workers
+        self.stats = BusStats()
+        self._peers = [bus_address(group, i) for i in range(workers)]
+        self._interest = [set() for _ in range(workers)]  # topics each worker wants
+        self._sent_seq = [0] * workers
+        self._seen_seq = [0] * workers
+        self._out = [[] for _ in range(workers)]  # records for each worker, this pass
+        self._out_size = [0] * workers
+        self._out_publishes = [0] * workers
+        self._flush_scheduled = False
+        sock = self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, option, BUS_BUFFER)
+            except OSError:
+                pass
+        sock.setblocking(False)
+        sock.bind(self._peers[index])
+        self._server = None
+
+    def fileno(self):
+        return self._sock.fileno()
+
+    def close(self):
+        self.flush()
+        self._sock.close()
+
+    def start(self, server):
+        """Attach to ``server`` (which delivers what arrives) and say HELLO."""
+        self._server = server
+        for i in range(self.workers):
+            if i != self.index:
+                self._record(i, _HELLO, 0, b"", b"")
+
+    # -- sending ---------------------------------------------------------------
+
+    def _record(self, peer, kind, flags, topic, payload):
+        """Queue one record for ``peer``; it leaves when the pass ends."""
+        seq = 0
+        if kind == _PUBLISH:
+            seq = self._sent_seq[peer] = self._sent_seq[peer] + 1
+            self._out_publishes[peer] += 1
+        record = _RECORD.pack(kind, flags, self.index, seq, len(topic), len(payload)) + topic + payload
+        self._out[peer].append(record)
+        self._out_size[peer] += len(record)
+        if self._out_size[peer] >= BUS_DATAGRAM:
+            self._send(peer)
+        elif not self._flush_scheduled and self._server is not None:
+            self._flush_scheduled = True
+            self._server.call_later(0, self.flush)  # when this loop pass ends
+
+    def _send(self, peer):
+        records, publishes = self._out[peer], self._out_publishes[peer]
+        self._out[peer], self._out_size[peer], self._out_publishes[peer] = [], 0, 0
+        try:
+            self._sock.sendto(b"".join(records), self._peers[peer])
+        except OSError:  # full (EAGAIN), or the worker is not there (restarting)
+            self.stats.dropped += publishes
+            return
+        self.stats.sent += publishes
+
+    def flush(self):
+        """Send each worker what this pass gathered for it, one datagram each."""
+        self._flush_scheduled = False
+        for peer in range(self.workers):
+            if self._out[peer]:
+                self._send(peer)
+
+    def interest(self, topic, present):
+        """This worker gained its first subscriber of ``topic`` (or lost its last)."""
+        raw = topic.encode("utf-8")
+        kind = _INTEREST if present else _NO_INTEREST
+        for i in range(self.workers):
+            if i != self.index:
+                self._record(i, kind, 0, raw, b"")
+
+    def check(self, topic, data):
+        """Raise ValueError if this publish cannot cross the bus."""
+        size = len(topic.encode("utf-8")) + len(data.encode("utf-8") if isinstance(data, str) else data)
+        if size > MAX_BUS_MESSAGE:
+            raise ValueError("a message published across workers is at most %d bytes "
+                             "with its topic (MAX_BUS_MESSAGE), got %d" % (MAX_BUS_MESSAGE, size))
+
+    def publish(self, topic, data):
+        """Queue a message for every other worker that wants ``topic``;
+        returns how many workers that is."""
+        wanting = [i for i, topics in enumerate(self._interest) if topic in topics and i != self.index]
+        if not wanting:
+            return 0
+        raw = topic.encode("utf-8")
+        if isinstance(data, str):
+            flags, payload = _TEXT, data.encode("utf-8")
+        else:
+            flags, payload = 0, bytes(data)
+        for i in wanting:
+            self._record(i, _PUBLISH, flags, raw, payload)
+        return len(wanting)
+
+    # -- receiving ------------------------------------------------------------------
+
+    def on_readable(self):
+        """Take up to BUS_BATCH datagrams; deliver their publishes locally."""
+        sock = self._sock
+        for _ in range(BUS_BATCH):
+            try:
+                datagram = sock.recv(BUS_DATAGRAM + MAX_BUS_MESSAGE + 64)
+            except (BlockingIOError, InterruptedError):
+                return
+            self._take(datagram)
+
+    def _take(self, datagram):
+        server, record, size = self._server, _RECORD, _RECORD.size
+        pos, end = 0, len(datagram)
+        while pos + size <= end:
+            kind, flags, origin, seq, topic_len, payload_len = record.unpack_from(datagram, pos)
+            pos += size
+            topic = datagram[pos:pos + topic_len].decode("utf-8")
+            pos += topic_len
+            payload = datagram[pos:pos + payload_len]
+            pos += payload_len
+            if origin >= self.workers or origin == self.index:
+                return  # not one of ours: ignore the rest
+            if kind == _PUBLISH:
+                seen = self._seen_seq[origin]
+                if seq > seen + 1:
+                    self.stats.gaps += seq - seen - 1
+                self._seen_seq[origin] = seq
+                self.stats.received += 1
+                server._publish_local(topic, payload.decode("utf-8") if flags & _TEXT else payload)
+            elif kind == _INTEREST:
+                self._interest[origin].add(topic)
+            elif kind == _NO_INTEREST:
+                self._interest[origin].discard(topic)
+            elif kind == _HELLO:
+                # The worker (re)started: what we knew of it is gone.
+                self._interest[origin].clear()
+                self._seen_seq[origin] = 0
+                self._sent_seq[origin] = 0
+                self._out[origin], self._out_size[origin], self._out_publishes[origin] = [], 0, 0
+                for mine in server._topics.topics():
+                    self._record(origin, _INTEREST, 0, mine.encode("utf-8"), b"")
