@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     # Both backends have the same names and signatures (``_core.pyi``), so
     # type checkers see the compiled one whichever is picked at run time.
     from . import _core as impl
+
+    __all__ = ["backend", "impl"]
 else:
     _impl = None
     if not os.environ.get("WSFAST_NO_EXTENSIONS"):
