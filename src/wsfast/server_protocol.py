@@ -40,7 +40,7 @@ from .protocol import Connection, InvalidState
 
 if TYPE_CHECKING:
     from .events import EventType
-    from .http import Request
+    from .http import Request as RequestHead
 
 
 #: Bytes kept while waiting for accept()/reject() when no message limit is set.
@@ -59,8 +59,8 @@ class ServerConnection(Connection):
     def __init__(
         self,
         *,
-        subprotocols: Iterable[str] | Callable[[Request, list[str]], str | None] | None = None,
-        handshake_hook: Callable[[Request, Any], Any] | None = None,
+        subprotocols: Iterable[str] | Callable[[RequestHead, list[str]], str | None] | None = None,
+        handshake_hook: Callable[[RequestHead, Any], Any] | None = None,
         origins: Iterable[str | None] | None = None,
         compression: bool | dict[str, Any] | None = True,
         auto_accept: bool = True,
@@ -85,7 +85,7 @@ class ServerConnection(Connection):
         self.request = None
         self._reader = RequestReader(max_head_size, max_headers)
         self._key = None
-        self._hook_accept = (None, [])  # (subprotocol, headers) from hooks
+        self._hook_accept: tuple[str | None, list[tuple[str, str]]] = (None, [])  # (subprotocol, headers) from hooks
         self._pending = b""  # frames that arrived before the 101 went out
 
     def _receive_handshake(self, data):

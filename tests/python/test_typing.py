@@ -56,10 +56,11 @@ def test_mypy_reports_each_deliberate_error_in_a_user_script(tmp_path):
 
 
 def test_the_script_is_clean_once_the_errors_are_removed(tmp_path):
-    """The marks are the only errors: the same script without the marked
-    lines passes --strict (so the test above is not matching noise)."""
+    """The marks are the only errors: the same script with each marked
+    statement replaced by ``pass`` passes --strict (so the test above is not
+    matching noise)."""
     with open(os.path.join(TYPING, "user_script_errors.py")) as f:
-        lines = [line for line in f if "# expect:" not in line]
+        lines = [re.sub(r"\S.*# expect:.*", "pass", line) for line in f]
     clean = tmp_path / "clean.py"
     clean.write_text("".join(lines))
     rc, out = run(["mypy", "--strict", "--config-file", os.devnull, "--cache-dir",
