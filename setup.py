@@ -153,7 +153,11 @@ def extensions():
                                sources=["src/wsfast/server/_syscalls.pyx"]))
     return cythonize(
         [ext] + twins,
-        compiler_directives={"language_level": "3"},
+        # annotation_typing=False: the type hints in the compiled twins are
+        # for type checkers only. Their C types come from the .pxd files; if
+        # Cython also read the hints, `x: int` would reject int subclasses and
+        # `-> str` would add conversions, so both builds would behave apart.
+        compiler_directives={"language_level": "3", "annotation_typing": False},
         annotate=os.environ.get("WSFAST_CYTHON_ANNOTATE") == "1",
     )
 

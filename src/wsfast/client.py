@@ -9,11 +9,15 @@ There is no background thread, so pings are answered and keepalive runs
 only while the client is inside ``recv``, ``ping`` or ``close``.
 """
 
+from __future__ import annotations
+
 import collections
 import os
 import socket
 import ssl as ssl_module
 import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .client_protocol import ClientConnection
 from .closed import ConnectionClosed, ConnectionClosedOK, closed_error
@@ -28,22 +32,28 @@ __all__ = ["ClientWebSocket", "ConnectionClosed", "connect"]
 _READ_SIZE = 65536
 
 
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .http import Response
+
+
 def connect(
-    url,
+    url: str,
     *,
-    subprotocols=(),
-    compression=True,
-    extra_headers=(),
-    origin=None,
-    ssl=None,
-    open_timeout=10,
-    close_timeout=10,
-    ping_interval=None,
-    ping_timeout=None,
-    max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-    max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-    source_address=None,
-):
+    subprotocols: Iterable[str] = (),
+    compression: bool = True,
+    extra_headers: Iterable[tuple[str, str]] = (),
+    origin: str | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    open_timeout: float | None = 10,
+    close_timeout: float | None = 10,
+    ping_interval: float | None = None,
+    ping_timeout: float | None = None,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+    source_address: tuple[str, int] | None = None,
+) -> ClientWebSocket:
     """Open a WebSocket connection and return a ClientWebSocket.
 
     ``ssl`` is an ``ssl.SSLContext`` for wss:// (default: the system's
@@ -120,27 +130,27 @@ class ClientWebSocket:
     # -- state ---------------------------------------------------------------
 
     @property
-    def ready_state(self):
+    def ready_state(self) -> int:
         return self._conn.ready_state
 
     @property
-    def subprotocol(self):
+    def subprotocol(self) -> str | None:
         return self._conn.subprotocol
 
     @property
-    def extensions(self):
+    def extensions(self) -> str | None:
         return self._conn.extensions
 
     @property
-    def close_code(self):
+    def close_code(self) -> int | None:
         return self._conn.close_code
 
     @property
-    def close_reason(self):
+    def close_reason(self) -> str | None:
         return self._conn.close_reason
 
     @property
-    def response(self):
+    def response(self) -> Response | None:
         """The server's handshake response: ``status``, ``headers``."""
         return self._conn.response
 
@@ -243,7 +253,7 @@ class ClientWebSocket:
 
     # -- public API ------------------------------------------------------------
 
-    def recv(self, timeout=None):
+    def recv(self, timeout: float | None = None) -> str | bytes:
         """The next message: ``str`` (text) or ``bytes`` (binary).
 
         Raises TimeoutError after ``timeout`` seconds, and ConnectionClosed
@@ -266,7 +276,7 @@ class ClientWebSocket:
         conn = self._conn
         return (self._eof or conn.close_code is not None) and not conn.events_pending()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str | bytes]:
         """Messages until the connection closes normally; other endings
         raise ConnectionClosedError."""
         while True:
@@ -276,7 +286,7 @@ class ClientWebSocket:
                 return
             yield message
 
-    def send(self, data):
+    def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send ``data``: str as a text message, bytes-like as binary.
         Blocks until the socket accepted every byte."""
         if self._conn.ready_state != OPEN or self._eof:
@@ -284,7 +294,7 @@ class ClientWebSocket:
         self._conn.send(data)
         self._flush()
 
-    def ping(self, data=None, timeout=10):
+    def ping(self, data: bytes | None = None, timeout: float | None = 10) -> float:
         """Send a ping and wait for its pong; returns the round trip in
         seconds. Messages that arrive meanwhile are kept for ``recv``."""
         if self._conn.ready_state != OPEN or self._eof:
@@ -301,7 +311,7 @@ class ClientWebSocket:
         self._pongs.discard(payload)
         return time.monotonic() - start
 
-    def close(self, code=1000, reason=""):
+    def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection: send a close frame, wait up to
         ``close_timeout`` for the server's close frame and its TCP close,
         then close the socket. Messages arriving meanwhile are dropped."""
@@ -322,12 +332,12 @@ class ClientWebSocket:
             pass
         self._drain_until_eof(deadline)
 
-    def __enter__(self):
+    def __enter__(self) -> ClientWebSocket:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<ClientWebSocket %s ready_state=%d>" % (self.remote_address, self.ready_state)
 

@@ -1,5 +1,10 @@
 """Client side of the connection: the upgrade request, then ``protocol``."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 from .constants import CLOSE_ABNORMAL
 from .errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, Open
@@ -27,17 +32,17 @@ class ClientConnection(Connection):
 
     def __init__(
         self,
-        host,
-        port=None,
-        path="/",
+        host: str,
+        port: int | None = None,
+        path: str = "/",
         *,
-        secure=False,
-        subprotocols=(),
-        compression=True,
-        extra_headers=(),
-        origin=None,
-        **options,
-    ):
+        secure: bool = False,
+        subprotocols: Iterable[str] = (),
+        compression: bool | dict[str, Any] | None = True,
+        extra_headers: Iterable[tuple[str, str]] = (),
+        origin: str | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.host, self.port, self.path, self.secure = host, port, path, secure
         self.offered_subprotocols = list(subprotocols)
@@ -48,7 +53,7 @@ class ClientConnection(Connection):
         self._reader = ResponseReader()
         self._key = None
 
-    def connect(self):
+    def connect(self) -> None:
         """Queue the upgrade request."""
         if self._key is not None:
             raise InvalidState("connect() was already called")

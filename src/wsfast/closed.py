@@ -1,7 +1,14 @@
 """Exceptions of the I/O drivers (clients and the asyncio adapter)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .constants import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NO_STATUS, CLOSE_NORMAL
 from .errors import WebSocketError
+
+if TYPE_CHECKING:
+    from .protocol import Connection
 
 
 class ConnectionClosed(WebSocketError):
@@ -13,13 +20,13 @@ class ConnectionClosed(WebSocketError):
     ``(code, reason)`` of the close frame we sent, or None.
     """
 
-    def __init__(self, code, reason="", sent=None):
+    def __init__(self, code: int, reason: str = "", sent: tuple[int, str] | None = None) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
         self.sent = sent
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = "connection closed: %s" % self.code
         if self.reason:
             text += " (%s)" % self.reason
@@ -42,7 +49,7 @@ class ConnectionClosedError(ConnectionClosed):
 _OK = (CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_NO_STATUS)
 
 
-def closed_error(conn):
+def closed_error(conn: Connection) -> ConnectionClosed:
     """The exception that describes ``conn``'s end (a sans-I/O Connection)."""
     code = conn.close_code if conn.close_code is not None else CLOSE_ABNORMAL
     cls = ConnectionClosedOK if code in _OK else ConnectionClosedError

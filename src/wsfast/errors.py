@@ -1,5 +1,10 @@
 """Exceptions shared by both backends."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 
 class WebSocketError(Exception):
     """Base class of every wsfast error."""
@@ -12,13 +17,13 @@ class ProtocolError(WebSocketError):
     violation, so that a caller can still act on them in order.
     """
 
-    def __init__(self, code, reason, frames=None):
+    def __init__(self, code: int, reason: str, frames: list[Any] | None = None) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
         self.frames = frames if frames is not None else []
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%s (close code %d)" % (self.reason, self.code)
 
 
@@ -31,13 +36,14 @@ class HandshakeError(WebSocketError):
     ``(name, value)`` string pairs.
     """
 
-    def __init__(self, status, reason, headers=()):
+    def __init__(self, status: int | None, reason: str,
+                 headers: Iterable[tuple[str, str]] = ()) -> None:
         super().__init__(status, reason)
         self.status = status
         self.reason = reason
         self.headers = list(headers)
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.status is None:
             return self.reason
         return "%s (HTTP %d)" % (self.reason, self.status)
@@ -51,6 +57,7 @@ class InvalidResponse(HandshakeError):
     its body, so that a caller can report what the server said.
     """
 
-    def __init__(self, reason, status=None, headers=(), body=b""):
+    def __init__(self, reason: str, status: int | None = None,
+                 headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
         super().__init__(status, reason, headers)
         self.body = bytes(body)

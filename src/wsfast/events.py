@@ -5,17 +5,24 @@ message and ``bytes`` for a binary one. Everything else is one of the
 small classes below.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from .http import Request as HttpRequestHead
+
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3  # browser readyState
 
 
 class Event:
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         fields = ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__)
         return "%s(%s)" % (type(self).__name__, fields)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and all(
             getattr(self, k) == getattr(other, k) for k in self.__slots__
         )
@@ -27,7 +34,7 @@ class Request(Event):
 
     __slots__ = ("request",)
 
-    def __init__(self, request):
+    def __init__(self, request: HttpRequestHead) -> None:
         self.request = request
 
 
@@ -36,7 +43,7 @@ class HttpRequest(Event):
 
     __slots__ = ("request",)
 
-    def __init__(self, request):
+    def __init__(self, request: HttpRequestHead) -> None:
         self.request = request
 
 
@@ -45,7 +52,7 @@ class Open(Event):
 
     __slots__ = ("subprotocol", "extensions")
 
-    def __init__(self, subprotocol, extensions):
+    def __init__(self, subprotocol: str | None, extensions: str | None) -> None:
         self.subprotocol = subprotocol
         self.extensions = extensions
 
@@ -56,7 +63,7 @@ class HandshakeFailed(Event):
 
     __slots__ = ("status", "reason")
 
-    def __init__(self, status, reason):
+    def __init__(self, status: int | None, reason: str) -> None:
         self.status = status
         self.reason = reason
 
@@ -67,7 +74,7 @@ class Fragment(Event):
 
     __slots__ = ("opcode", "data", "fin")
 
-    def __init__(self, opcode, data, fin):
+    def __init__(self, opcode: int, data: bytes, fin: bool) -> None:
         self.opcode = opcode
         self.data = data
         self.fin = fin
@@ -76,14 +83,14 @@ class Fragment(Event):
 class Ping(Event):
     __slots__ = ("data",)
 
-    def __init__(self, data):
+    def __init__(self, data: bytes) -> None:
         self.data = data
 
 
 class Pong(Event):
     __slots__ = ("data",)
 
-    def __init__(self, data):
+    def __init__(self, data: bytes) -> None:
         self.data = data
 
 
@@ -93,6 +100,11 @@ class Close(Event):
 
     __slots__ = ("code", "reason")
 
-    def __init__(self, code, reason):
+    def __init__(self, code: int, reason: str) -> None:
         self.code = code
         self.reason = reason
+
+
+#: What ``Connection.receive_data`` and ``next_events`` report: a whole text
+#: (``str``) or binary (``bytes``) message, or one of the classes above.
+EventType = Union[str, bytes, Request, HttpRequest, Open, HandshakeFailed, Fragment, Ping, Pong, Close]

@@ -5,8 +5,11 @@ bytes to send or raise :class:`~wsfast.errors.HandshakeError`.
 Extension negotiation lives in ``wsfast.extensions``.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
+from collections.abc import Iterable
 import hashlib
 import os
 import re
@@ -330,11 +333,11 @@ class Accept:
 
     __slots__ = ("headers", "subprotocol")
 
-    def __init__(self, headers=(), subprotocol=None):
+    def __init__(self, headers: Iterable[tuple[str, str]] = (), subprotocol: str | None = None) -> None:
         self.headers = list(headers)
         self.subprotocol = subprotocol
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Accept(headers=%r, subprotocol=%r)" % (self.headers, self.subprotocol)
 
 
@@ -343,12 +346,12 @@ class Reject:
 
     __slots__ = ("status", "headers", "body")
 
-    def __init__(self, status=403, headers=(), body=b""):
+    def __init__(self, status: int = 403, headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
         self.status = status
         self.headers = list(headers)
         self.body = body
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Reject(%r, headers=%r, body=%r)" % (
             self.status,
             self.headers,

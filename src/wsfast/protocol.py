@@ -7,6 +7,10 @@ send ``data_to_send()``, and close the transport when ``should_close``.
 Handshakes live in ``server_protocol`` and ``client_protocol``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from . import _backend
 from .constants import (
     CLOSE_ABNORMAL,
@@ -25,6 +29,12 @@ from .constants import (
 from .errors import ProtocolError, WebSocketError
 from .events import CLOSED, CLOSING, CONNECTING, OPEN, Close, Fragment, Ping, Pong
 from .extensions import DEFAULT_MEM_LEVEL, DEFAULT_WINDOW_BITS
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .events import EventType
+    from .prepared import PreparedMessage
 
 #: Messages shorter than this are sent uncompressed: deflate would cost
 #: more CPU than the bytes it saves (RFC 7692 lets each message choose).
@@ -102,18 +112,18 @@ class Connection:
     def __init__(
         self,
         *,
-        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-        auto_pong=True,
-        streaming=False,
-        compress_min_size=DEFAULT_COMPRESS_MIN_SIZE,
-        compression_window_bits=DEFAULT_WINDOW_BITS,
-        compression_mem_level=DEFAULT_MEM_LEVEL,
-        compression_idle=DEFAULT_COMPRESSION_IDLE,
-        max_step_bytes=DEFAULT_MAX_STEP_BYTES,
-        max_step_frames=DEFAULT_MAX_STEP_FRAMES,
-        backend=None,
-    ):
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        auto_pong: bool = True,
+        streaming: bool = False,
+        compress_min_size: int = DEFAULT_COMPRESS_MIN_SIZE,
+        compression_window_bits: int = DEFAULT_WINDOW_BITS,
+        compression_mem_level: int = DEFAULT_MEM_LEVEL,
+        compression_idle: str = DEFAULT_COMPRESSION_IDLE,
+        max_step_bytes: int = DEFAULT_MAX_STEP_BYTES,
+        max_step_frames: int = DEFAULT_MAX_STEP_FRAMES,
+        backend: ModuleType | None = None,
+    ) -> None:
         self._impl = backend or _backend.impl
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
@@ -138,17 +148,17 @@ class Connection:
         self._eof_pending = False  # the transport closed behind them
         self.ready_state = CONNECTING
         self.subprotocol = None
-        self.extensions = None  # the negotiated Sec-WebSocket-Extensions value
-        self.deflate = None  # extensions.DeflateParams when negotiated
-        self.close_code = None
+        self.extensions: str | None = None  # the negotiated Sec-WebSocket-Extensions value
+        self.deflate: Any = None  # extensions.DeflateParams when negotiated
+        self.close_code: int | None = None
         self.close_reason = ""
         self.close_sent = None  # (code, reason) we sent
         self.should_close = False  # the transport should be closed now
         self.handshake_error = None
-        self._out = []
-        self._parser = None
+        self._out: list[bytes] = []
+        self._parser: Any = None
         self._encoder = self._impl.FrameEncoder(not self.is_server)
-        self._deflater = None
+        self._deflater: Any = None
         self._inflater = None
         self._inflating = False  # streaming: the open message is compressed
         self._stream_opcode = 0
@@ -158,12 +168,12 @@ class Connection:
         self._plain_limit = 0
         self._stream_compress = False
         self._sending_fragments = False
-        self._deferred_failure = None  # (code, reason): see _fail_with
-        self.failure = None  # (code, reason) when this side failed the connection
-        self.failure_kind = None  # and why: FAILURE_PEER, _KEEPALIVE or _LOCAL
-        self._ping_sent = None  # payload of the keepalive ping awaiting a pong
-        self._ping_sent_at = None
-        self._last_seen = None
+        self._deferred_failure: tuple[int, str] | None = None  # (code, reason): see _fail_with
+        self.failure: tuple[int, str] | None = None  # (code, reason) when this side failed the connection
+        self.failure_kind: str | None = None  # and why: FAILURE_PEER, _KEEPALIVE or _LOCAL
+        self._ping_sent: bytes | None = None  # payload of the keepalive ping awaiting a pong
+        self._ping_sent_at: float | None = None
+        self._last_seen: float | None = None
         self._received = False
 
     # -- set-up once the handshake succeeded ------------------------------
@@ -205,7 +215,7 @@ class Connection:
 
     # -- output ------------------------------------------------------------
 
-    def data_to_send(self):
+    def data_to_send(self) -> bytes:
         """Bytes queued for the transport, and clears the queue."""
         if self._deferred_failure is not None:
             self.fail(*self._deferred_failure, kind=FAILURE_PEER)
@@ -216,13 +226,13 @@ class Connection:
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
 
-    def output_pending(self):
+    def output_pending(self) -> bool:
         """True if ``data_to_send()`` would return bytes: queued frames, or
         a failure whose close frame is still to be queued."""
         return bool(self._out) or self._deferred_failure is not None
 
     @property
-    def bytes_pending(self):
+    def bytes_pending(self) -> int:
         # A plain loop: compiled, it costs next to nothing on the empty
         # queue that broadcast asks about for every client.
         n = 0
@@ -236,7 +246,7 @@ class Connection:
         if self.ready_state != OPEN:
             raise InvalidState("connection is not open (ready_state %d)" % self.ready_state)
 
-    def send(self, data, compress=None):
+    def send(self, data: str | bytes | bytearray | memoryview, compress: bool | None = None) -> None:
         """Send a message: str as text, bytes-like as binary."""
         if self.ready_state != OPEN or self._sending_fragments or self._deflater is not None:
             # The general path, with its checks and compression.
@@ -249,13 +259,13 @@ class Connection:
         else:
             self._out.append(self._encoder.encode(OP_BINARY, data))
 
-    def send_text(self, data, compress=None):
+    def send_text(self, data: str | bytes, compress: bool | None = None) -> None:
         """Send a text message; ``data`` is str or UTF-8 bytes."""
         if isinstance(data, str):
             data = data.encode()
         self._send_message(OP_TEXT, data, compress)
 
-    def send_binary(self, data, compress=None):
+    def send_binary(self, data: bytes | bytearray | memoryview, compress: bool | None = None) -> None:
         self._send_message(OP_BINARY, data, compress)
 
     def _send_message(self, opcode, data, compress):
@@ -269,7 +279,8 @@ class Connection:
         else:
             self._out.append(self._encoder.encode(opcode, data))
 
-    def send_fragment(self, data, fin, text=False, first=False, compress=None):
+    def send_fragment(self, data: str | bytes | bytearray | memoryview, fin: bool, text: bool = False, first: bool = False,
+                      compress: bool | None = None) -> None:
         """Send one frame of a message sent in pieces (streaming). Mark the
         first with ``first=True`` (``text`` chooses its opcode) and the last
         with ``fin=True``. Compression is decided on the first frame."""
@@ -288,11 +299,11 @@ class Connection:
             data = self._deflater.compress(data, final=fin)
         self._out.append(self._encoder.encode(opcode, data, fin, first and self._stream_compress))
 
-    def send_prepared(self, prepared):
+    def send_prepared(self, prepared: PreparedMessage) -> None:
         """Send a message prepared once for many connections (broadcast)."""
         self._out.append(self.prepared_frame(prepared))
 
-    def prepared_frame(self, prepared):
+    def prepared_frame(self, prepared: PreparedMessage) -> bytes:
         """The frame ``send_prepared`` would queue, for a transport that
         writes it itself. Only valid while ``output_pending()`` is false:
         the frame must not overtake queued output."""
@@ -312,15 +323,15 @@ class Connection:
             deflater.release()
         return frame
 
-    def ping(self, data=b""):
+    def ping(self, data: bytes = b"") -> None:
         self._check_open()
         self._out.append(self._encoder.encode(OP_PING, data))
 
-    def pong(self, data=b""):
+    def pong(self, data: bytes = b"") -> None:
         self._check_open()
         self._out.append(self._encoder.encode(OP_PONG, data))
 
-    def close(self, code=CLOSE_NORMAL, reason=""):
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Start the close handshake. Data may not be sent afterwards."""
         if self.ready_state in (CLOSING, CLOSED):
             return
@@ -334,7 +345,7 @@ class Connection:
         self.close_sent = (code, reason)
         self.ready_state = CLOSING
 
-    def fail(self, code, reason="", kind=FAILURE_LOCAL):
+    def fail(self, code: int, reason: str = "", kind: str = FAILURE_LOCAL) -> None:
         """Fail the connection (RFC 6455 7.1.7): send a close frame with
         ``code`` if possible, then ask for the transport to be closed.
         ``kind`` says who caused it (``failure_kind``)."""
@@ -350,7 +361,7 @@ class Connection:
 
     # -- receiving ---------------------------------------------------------
 
-    def receive_data(self, data):
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[EventType]:
         """Feed bytes from the transport; returns the events of the first
         step they complete (see ``events_pending``)."""
         state = self.ready_state
@@ -425,12 +436,12 @@ class Connection:
             self._unparsed = None
         return self._next_step()
 
-    def events_pending(self):
+    def events_pending(self) -> bool:
         """True while data already received waits to be handled: call
         ``next_events()`` before feeding more."""
         return self._backlog is not None or self._unparsed is not None
 
-    def next_events(self):
+    def next_events(self) -> list[EventType]:
         """The events of the next step of data already received."""
         if self._backlog is None and self._unparsed is None:
             return []
@@ -578,7 +589,7 @@ class Connection:
         self.should_close = self.is_server
         events.append(Close(code, reason))
 
-    def receive_eof(self, discard=False):
+    def receive_eof(self, discard: bool = False) -> list[EventType]:
         """The transport closed. Returns [Close] unless one was reported.
 
         Messages received before the end are still reported first: while
@@ -603,7 +614,7 @@ class Connection:
 
     # -- keepalive (the driver owns the clock) -----------------------------
 
-    def keepalive(self, now, ping_interval, ping_timeout):
+    def keepalive(self, now: float, ping_interval: float, ping_timeout: float | None) -> bool:
         """Call periodically with the current time. Sends a ping after
         ``ping_interval`` seconds without incoming data and fails the
         connection (1011) when no pong comes within ``ping_timeout``.
@@ -614,7 +625,7 @@ class Connection:
             self._received = False
             self._last_seen = now
         if self._ping_sent is not None:
-            if ping_timeout and now - self._ping_sent_at >= ping_timeout:
+            if ping_timeout and now - self._ping_sent_at >= ping_timeout:  # type: ignore[operator]
                 self.fail(CLOSE_INTERNAL_ERROR, KEEPALIVE_TIMEOUT_REASON, FAILURE_KEEPALIVE)
                 return True
             return False
@@ -626,7 +637,7 @@ class Connection:
         return False
 
 
-def keepalive_tick(ping_interval, ping_timeout):
+def keepalive_tick(ping_interval: float, ping_timeout: float | None) -> float:
     """Seconds between a driver's calls of ``Connection.keepalive``."""
     shorter = min(ping_interval, ping_timeout or ping_interval)
     return min(KEEPALIVE_TICK_MAX, max(KEEPALIVE_TICK_MIN, shorter / 4))

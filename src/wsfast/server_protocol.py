@@ -15,6 +15,12 @@ Options:
 - ``max_head_size`` / ``max_headers``: request head limits (431).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from typing import TYPE_CHECKING, Any
+
 from .constants import CLOSE_ABNORMAL
 from .errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, HttpRequest, Open, Request
@@ -31,6 +37,10 @@ from .handshake import (
 )
 from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
 from .protocol import Connection, InvalidState
+
+if TYPE_CHECKING:
+    from .events import EventType
+    from .http import Request as RequestHead
 
 
 #: Bytes kept while waiting for accept()/reject() when no message limit is set.
@@ -49,17 +59,17 @@ class ServerConnection(Connection):
     def __init__(
         self,
         *,
-        subprotocols=None,
-        handshake_hook=None,
-        origins=None,
-        compression=True,
-        auto_accept=True,
-        extra_headers=(),
-        remote_address=None,
-        max_head_size=DEFAULT_MAX_HEAD_SIZE,
-        max_headers=DEFAULT_MAX_HEADERS,
-        **options,
-    ):
+        subprotocols: Iterable[str] | Callable[[RequestHead, list[str]], str | None] | None = None,
+        handshake_hook: Callable[[RequestHead, Any], Any] | None = None,
+        origins: Iterable[str | None] | None = None,
+        compression: bool | dict[str, Any] | None = True,
+        auto_accept: bool = True,
+        extra_headers: Iterable[tuple[str, str]] = (),
+        remote_address: Any = None,
+        max_head_size: int = DEFAULT_MAX_HEAD_SIZE,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.subprotocols = subprotocols
         self.origin_hook = origin_check(origins) if origins is not None else None
@@ -75,7 +85,7 @@ class ServerConnection(Connection):
         self.request = None
         self._reader = RequestReader(max_head_size, max_headers)
         self._key = None
-        self._hook_accept = (None, [])  # (subprotocol, headers) from hooks
+        self._hook_accept: tuple[str | None, list[tuple[str, str]]] = (None, [])  # (subprotocol, headers) from hooks
         self._pending = b""  # frames that arrived before the 101 went out
 
     def _receive_handshake(self, data):
@@ -118,7 +128,7 @@ class ServerConnection(Connection):
             return [Request(request)]
         return self.accept()
 
-    def accept(self, subprotocol=None, headers=()):
+    def accept(self, subprotocol: str | None = None, headers: Iterable[tuple[str, str]] = ()) -> list[EventType]:
         """Send the 101 response. ``subprotocol`` overrides the configured
         choice and must be one the client offered. Returns the events that
         data received along with the request completes."""
@@ -149,20 +159,20 @@ class ServerConnection(Connection):
         self._out.append(response)
         request.headers.compact()
         self._open(chosen, ext_header, deflate)
-        events = [Open(chosen, ext_header)]
+        events: list[EventType] = [Open(chosen, ext_header)]
         pending, self._pending = self._pending, b""
         if pending:
             events += self._receive_frames(pending)
         return events
 
-    def reject(self, status=403, headers=(), body=b""):
+    def reject(self, status: int = 403, headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> list[EventType]:
         """Refuse the handshake with an HTTP response, then close."""
         if self.ready_state != CONNECTING:
             raise InvalidState("no handshake to reject")
         self._out.append(build_rejection(status, None, headers, body))
         return self._closed_after_handshake(HandshakeFailed(status, "rejected"))
 
-    def send_http_response(self, response_bytes):
+    def send_http_response(self, response_bytes: bytes) -> None:
         """Answer a plain ``HttpRequest`` with a whole response, then close."""
         self._out.append(response_bytes)
         self._closed_after_handshake(None)

@@ -9,6 +9,8 @@ drivers' business: they encode once (``PreparedMessage``) and write
 through their broadcast path, with its backpressure rules.
 """
 
+from typing import Any, Callable, Collection
+
 #: Longest topic name accepted, in UTF-8 bytes.
 MAX_TOPIC_LENGTH = 256
 #: Most topics one connection may subscribe to.
@@ -25,12 +27,12 @@ _TOPICS_IN_TUPLE = 64  # a connection's topics
 _MEMBERS_IN_TUPLE = 16  # a topic's subscribers
 
 
-def _has(held, item):
+def _has(held: Any, item: Any) -> bool:
     kind = type(held)
     return item in held if kind is tuple or kind is set else held is item or held == item
 
 
-def _with(held, item, most):
+def _with(held: Any, item: Any, most: int) -> Any:
     """``held`` (None, one item, a tuple or a set) with ``item`` added."""
     if held is None:
         return item
@@ -43,7 +45,7 @@ def _with(held, item, most):
     return held + (item,) if len(held) < most else set(held + (item,))
 
 
-def _without(held, item, most):
+def _without(held: Any, item: Any, most: int) -> Any:
     """``held`` with ``item`` (which it holds) removed."""
     kind = type(held)
     if kind is set:
@@ -55,7 +57,7 @@ def _without(held, item, most):
     return None
 
 
-def _items(held):
+def _items(held: Any) -> Collection[Any]:
     kind = type(held)
     return () if held is None else held if kind is tuple or kind is set else (held,)
 
@@ -68,29 +70,29 @@ class TopicRegistry:
 
     __slots__ = ("_subscribers", "max_topic_length", "max_topics_per_connection", "on_change")
 
-    def __init__(self, max_topic_length=MAX_TOPIC_LENGTH,
-                 max_topics_per_connection=MAX_TOPICS_PER_CONNECTION):
+    def __init__(self, max_topic_length: int = MAX_TOPIC_LENGTH,
+                 max_topics_per_connection: int = MAX_TOPICS_PER_CONNECTION) -> None:
         if max_topic_length < 1 or max_topics_per_connection < 1:
             raise ValueError("topic limits must be at least 1")
-        self._subscribers = {}  # topic -> member, tuple or set of members
+        self._subscribers: dict[str, Any] = {}  # topic -> member, tuple or set of members
         self.max_topic_length = max_topic_length
         self.max_topics_per_connection = max_topics_per_connection
         #: Called as on_change(topic, True) when a topic gains its first
         #: subscriber and on_change(topic, False) when it loses its last.
-        self.on_change = None
+        self.on_change: Callable[[str, bool], Any] | None = None
 
-    def check(self, topic):
+    def check(self, topic: object) -> None:
         """Raise TypeError or TopicError unless ``topic`` is a valid name."""
         self._check(topic)
 
-    def _check(self, topic):
+    def _check(self, topic: object) -> None:
         if type(topic) is not str:
             raise TypeError("a topic is a str, not %s" % type(topic).__name__)
         if not topic or len(topic.encode("utf-8")) > self.max_topic_length:
             raise TopicError("a topic is 1 to %d bytes of UTF-8 (max_topic_length), got %r"
                              % (self.max_topic_length, topic[:40]))
 
-    def subscribe(self, member, topic):
+    def subscribe(self, member: Any, topic: str) -> bool:
         """True if ``member`` was not subscribed to ``topic`` and now is."""
         self._check(topic)
         mine = member._topics
@@ -108,7 +110,7 @@ class TopicRegistry:
             self.on_change(topic, True)
         return True
 
-    def unsubscribe(self, member, topic):
+    def unsubscribe(self, member: Any, topic: str) -> bool:
         """True if ``member`` was subscribed to ``topic`` and no longer is."""
         self._check(topic)
         mine = member._topics
@@ -118,7 +120,7 @@ class TopicRegistry:
         self._drop(member, topic)
         return True
 
-    def unsubscribe_all(self, member):
+    def unsubscribe_all(self, member: Any) -> None:
         """Forget every subscription of a member (its connection ended)."""
         mine = member._topics
         if mine is None:
@@ -127,7 +129,7 @@ class TopicRegistry:
         for topic in tuple(_items(mine)):
             self._drop(member, topic)
 
-    def _drop(self, member, topic):
+    def _drop(self, member: Any, topic: str) -> None:
         table = self._subscribers
         rest = _without(table[topic], member, _MEMBERS_IN_TUPLE)
         if rest is None or rest == ():
@@ -137,22 +139,22 @@ class TopicRegistry:
         else:
             table[topic] = rest
 
-    def subscribers(self, topic):
+    def subscribers(self, topic: str) -> list[Any]:
         """The members subscribed to ``topic`` (a new list)."""
         return list(_items(self._subscribers.get(topic)))
 
-    def count(self, topic):
+    def count(self, topic: str) -> int:
         return len(_items(self._subscribers.get(topic)))
 
-    def topics(self):
+    def topics(self) -> list[str]:
         """The topics that have at least one subscriber (a new list)."""
         return list(self._subscribers)
 
-    def __len__(self):
+    def __len__(self) -> int:
         """How many topics have at least one subscriber."""
         return len(self._subscribers)
 
 
-def topics_of(member):
+def topics_of(member: Any) -> frozenset[str]:
     """A member's topics, as a frozenset (empty when it has none)."""
     return frozenset(_items(member._topics))

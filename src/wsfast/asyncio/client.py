@@ -1,7 +1,11 @@
 """An asyncio WebSocket client: ``ws = await connect(url)``."""
 
+from __future__ import annotations
+
 import asyncio
 import ssl as ssl_module
+from collections.abc import Generator, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .. import backpressure
 from ..client_protocol import ClientConnection
@@ -10,6 +14,9 @@ from ..errors import InvalidResponse
 from ..uri import parse_uri
 from .keepalive import Keepalive
 from .websocket import WebSocket
+
+if TYPE_CHECKING:
+    from ..http import Response
 
 
 class ClientWebSocket(WebSocket):
@@ -22,7 +29,7 @@ class ClientWebSocket(WebSocket):
         self._keepalive_config = keepalive
 
     @property
-    def response(self):
+    def response(self) -> Response | None:
         return self.conn.response
 
     def connection_made(self, transport):
@@ -66,26 +73,26 @@ class connect:
 
     def __init__(
         self,
-        url,
+        url: str,
         *,
-        subprotocols=(),
-        compression=True,
-        extra_headers=(),
-        origin=None,
-        ssl=None,
-        open_timeout=10,
-        close_timeout=10,
-        ping_interval=20,
-        ping_timeout=20,
-        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-        max_queue=backpressure.MAX_QUEUE,
-        max_queue_bytes=backpressure.MAX_QUEUE_BYTES,
-        write_high_water=backpressure.WRITE_HIGH_WATER,
-        write_low_water=backpressure.WRITE_LOW_WATER,
-        max_buffered=None,
-        source_address=None,
-    ):
+        subprotocols: Iterable[str] = (),
+        compression: bool = True,
+        extra_headers: Iterable[tuple[str, str]] = (),
+        origin: str | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        open_timeout: float | None = 10,
+        close_timeout: float | None = 10,
+        ping_interval: float | None = 20,
+        ping_timeout: float | None = 20,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        max_queue: int | None = backpressure.MAX_QUEUE,
+        max_queue_bytes: int | None = backpressure.MAX_QUEUE_BYTES,
+        write_high_water: int = backpressure.WRITE_HIGH_WATER,
+        write_low_water: int = backpressure.WRITE_LOW_WATER,
+        max_buffered: int | None = None,
+        source_address: tuple[str, int] | None = None,
+    ) -> None:
         self.uri = parse_uri(url)
         if ssl is not None and not self.uri.secure:
             raise ValueError("ssl= is only for wss:// URIs")
@@ -110,9 +117,9 @@ class connect:
             close_timeout=close_timeout,
             keepalive=(ping_interval, ping_timeout) if ping_interval else None,
         )
-        self.ws = None
+        self.ws: ClientWebSocket | None = None
 
-    async def _connect(self):
+    async def _connect(self) -> ClientWebSocket:
         uri = self.uri
         loop = asyncio.get_running_loop()
         conn = ClientConnection(uri.host, uri.port, uri.resource, **self._conn_options)
@@ -141,11 +148,12 @@ class connect:
         )
         await ws._opened
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, ClientWebSocket]:
         return self._connect().__await__()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> ClientWebSocket:
         return await self._connect()
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.ws is not None
         await self.ws.close()

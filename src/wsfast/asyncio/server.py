@@ -1,7 +1,11 @@
 """An asyncio WebSocket server: ``await serve(handler, host, port)``."""
 
+from __future__ import annotations
+
 import asyncio
 import inspect
+from collections.abc import Awaitable, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .. import backpressure
 from ..closed import ConnectionClosed, closed_error
@@ -28,6 +32,15 @@ from ..topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry,
 from .keepalive import Keepalive
 from .websocket import WebSocket, logger
 
+if TYPE_CHECKING:
+    import socket
+    import ssl as _ssl
+
+    from ..http import Request
+
+#: ``async def handler(ws): ...``, run once per accepted connection.
+Handler = Callable[["ServerWebSocket"], Awaitable[object]]
+
 
 #: serve()'s settings that each connection's flow control takes.
 _FLOW_OPTIONS = ("max_queue", "max_queue_bytes", "write_high_water", "write_low_water", "max_buffered")
@@ -46,29 +59,29 @@ class ServerWebSocket(WebSocket):
 
     # -- topics ------------------------------------------------------------
 
-    def subscribe(self, topic):
+    def subscribe(self, topic: str) -> bool:
         """Subscribe to ``topic`` (a str); True if it was not subscribed.
         Every subscription ends with the connection."""
         if self.conn.ready_state != OPEN or self._transport_closing:
             raise closed_error(self.conn)
         return self._server._topics.subscribe(self, topic)
 
-    def unsubscribe(self, topic):
+    def unsubscribe(self, topic: str) -> bool:
         """True if the connection was subscribed to ``topic``."""
         return self._server._topics.unsubscribe(self, topic)
 
     @property
-    def topics(self):
+    def topics(self) -> frozenset[str]:
         """The topics this connection is subscribed to (a frozenset)."""
         return topics_of(self)
 
-    def publish(self, topic, data, *, slow="skip"):
+    def publish(self, topic: str, data: str | bytes, *, slow: str = "skip") -> int:
         """Publish to ``topic``'s subscribers except this connection (see
         ``Server.publish``); returns how many it reached."""
         return self._server.publish(topic, data, exclude=self, slow=slow)
 
     @property
-    def request(self):
+    def request(self) -> Request | None:
         return self.conn.request
 
     def connection_made(self, transport):
@@ -172,13 +185,13 @@ class Server:
     ``await wait_closed()``, or ``async with``.
     """
 
-    def __init__(self, handler, *, loop, options):
+    def __init__(self, handler: Handler, *, loop: asyncio.AbstractEventLoop, options: dict[str, Any]) -> None:
         self.handler = handler
         self.loop = loop
-        self.clients = set()
-        self._connections = set()  # every transport, handshaking or not
-        self._tasks = set()  # running handlers
-        self._server = None
+        self.clients: set[ServerWebSocket] = set()
+        self._connections: set[WebSocket] = set()  # every transport, handshaking or not
+        self._tasks: set[asyncio.Task[None]] = set()  # running handlers
+        self._server: asyncio.Server | None = None
         self._closing = False
         self.flow_options = {name: options.pop(name) for name in _FLOW_OPTIONS}
         self.close_timeout = options.pop("close_timeout")
@@ -214,10 +227,11 @@ class Server:
         return ServerWebSocket(self, ServerConnection(**self._conn_options))
 
     @property
-    def sockets(self):
+    def sockets(self) -> tuple[socket.socket, ...]:
         return self._server.sockets if self._server is not None else ()
 
-    def broadcast(self, data, clients=None, *, slow="skip"):
+    def broadcast(self, data: str | bytes, clients: Iterable[ServerWebSocket] | None = None,
+                  *, slow: str = "skip") -> int:
         """Send ``data`` (str or bytes) to ``clients`` (default: all open
         clients), encoded (and compressed) once. ``slow`` is the policy for
         a client whose write buffer is above its high-water mark (its
@@ -227,7 +241,8 @@ class Server:
         return self._send_to_many(PreparedMessage(data),
                                   list(self.clients if clients is None else clients), slow)
 
-    def publish(self, topic, data, *, exclude=None, slow="skip"):
+    def publish(self, topic: str, data: str | bytes, *, exclude: ServerWebSocket | None = None,
+                slow: str = "skip") -> int:
         """Send ``data`` to the subscribers of ``topic`` (see
         ``ServerWebSocket.subscribe``) except ``exclude``, encoded once,
         with the same rules as ``broadcast``. Returns how many subscribers
@@ -241,7 +256,7 @@ class Server:
             return 0
         return self._send_to_many(PreparedMessage(data), subscribers, slow)
 
-    def subscriber_count(self, topic):
+    def subscriber_count(self, topic: str) -> int:
         """How many connections of this server subscribe to ``topic``."""
         return self._topics.count(topic)
 
@@ -261,7 +276,7 @@ class Server:
         self.stats.skipped += skipped
         return sent
 
-    def close(self, code=CLOSE_GOING_AWAY, reason=""):
+    def close(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
         """Stop listening and start closing every connection with ``code``."""
         self._closing = True
         if self._server is not None:
@@ -274,7 +289,7 @@ class Server:
             elif ws.conn.ready_state == CONNECTING:
                 ws.transport.abort()
 
-    async def wait_closed(self):
+    async def wait_closed(self) -> None:
         """Wait until the listener and every connection are closed (each
         connection within its close timeout), then for the handlers, which
         are cancelled if they outlive another close timeout."""
@@ -293,13 +308,14 @@ class Server:
         if self.keepalive is not None:
             self.keepalive.stop()
 
-    async def serve_forever(self):
+    async def serve_forever(self) -> None:
+        assert self._server is not None
         await self._server.serve_forever()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Server:
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         self.close()
         await self.wait_closed()
 
@@ -325,37 +341,37 @@ class serve:
 
     def __init__(
         self,
-        handler,
-        host=None,
-        port=None,
+        handler: Handler,
+        host: str | None = None,
+        port: int | None = None,
         *,
-        sock=None,
-        ssl=None,
-        subprotocols=None,
-        origins=None,
-        handshake_hook=None,
-        compression=True,
-        extra_headers=(),
-        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-        max_queue=backpressure.MAX_QUEUE,
-        max_queue_bytes=backpressure.MAX_QUEUE_BYTES,
-        write_high_water=backpressure.WRITE_HIGH_WATER,
-        write_low_water=backpressure.WRITE_LOW_WATER,
-        max_buffered=None,
-        max_topic_length=MAX_TOPIC_LENGTH,
-        max_topics_per_connection=MAX_TOPICS_PER_CONNECTION,
-        ping_interval=20,
-        ping_timeout=20,
-        handshake_timeout=10,
-        close_timeout=10,
-        max_connections=None,
-        http_handler=None,
-        reuse_port=False,
-        backlog=1024,
-    ):
+        sock: socket.socket | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        subprotocols: Iterable[str] | Callable[[Request, list[str]], str | None] | None = None,
+        origins: Iterable[str | None] | None = None,
+        handshake_hook: Callable[[Request, Any], Any] | None = None,
+        compression: bool = True,
+        extra_headers: Iterable[tuple[str, str]] = (),
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        max_queue: int | None = backpressure.MAX_QUEUE,
+        max_queue_bytes: int | None = backpressure.MAX_QUEUE_BYTES,
+        write_high_water: int = backpressure.WRITE_HIGH_WATER,
+        write_low_water: int = backpressure.WRITE_LOW_WATER,
+        max_buffered: int | None = None,
+        max_topic_length: int = MAX_TOPIC_LENGTH,
+        max_topics_per_connection: int = MAX_TOPICS_PER_CONNECTION,
+        ping_interval: float | None = 20,
+        ping_timeout: float | None = 20,
+        handshake_timeout: float | None = 10,
+        close_timeout: float | None = 10,
+        max_connections: int | None = None,
+        http_handler: Callable[[Request], Any] | None = None,
+        reuse_port: bool = False,
+        backlog: int = 1024,
+    ) -> None:
         self._handler = handler
-        self._listen = dict(host=host, port=port, sock=sock, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog)
+        self._listen: dict[str, Any] = dict(host=host, port=port, sock=sock, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog)
         if sock is not None:
             del self._listen["host"], self._listen["port"]
         self._options = dict(
@@ -380,21 +396,22 @@ class serve:
             max_connections=max_connections,
             http_handler=http_handler,
         )
-        self.server = None
+        self.server: Server | None = None
 
-    async def _start(self):
+    async def _start(self) -> Server:
         loop = asyncio.get_running_loop()
         server = Server(self._handler, loop=loop, options=dict(self._options))
         server._server = await loop.create_server(server._make_protocol, **self._listen)
         self.server = server
         return server
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, Server]:
         return self._start().__await__()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Server:
         return await self._start()
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
         self.server.close()
         await self.server.wait_closed()

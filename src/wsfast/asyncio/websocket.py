@@ -5,12 +5,16 @@ Both sides share this class; ``server.ServerWebSocket`` and
 Connection: this file only moves bytes, queues messages and wakes tasks.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import logging
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 from .. import backpressure
 from ..closed import ConnectionClosedOK, closed_error
@@ -99,41 +103,41 @@ class WebSocket(asyncio.BufferedProtocol):
     # -- state ---------------------------------------------------------------
 
     @property
-    def ready_state(self):
+    def ready_state(self) -> int:
         """0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (as in browsers)."""
         return self.conn.ready_state
 
     @property
-    def buffered_amount(self):
+    def buffered_amount(self) -> int:
         """Bytes accepted by ``send`` and not yet written to the socket."""
         transport = self.transport
         size = transport.get_write_buffer_size() if transport is not None else 0
         return size + self.conn.bytes_pending
 
     @property
-    def subprotocol(self):
+    def subprotocol(self) -> str | None:
         return self.conn.subprotocol
 
     @property
-    def extensions(self):
+    def extensions(self) -> str | None:
         return self.conn.extensions
 
     @property
-    def close_code(self):
+    def close_code(self) -> int | None:
         return self.conn.close_code
 
     @property
-    def close_reason(self):
+    def close_reason(self) -> str | None:
         return self.conn.close_reason
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once the TCP connection is gone."""
         return self._lost.done()
 
     # -- application API ---------------------------------------------------------
 
-    async def recv(self):
+    async def recv(self) -> str | bytes:
         """The next message; raises ConnectionClosed once the connection
         has closed and every message received before was returned."""
         messages = self._messages
@@ -153,7 +157,7 @@ class WebSocket(asyncio.BufferedProtocol):
         finally:
             self._recv_waiter = None
 
-    async def __aiter__(self):
+    async def __aiter__(self) -> AsyncIterator[str | bytes]:
         while True:
             try:
                 message = await self.recv()
@@ -161,7 +165,7 @@ class WebSocket(asyncio.BufferedProtocol):
                 return
             yield message
 
-    async def send(self, data):
+    async def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send ``data``: str as a text message, bytes-like as binary."""
         conn = self.conn
         if conn.ready_state != OPEN or self._transport_closing:
@@ -171,7 +175,7 @@ class WebSocket(asyncio.BufferedProtocol):
         if self._writing_paused:
             await self._drain()
 
-    async def ping(self, data=None):
+    async def ping(self, data: str | bytes | None = None) -> asyncio.Future[float]:
         """Send a ping. Returns a future that resolves to the round trip
         time in seconds when the matching pong arrives (a pong also
         answers every earlier ping). ``data`` defaults to 4 random bytes."""
@@ -187,7 +191,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._flush()
         return waiter
 
-    async def close(self, code=1000, reason=""):
+    async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the close handshake (if still open) and wait until the
         connection is closed, at most ``close_timeout`` seconds more.
         Messages still queued or arriving meanwhile are dropped: reading
@@ -206,7 +210,7 @@ class WebSocket(asyncio.BufferedProtocol):
         if self.transport is not None:
             await asyncio.shield(self._lost)
 
-    async def wait_closed(self):
+    async def wait_closed(self) -> None:
         await asyncio.shield(self._lost)
 
     # -- writing -------------------------------------------------------------
@@ -423,7 +427,7 @@ class WebSocket(asyncio.BufferedProtocol):
         if not self._lost.done():
             self._lost.set_result(None)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<%s %s ready_state=%d>" % (type(self).__name__, self.remote_address, self.ready_state)
 
 

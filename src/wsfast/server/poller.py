@@ -13,7 +13,7 @@ import selectors
 try:
     from ._syscalls import EpollWaiter
 except ImportError:  # not compiled: select.epoll's own poll()
-    EpollWaiter = None
+    EpollWaiter = None  # type: ignore[misc, assignment]
 
 READ = 1  # EPOLLIN
 WRITE = 4  # EPOLLOUT

@@ -5,6 +5,8 @@ rules stay in ``ServerConnection``; this file only moves bytes and calls
 the application's handlers.
 """
 
+from __future__ import annotations
+
 import collections
 import errno
 import logging
@@ -15,6 +17,8 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import backpressure, topics
 from ..constants import (
@@ -57,10 +61,30 @@ _NODELAY_INHERITED = sys.platform.startswith("linux")
 try:  # accept4 without an exception per batch, nor a socket.socket wrapper
     from ._syscalls import accept as _accept_fd
 except ImportError:
-    _accept_fd = None
+    _accept_fd = None  # type: ignore[assignment]
 _FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 # SO_LINGER on, 0 seconds: close() sends RST and frees unsent data at once.
 _ABORT = struct.pack("ii", 1, 0)
+
+
+if TYPE_CHECKING:
+    import ssl as _ssl
+
+    from ..handshake import Accept, Reject
+    from ..http import Request
+    from .timers import Timer
+
+#: ``(status, headers, body)``: a plain HTTP answer (see ``handshake.NOT_FOUND``).
+HttpAnswer = tuple[int, Iterable[tuple[str, str]], bytes]
+OpenHandler = Callable[[WebSocket], object]
+MessageHandler = Callable[[WebSocket, "str | bytes"], object]
+CloseHandler = Callable[[WebSocket, int, str], object]
+ErrorHandler = Callable[[WebSocket, BaseException], object]
+PingHandler = Callable[[WebSocket, bytes], object]
+HttpHandler = Callable[["Request"], "HttpAnswer | None"]
+HandshakeHook = Callable[["Request", Any], "Accept | Reject | bool | None"]
+
+_F = TypeVar("_F", bound=Callable[..., object])
 
 
 def _no_upgrade(request):
@@ -88,39 +112,39 @@ class Server:
 
     def __init__(
         self,
-        host="127.0.0.1",
-        port=8080,
+        host: str | None = "127.0.0.1",
+        port: int = 8080,
         *,
-        on_open=None,
-        on_message=None,
-        on_close=None,
-        on_error=None,
-        on_ping=None,
-        on_pong=None,
-        http_handler=None,
-        ssl=None,
-        subprotocols=None,
-        origins=None,
-        handshake_hook=None,
-        compression=True,
-        max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
-        handshake_timeout=limits.HANDSHAKE_TIMEOUT,
-        close_timeout=limits.CLOSE_TIMEOUT,
-        ping_interval=limits.PING_INTERVAL,
-        ping_timeout=limits.PING_TIMEOUT,
-        shutdown_timeout=limits.SHUTDOWN_TIMEOUT,
-        max_connections=None,
-        write_high_water=limits.WRITE_HIGH_WATER,
-        write_low_water=limits.WRITE_LOW_WATER,
-        max_buffered=None,
-        backlog=limits.BACKLOG,
-        max_topic_length=topics.MAX_TOPIC_LENGTH,
-        max_topics_per_connection=topics.MAX_TOPICS_PER_CONNECTION,
-        reuse_port=False,
-        sock=None,
-        **connection_options,
-    ):
+        on_open: OpenHandler | None = None,
+        on_message: MessageHandler | None = None,
+        on_close: CloseHandler | None = None,
+        on_error: ErrorHandler | None = None,
+        on_ping: PingHandler | None = None,
+        on_pong: PingHandler | None = None,
+        http_handler: HttpHandler | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        subprotocols: Iterable[str] | Callable[[Request, list[str]], str | None] | None = None,
+        origins: Iterable[str | None] | None = None,
+        handshake_hook: HandshakeHook | None = None,
+        compression: bool = True,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        handshake_timeout: float | None = limits.HANDSHAKE_TIMEOUT,
+        close_timeout: float | None = limits.CLOSE_TIMEOUT,
+        ping_interval: float | None = limits.PING_INTERVAL,
+        ping_timeout: float | None = limits.PING_TIMEOUT,
+        shutdown_timeout: float | None = limits.SHUTDOWN_TIMEOUT,
+        max_connections: int | None = None,
+        write_high_water: int = limits.WRITE_HIGH_WATER,
+        write_low_water: int = limits.WRITE_LOW_WATER,
+        max_buffered: int | None = None,
+        backlog: int = limits.BACKLOG,
+        max_topic_length: int = topics.MAX_TOPIC_LENGTH,
+        max_topics_per_connection: int = topics.MAX_TOPICS_PER_CONNECTION,
+        reuse_port: bool = False,
+        sock: socket.socket | None = None,
+        **connection_options: Any,
+    ) -> None:
         self.host, self._port = host, port
         self._handlers = dict.fromkeys(_EVENTS)
         for name, fn in (("open", on_open), ("message", on_message), ("close", on_close),
@@ -155,20 +179,20 @@ class Server:
         self._refuse_options = dict(self._conn_options, origins=None, handshake_hook=_server_full)
         ServerConnection(**self._conn_options)  # fail now, not per connection, on a bad option
 
-        self.clients = set()  # open connections
+        self.clients: set[WebSocket] = set()  # open connections
         self._topics = topics.TopicRegistry(max_topic_length, max_topics_per_connection)
         self.stats = backpressure.DeliveryStats()
-        self._bus = None  # fanout.WorkerBus under run_workers
-        self._conns = {}  # fd -> WebSocket, every connection we hold
-        self._listeners = {}  # fd -> listening socket
+        self._bus: Any = None  # fanout.WorkerBus under run_workers
+        self._conns: dict[int, WebSocket] = {}  # fd -> WebSocket, every connection we hold
+        self._listeners: dict[int, socket.socket] = {}  # fd -> listening socket
         self._given_sock = sock
-        self._deadlines = {}  # WebSocket -> monotonic deadline
-        self._dirty = []
-        self._backlog = []  # held connections (WebSocket._hold): a step per pass
-        self._poller = None
+        self._deadlines: dict[WebSocket, float] = {}  # WebSocket -> monotonic deadline
+        self._dirty: list[WebSocket] = []
+        self._backlog: list[WebSocket] = []  # held connections (WebSocket._hold): a step per pass
+        self._poller: Any = None
         self._timers = Timers()
-        self._wakeup = None
-        self._pending_calls = collections.deque()
+        self._wakeup: tuple[socket.socket, socket.socket] | None = None
+        self._pending_calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = collections.deque()
         self._closing = False
         self._stopped = False
         self._shutdown_deadline = None
@@ -179,7 +203,12 @@ class Server:
 
     # -- configuration ---------------------------------------------------------
 
-    def on(self, event, handler=None):
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[_F], _F]: ...
+    @overload
+    def on(self, event: str, handler: Callable[..., object]) -> None: ...
+
+    def on(self, event: str, handler: Callable[..., object] | None = None) -> Callable[[_F], _F] | None:
         """Register a handler; usable as a decorator: ``@server.on("message")``."""
         if event not in self._handlers:
             raise ValueError("unknown event %r (one of %s)" % (event, ", ".join(_EVENTS)))
@@ -190,19 +219,19 @@ class Server:
         return None
 
     @property
-    def port(self):
+    def port(self) -> int:
         """The bound port (useful after listening on port 0)."""
         for s in self._listeners.values():
             return s.getsockname()[1]
         return self._port
 
     @property
-    def addresses(self):
+    def addresses(self) -> list[Any]:
         return [s.getsockname() for s in self._listeners.values()]
 
     # -- listening --------------------------------------------------------------
 
-    def listen(self):
+    def listen(self) -> None:
         """Bind and listen (serve_forever does this if needed)."""
         if self._poller is not None:
             return
@@ -252,12 +281,13 @@ class Server:
 
     # -- running -------------------------------------------------------------------
 
-    def run(self, install_signal_handlers=True):
+    def run(self, install_signal_handlers: bool = True) -> None:
         """Serve until SIGTERM/SIGINT (or ``shutdown()``), then shut down
         gracefully. Signal handlers are installed only in the main thread."""
         self.listen()
         old = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
+            assert self._wakeup is not None
             old_fd = signal.set_wakeup_fd(self._wakeup[1].fileno(), warn_on_full_buffer=False)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 old[sig] = signal.signal(sig, self._on_signal)
@@ -272,15 +302,15 @@ class Server:
     def _on_signal(self, signum, frame):
         self._signal = signum  # acted on by the loop, woken by the wakeup fd
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Begin a graceful shutdown; safe to call from any thread."""
         self.call_soon_threadsafe(self._begin_shutdown)
 
-    def call_later(self, delay, callback, *args):
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> Timer:
         """Run ``callback(*args)`` on the loop after ``delay`` seconds."""
         return self._timers.call_later(delay, callback, *args)
 
-    def call_soon_threadsafe(self, callback, *args):
+    def call_soon_threadsafe(self, callback: Callable[..., object], *args: Any) -> None:
         """Run ``callback(*args)`` on the loop; callable from other threads."""
         self._pending_calls.append((callback, args))
         if self._wakeup is not None:
@@ -289,7 +319,7 @@ class Server:
             except OSError:
                 pass  # the loop is already awake (buffer full) or gone
 
-    def serve_forever(self):
+    def serve_forever(self) -> None:
         self.listen()
         loop.run(self)
 
@@ -530,7 +560,8 @@ class Server:
 
     # -- broadcast ------------------------------------------------------------------------------
 
-    def broadcast(self, data, clients=None, *, slow="skip"):
+    def broadcast(self, data: str | bytes, clients: Iterable[WebSocket] | None = None,
+                  *, slow: str = "skip") -> int:
         """Send one message to many clients, encoded (and compressed) once.
 
         ``clients`` defaults to every open client. ``slow`` is the policy for
@@ -548,7 +579,8 @@ class Server:
 
     # -- topics -----------------------------------------------------------------------------------
 
-    def publish(self, topic, data, *, exclude=None, slow="skip"):
+    def publish(self, topic: str, data: str | bytes, *, exclude: WebSocket | None = None,
+                slow: str = "skip") -> int:
         """Send one message to the subscribers of ``topic`` (see
         ``WebSocket.subscribe``), encoded (and compressed) once, except
         ``exclude`` (a connection); ``slow`` as for ``broadcast``. Returns
@@ -598,7 +630,7 @@ class Server:
         if self._bus is not None and fd == self._bus.fileno():
             self._bus.on_readable()
 
-    def subscriber_count(self, topic):
+    def subscriber_count(self, topic: str) -> int:
         """How many connections of this server subscribe to ``topic``."""
         return self._topics.count(topic)
 

@@ -5,8 +5,11 @@ path: read into the server's shared buffer, feed the connection, write at
 once and queue only what the socket did not take.
 """
 
+from __future__ import annotations
+
 import collections
 import socket
+from typing import TYPE_CHECKING, Any
 
 from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
@@ -16,10 +19,14 @@ from ..topics import topics_of
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
+if TYPE_CHECKING:
+    from ..http import Request
+    from ..prepared import PreparedMessage
+
 try:  # recv/send on the descriptor: see _syscalls.pyx
     from ._syscalls import recv_into as _recv_into, send as _send
 except ImportError:  # not compiled, or not Linux: the socket methods
-    _recv_into = _send = None
+    _recv_into = _send = None  # type: ignore[assignment]
 
 # Connection life cycle, as the loop sees it (ready_state is the
 # protocol's view and stays the browser's 0-3).
@@ -127,41 +134,41 @@ class WebSocket:
     # -- the application's API ---------------------------------------------
 
     @property
-    def ready_state(self):
+    def ready_state(self) -> int:
         return self.conn.ready_state
 
     @property
-    def buffered_amount(self):
+    def buffered_amount(self) -> int:
         """Bytes queued for this client and not yet accepted by the kernel."""
         return self._out_size + self.conn.bytes_pending
 
     @property
-    def subprotocol(self):
+    def subprotocol(self) -> str | None:
         return self.conn.subprotocol
 
     @property
-    def extensions(self):
+    def extensions(self) -> str | None:
         return self.conn.extensions
 
     @property
-    def request(self):
+    def request(self) -> Request | None:
         return self.conn.request
 
     @property
-    def close_code(self):
+    def close_code(self) -> int | None:
         return self.conn.close_code
 
     @property
-    def close_reason(self):
+    def close_reason(self) -> str | None:
         return self.conn.close_reason
 
     @property
-    def data(self):
+    def data(self) -> dict[str, Any]:
         if self._data is None:
             self._data = {}
         return self._data
 
-    def send(self, data, compress=None):
+    def send(self, data: str | bytes | bytearray | memoryview, compress: bool | None = None) -> None:
         """Send a message: str as text, bytes-like as binary. Raises
         InvalidState unless the connection is open."""
         self.conn.send(data, compress)
@@ -175,36 +182,36 @@ class WebSocket:
 
     # -- topics ----------------------------------------------------------------
 
-    def subscribe(self, topic):
+    def subscribe(self, topic: str) -> bool:
         """Subscribe to ``topic`` (a str); True if it was not subscribed.
         Every subscription ends with the connection."""
         if self.conn.ready_state != OPEN:
             raise InvalidState("connection is not open")
         return self.server._topics.subscribe(self, topic)
 
-    def unsubscribe(self, topic):
+    def unsubscribe(self, topic: str) -> bool:
         """True if the connection was subscribed to ``topic``."""
         return self.server._topics.unsubscribe(self, topic)
 
     @property
-    def topics(self):
+    def topics(self) -> frozenset[str]:
         """The topics this connection is subscribed to (a frozenset)."""
         return topics_of(self)
 
-    def publish(self, topic, data, *, slow="skip"):
+    def publish(self, topic: str, data: str | bytes, *, slow: str = "skip") -> int:
         """Publish to ``topic``'s subscribers except this connection (see
         ``Server.publish``); returns how many it reached."""
         return self.server.publish(topic, data, exclude=self, slow=slow)
 
-    def send_prepared(self, prepared):
+    def send_prepared(self, prepared: PreparedMessage) -> None:
         self.conn.send_prepared(prepared)
         self._wrote()
 
-    def ping(self, data=b""):
+    def ping(self, data: bytes = b"") -> None:
         self.conn.ping(data)
         self._wrote()
 
-    def close(self, code=CLOSE_NORMAL, reason=""):
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Start the close handshake; ``close`` fires when it completes
         (or after the server's close_timeout)."""
         if self.phase >= PHASE_CLOSING:
@@ -217,11 +224,11 @@ class WebSocket:
         self.server._set_deadline(self, self.server.close_timeout)
         self._wrote()
 
-    def terminate(self):
+    def terminate(self) -> None:
         """Drop the TCP connection at once (no close handshake)."""
         self.server._destroy(self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<WebSocket %s state=%d>" % (self.remote_address, self.conn.ready_state)
 
     # -- the loop's side ------------------------------------------------------
