@@ -125,6 +125,16 @@ cp -r third_party "$SRC/"
     WSFAST_EXTENSION=required WSFAST_ZLIB=bundled \
     "$CROSS/cross/bin/python" -m pip wheel -q --no-build-isolation --no-deps -w "$WORK/raw" .)
 RAW=$(ls "$WORK"/raw/wsfast-*-linux_aarch64.whl)
+# The same build with this machine's compiler must be refused, loudly: the
+# platform says aarch64, the compiler makes x86-64 code.
+rm -rf "$SRC/build"
+if (cd "$SRC" && CC=gcc WSFAST_EXTENSION=required WSFAST_ZLIB=bundled \
+        "$CROSS/cross/bin/python" -m pip wheel -q --no-build-isolation --no-deps \
+        -w "$WORK/mismatch" . > "$WORK/mismatch.log" 2>&1); then
+    echo "a linux-aarch64 build with an x86-64 compiler succeeded" >&2; exit 1
+fi
+grep -q "the compiler builds for x86 but the platform being built for is arm64" "$WORK/mismatch.log"
+echo "an x86-64 compiler for linux-aarch64 is refused"
 PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair -w "$WORK/wheelhouse" "$RAW"
 WHEEL=$(ls "$WORK"/wheelhouse/wsfast-*manylinux*_aarch64*.whl)
 echo "aarch64 wheel: $(basename "$WHEEL")"
