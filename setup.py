@@ -5,7 +5,8 @@ Build switches (environment variables):
   WSFAST_EXTENSION=optional  (default) fall back to the pure-Python package
   WSFAST_EXTENSION=off       do not build the extension at all
   WSFAST_CYTHON_ANNOTATE=1   write Cython's HTML annotation next to the .pyx
-  WSFAST_DEBUG=1             -O0 -g, assertions on
+  WSFAST_DEBUG=1             -O0 -g, assertions on (and nothing stripped;
+                             release builds on Linux link with -s)
   WSFAST_ZLIB=system         (default) link the platform's zlib (-lz, zlib.lib)
   WSFAST_ZLIB=bundled        compile zlib into the extension instead, with
                              its symbols prefixed (Z_PREFIX: z_deflate...) so
@@ -18,7 +19,6 @@ Build switches (environment variables):
 """
 
 import os
-import platform
 import sys
 from glob import glob
 
@@ -29,6 +29,11 @@ MODE = os.environ.get("WSFAST_EXTENSION", "optional").lower()
 if MODE not in ("required", "optional", "off"):
     sys.exit("WSFAST_EXTENSION must be required, optional or off, not %r" % MODE)
 DEBUG = os.environ.get("WSFAST_DEBUG") == "1"
+# Release builds link stripped shared objects on Linux (Python's own flags
+# add -g: several MB of debug info per module). A build that asks for debug
+# information, WSFAST_DEBUG=1 or -g in CFLAGS (the fuzzing build), keeps it.
+STRIP = (sys.platform.startswith("linux") and not DEBUG
+         and "-g" not in os.environ.get("CFLAGS", "").split())
 ZLIB = os.environ.get("WSFAST_ZLIB", "system").lower()
 if ZLIB not in ("system", "bundled"):
     sys.exit("WSFAST_ZLIB must be system or bundled, not %r" % ZLIB)
@@ -51,10 +56,27 @@ def zlib_files():
 
 # Each SIMD kernel is compiled alone with its own flags, so no other code
 # can pick up instructions the CPU may lack; dispatch picks one at run time.
-MACHINE = platform.machine().lower()
-IS_X86 = MACHINE in ("x86_64", "amd64", "i386", "i686", "x86")
-KERNEL_FLAGS_UNIX = {"mask_sse2.c": ["-msse2"], "mask_avx2.c": ["-mavx2"]} if IS_X86 else {}
+# The flags follow the machine the compiler builds for (probed with the
+# compiler itself, see BuildExt._target_family), never the build machine:
+# a cross build for ARM gets no -msse2, a cross build for x86 gets them.
+KERNEL_FLAGS_UNIX = {"mask_sse2.c": ["-msse2"], "mask_avx2.c": ["-mavx2"]}
 KERNEL_FLAGS_MSVC = {"mask_avx2.c": ["/arch:AVX2"]}
+# What the compiler defines for each family of targets.
+TARGET_PROBES = {
+    "x86": "defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)",
+    "arm64": "defined(__aarch64__) || defined(_M_ARM64)",
+}
+
+
+def plat_family(plat_name):
+    """The family of CPU a platform tag (linux-aarch64, win-amd64, ...) is for;
+    None when it names none or several (macOS universal2)."""
+    arch = plat_name.rsplit("-", 1)[-1].lower()
+    if arch in ("x86_64", "amd64", "i386", "i686", "x86", "win32"):
+        return "x86"
+    if arch in ("aarch64", "arm64", "aarch64_be"):
+        return "arm64"
+    return None
 
 
 def csrc_files():
@@ -79,14 +101,49 @@ class BuildExt(build_ext):
                 "WSFAST_EXTENSION=required to make this an error.\n\n" % exc
             )
 
+    def _target_family(self):
+        """The CPU family the configured compiler builds for ("x86", "arm64"
+        or None), found by compiling one-line probes with it."""
+        import tempfile
+        from setuptools.errors import CompileError
+
+        tmp = tempfile.mkdtemp(prefix="wsfast-probe-")
+        try:
+            for family, test in TARGET_PROBES.items():
+                src = os.path.join(tmp, family + ".c")
+                with open(src, "w") as f:
+                    f.write("#if !(%s)\n#error not %s\n#endif\nint wsfast_probe;\n"
+                            % (test, family))
+                try:
+                    self.compiler.compile([src], output_dir=tmp)
+                    return family
+                except CompileError:
+                    pass
+            return None
+        finally:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def _compile_csrc(self, ext):
         msvc = self.compiler.compiler_type == "msvc"
+        target = self._target_family()
+        wanted = plat_family(self.plat_name)
+        if wanted and target != wanted:
+            # E.g. a cross build whose platform says aarch64 with a compiler
+            # that makes x86-64 code: the wheel would carry the wrong binary.
+            raise RuntimeError(
+                "the compiler builds for %s but the platform being built for is %s "
+                "(%s); set CC (and the platform) for the target"
+                % (target or "an unknown CPU", wanted, self.plat_name))
         if msvc:
-            base, per_file = (["/Od", "/Zi"] if DEBUG else ["/O2"]), KERNEL_FLAGS_MSVC
+            base = ["/Od", "/Zi"] if DEBUG else ["/O2"]
+            per_file = KERNEL_FLAGS_MSVC if target == "x86" else {}
         else:
             base = ["-std=c99", "-fPIC", "-Wall"]
             base += ["-O0", "-g"] if DEBUG else ["-O3"]
-            per_file = KERNEL_FLAGS_UNIX
+            per_file = KERNEL_FLAGS_UNIX if target == "x86" else {}
+        sys.stderr.write("wsfast: building for %s (%s)\n" % (target or "a generic CPU",
+                                                               self.plat_name))
         for src in csrc_files():
             ext.extra_objects.extend(
                 self.compiler.compile(
@@ -151,15 +208,25 @@ def extensions():
     if sys.platform.startswith("linux"):  # recv, send and epoll_wait for the server loop
         twins.append(Extension("wsfast.server._syscalls",
                                sources=["src/wsfast/server/_syscalls.pyx"]))
-    return cythonize(
-        [ext] + twins,
-        # annotation_typing=False: the type hints in the compiled twins are
-        # for type checkers only. Their C types come from the .pxd files; if
-        # Cython also read the hints, `x: int` would reject int subclasses and
-        # `-> str` would add conversions, so both builds would behave apart.
-        compiler_directives={"language_level": "3", "annotation_typing": False},
-        annotate=os.environ.get("WSFAST_CYTHON_ANNOTATE") == "1",
-    )
+    if STRIP:
+        for e in [ext] + twins:
+            e.extra_link_args.append("-s")
+    try:
+        return cythonize(
+            [ext] + twins,
+            # annotation_typing=False: the type hints in the compiled twins are
+            # for type checkers only. Their C types come from the .pxd files; if
+            # Cython also read the hints, `x: int` would reject int subclasses and
+            # `-> str` would add conversions, so both builds would behave apart.
+            compiler_directives={"language_level": "3", "annotation_typing": False},
+            annotate=os.environ.get("WSFAST_CYTHON_ANNOTATE") == "1",
+        )
+    except Exception as exc:  # e.g. a source missing from an incomplete sdist
+        if MODE == "required":
+            raise
+        sys.stderr.write("\nwsfast: WARNING: Cython failed (%s); installing the "
+                         "pure-Python fallback.\n\n" % exc)
+        return []
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -37,7 +37,7 @@ stack's own median, min and max. Ratios are oriented so that above 1 means
 better than wsfast (faster, or less memory or latency).
 
 A peer that is not installed is skipped and the report says so (``pip
-install 'wsfast[bench]'`` installs them all); a stack that fails a sample
+install -e '.[bench]'`` installs them all); a stack that fails a sample
 shows as FAILED with the error, and the exit status is then 1. Setting
 ``WSFAST_BENCH_HIDE=name,...`` treats those stacks as not installed.
 
@@ -647,7 +647,7 @@ def markdown(doc):
     out.append("")
     skipped = [st for st, e in stacks.items() if e["status"].startswith("skipped")]
     if skipped:
-        out.append("Skipped (not installed): %s. `pip install 'wsfast[bench]'` installs every peer." %
+        out.append("Skipped (not installed): %s. `pip install -e '.[bench]'` (in a clone) installs every peer." %
                    ", ".join(skipped))
         out.append("")
     failed = [st for st, e in stacks.items() if e["status"].startswith("FAILED")]
@@ -662,7 +662,7 @@ def chart(doc, path):
     try:
         import matplotlib
     except ImportError:
-        return "matplotlib is not installed (pip install 'wsfast[bench]')"
+        return "matplotlib is not installed (pip install -e '.[bench]')"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -135,7 +135,10 @@ def _add_server_args(p, port):
 
 
 def main(argv=None):
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="wsfast", description="wsfast WebSocket toolkit")
+    parser.add_argument("--version", action="version", version="wsfast %s" % __version__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="show the active backend and mask kernel",
                        description="Show the active backend and SIMD mask kernel.")

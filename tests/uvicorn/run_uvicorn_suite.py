@@ -219,7 +219,7 @@ def main():
     try:
         version = importlib.metadata.version("uvicorn")
     except importlib.metadata.PackageNotFoundError:
-        raise SystemExit("uvicorn is not installed (pip install -e '.[uvicorn]')")
+        raise SystemExit("uvicorn is not installed (pip install -e '.[uvicorn-test]')")
     install_missing(args.no_install)
     args.workdir.mkdir(parents=True, exist_ok=True)
     suite = fetch_sdist(version, args.workdir.resolve())
