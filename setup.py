@@ -19,6 +19,8 @@ Build switches (environment variables):
 """
 
 import os
+import re
+import runpy
 import sys
 from glob import glob
 
@@ -89,7 +91,7 @@ class BuildExt(build_ext):
 
     def build_extension(self, ext):
         try:
-            if ext.name == "wsfast._core":
+            if ext.name == "wsfast.codec._core":
                 self._compile_csrc(ext)
             super().build_extension(ext)
         except Exception as exc:  # compiler missing or failing
@@ -169,10 +171,58 @@ class BuildExt(build_ext):
             )
 
 
-COMPILED_MODULES = [
-    "wsfast.protocol", "wsfast.server.websocket", "wsfast.server.loop",  # per message
-    "wsfast.http", "wsfast.handshake", "wsfast.server_protocol",  # per handshake
-]
+# The modules compiled twice, listed once in the package (wsfast/_twins.py,
+# which imports nothing of wsfast, so it runs here before any build).
+TWINS = runpy.run_path(os.path.join("src", "wsfast", "_twins.py"))["TWINS"]
+TWIN_SRC = os.path.join("build", "twins")
+_RELATIVE_IMPORT = re.compile(r"^(\s*from\s+)(\.+)([\w.]*)(\s+import\s+)(.*)$", re.M)
+
+
+def twin_source(module):
+    """Writes the source the compiled twin of ``module`` is built from:
+    module.py as module_c.py, next to module_c.pxd, with its imports of
+    other twins turned to their compiled names, so that each build is
+    whole (a compiled class cimports a compiled base). Returns its path."""
+    package = module.split(".")[:-1]
+
+    def compiled_names(match):
+        head, dots, rest, keyword, names = match.groups()
+        base = package[:len(package) - len(dots) + 1]
+        if rest and ".".join(base + [rest]) in TWINS:
+            return head + dots + rest + "_c" + keyword + names
+        if not rest:  # from . import a, b
+            out = []
+            for name in names.split(","):
+                name = name.strip()
+                full = ".".join(base + [name.split(" as ")[0].strip()])
+                out.append(name + "_c as " + name if full in TWINS and " as " not in name else name)
+            return head + dots + keyword + ", ".join(out)
+        return match.group(0)
+
+    src = os.path.join("src", *module.split("."))
+    out = os.path.join(TWIN_SRC, *module.split(".")) + "_c"
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    for depth in range(1, len(package) + 1):  # packages, so Cython names the module in full
+        init = os.path.join(TWIN_SRC, *package[:depth], "__init__.py")
+        if not os.path.exists(init):
+            open(init, "w").close()
+    with open(src + ".py") as f:
+        text = _RELATIVE_IMPORT.sub(compiled_names, f.read())
+    _write_if_changed(out + ".py", text)
+    if os.path.exists(src + "_c.pxd"):
+        with open(src + "_c.pxd") as f:
+            _write_if_changed(out + ".pxd", f.read())
+    return out + ".py"
+
+
+def _write_if_changed(path, text):
+    # Unchanged copies keep their time, so Cython does not redo their C.
+    if os.path.exists(path):
+        with open(path) as f:
+            if f.read() == text:
+                return
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def extensions():
@@ -192,19 +242,18 @@ def extensions():
         libs = ["zlib"] if sys.platform == "win32" else ["z"]
         incs, macros = ["csrc"], []
     ext = Extension(
-        "wsfast._core",
-        sources=["src/wsfast/_core.pyx"],
+        "wsfast.codec._core",
+        sources=["src/wsfast/codec/_core.pyx"],
         include_dirs=incs,
         define_macros=macros,
         libraries=libs,
         depends=csrc_files() + glob(os.path.join("csrc", "*.h")),
     )
     # One source, two builds: these pure-Python modules are also compiled,
-    # with the C types declared in their .pxd files (the per-message path
-    # of the protocol and of the server loop). The .py files stay the
-    # fallback, used when nothing is compiled (WSFAST_EXTENSION=off).
-    twins = [Extension(name, sources=["src/%s.py" % name.replace(".", "/")])
-             for name in COMPILED_MODULES]
+    # as <module>_c with the C types declared in <module>_c.pxd (the
+    # per-message path of the protocol and of the server loop). Both
+    # builds are installed; wsfast._twins picks one at import time.
+    twins = [Extension(name + "_c", sources=[twin_source(name)]) for name in TWINS]
     if sys.platform.startswith("linux"):  # recv, send and epoll_wait for the server loop
         twins.append(Extension("wsfast.server._syscalls",
                                sources=["src/wsfast/server/_syscalls.pyx"]))
@@ -219,6 +268,7 @@ def extensions():
             # Cython also read the hints, `x: int` would reject int subclasses and
             # `-> str` would add conversions, so both builds would behave apart.
             compiler_directives={"language_level": "3", "annotation_typing": False},
+            include_path=[TWIN_SRC],
             annotate=os.environ.get("WSFAST_CYTHON_ANNOTATE") == "1",
         )
     except Exception as exc:  # e.g. a source missing from an incomplete sdist

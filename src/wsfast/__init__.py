@@ -5,7 +5,7 @@
 """
 
 from . import constants
-from ._backend import backend, impl as _impl
+from .codec.backend import backend, impl as _impl
 from .constants import (
     OP_BINARY,
     OP_CLOSE,

@@ -61,3 +61,7 @@ class InvalidResponse(HandshakeError):
                  headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
         super().__init__(status, reason, headers)
         self.body = bytes(body)
+
+
+class InvalidState(WebSocketError):
+    """The call is not allowed in the connection's current state."""

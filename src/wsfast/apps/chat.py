@@ -14,7 +14,7 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from ..constants import CLOSE_UNSUPPORTED_DATA
-from ..handshake import Reject
+from ..protocol import Reject
 from ..server import Server
 
 #: Longest chat line accepted, in characters; longer ones get an error.

@@ -57,11 +57,10 @@ from uvicorn.protocols.utils import (
     is_ssl,
 )
 
-from . import backpressure
-from .constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_SERVICE_RESTART
-from .events import CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Request
-from .protocol import keepalive_tick
-from .server_protocol import ServerConnection
+from ..shared import backpressure
+from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_SERVICE_RESTART
+from ..protocol.events import CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Request
+from ..protocol import ServerConnection, keepalive_tick
 
 __all__ = ["WSFastProtocol"]
 

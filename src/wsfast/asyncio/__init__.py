@@ -4,7 +4,7 @@ Built on ``asyncio.BufferedProtocol`` around the sans-I/O connections of
 ``wsfast.server_protocol`` and ``wsfast.client_protocol``.
 """
 
-from ..closed import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
+from ..protocol.closed import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 from ..errors import InvalidResponse
 from .client import ClientWebSocket, connect
 from .server import Server, ServerWebSocket, serve

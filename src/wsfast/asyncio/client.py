@@ -7,16 +7,16 @@ import ssl as ssl_module
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import backpressure
-from ..client_protocol import ClientConnection
+from ..protocol import ClientConnection
 from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import InvalidResponse
-from ..uri import parse_uri
+from ..shared import backpressure
+from ..protocol.uri import parse_uri
 from .keepalive import Keepalive
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
-    from ..http import Response
+    from ..protocol.http import Response
 
 
 class ClientWebSocket(WebSocket):

@@ -7,8 +7,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import backpressure
-from ..closed import ConnectionClosed, closed_error
+from ..protocol.closed import ConnectionClosed, closed_error
 from ..constants import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL_ERROR,
@@ -16,8 +15,8 @@ from ..constants import (
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
 )
-from ..events import CONNECTING, OPEN
-from ..handshake import (
+from ..protocol.events import CONNECTING, OPEN
+from ..protocol import (
     INTERNAL_ERROR,
     NOT_FOUND,
     SERVER_FULL,
@@ -26,9 +25,10 @@ from ..handshake import (
     Reject,
     build_rejection,
 )
-from ..prepared import PreparedMessage
-from ..server_protocol import ServerConnection
-from ..topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry, topics_of
+from ..codec.prepared import PreparedMessage
+from ..protocol import ServerConnection
+from ..shared import backpressure
+from ..shared.topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry, topics_of
 from .keepalive import Keepalive
 from .websocket import WebSocket, logger
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import socket
     import ssl as _ssl
 
-    from ..http import Request
+    from ..protocol.http import Request
 
 #: ``async def handler(ws): ...``, run once per accepted connection.
 Handler = Callable[["ServerWebSocket"], Awaitable[object]]

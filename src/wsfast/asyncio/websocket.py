@@ -16,9 +16,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .. import backpressure
-from ..closed import ConnectionClosedOK, closed_error
-from ..events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
+from ..protocol.closed import ConnectionClosedOK, closed_error
+from ..protocol.events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
+from ..shared import backpressure
 
 logger = logging.getLogger("wsfast.asyncio")
 

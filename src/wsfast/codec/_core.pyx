@@ -12,7 +12,7 @@ from cpython.mem cimport PyMem_Realloc, PyMem_Free
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
-from wsfast._csrc cimport *
+from wsfast.codec._csrc cimport *
 
 BACKEND = "c"
 

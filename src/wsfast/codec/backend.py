@@ -3,8 +3,9 @@
 WSFAST_NO_EXTENSIONS=1 forces Python; a missing extension falls back to it.
 """
 
-import os
 from typing import TYPE_CHECKING
+
+from .._twins import extensions_disabled
 
 if TYPE_CHECKING:
     # Both backends have the same names and signatures (``_core.pyi``), so
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     __all__ = ["backend", "impl"]
 else:
     _impl = None
-    if not os.environ.get("WSFAST_NO_EXTENSIONS"):
+    if not extensions_disabled():
         try:
             from . import _core as _impl
         except ImportError:  # not built for this interpreter or platform

@@ -1,7 +1,7 @@
 """Encode once, send to many: the frames of one broadcast message."""
 
-from . import _backend
-from .constants import OP_BINARY, OP_TEXT
+from . import backend as _backend
+from ..constants import OP_BINARY, OP_TEXT
 
 
 class PreparedMessage:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .constants import CLOSE_ABNORMAL
-from .errors import HandshakeError
+from ..constants import CLOSE_ABNORMAL
+from ..errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, Open
 from .extensions import DEFAULT_OFFER, accept_deflate_response, deflate_offer
 from .handshake import build_request, check_response
 from .http import ResponseReader
-from .protocol import Connection, InvalidState
+from ..errors import InvalidState
+from .connection import Connection
 
 
 class ClientConnection(Connection):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NO_STATUS, CLOSE_NORMAL
-from .errors import WebSocketError
+from ..constants import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NO_STATUS, CLOSE_NORMAL
+from ..errors import WebSocketError
 
 if TYPE_CHECKING:
-    from .protocol import Connection
+    from .connection import Connection
 
 
 class ConnectionClosed(WebSocketError):

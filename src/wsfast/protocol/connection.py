@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _backend
-from .constants import (
+from ..codec import backend as _backend
+from ..constants import (
     CLOSE_ABNORMAL,
     CLOSE_INTERNAL_ERROR,
     CLOSE_NO_STATUS,
@@ -26,7 +26,7 @@ from .constants import (
     OP_PONG,
     OP_TEXT,
 )
-from .errors import ProtocolError, WebSocketError
+from ..errors import InvalidState, ProtocolError, WebSocketError
 from .events import CLOSED, CLOSING, CONNECTING, OPEN, Close, Fragment, Ping, Pong
 from .extensions import DEFAULT_MEM_LEVEL, DEFAULT_WINDOW_BITS
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from .events import EventType
-    from .prepared import PreparedMessage
+    from ..codec.prepared import PreparedMessage
 
 #: Messages shorter than this are sent uncompressed: deflate would cost
 #: more CPU than the bytes it saves (RFC 7692 lets each message choose).
@@ -68,10 +68,6 @@ KEEPALIVE_TICK_MAX = 10.0
 #: pings, and what waits costs no more than the bytes received.
 DEFAULT_MAX_STEP_BYTES = 256 * 1024
 DEFAULT_MAX_STEP_FRAMES = 128
-
-
-class InvalidState(WebSocketError):
-    """The call is not allowed in the connection's current state."""
 
 
 class Connection:

@@ -1,7 +1,7 @@
-# Compiled build of protocol.py (one source, two builds): with the C
-# extension, setup.py compiles protocol.py with these declarations, which
+# connection_c, the compiled build of connection.py (one source, two builds): with the C
+# extension, setup.py compiles a copy of connection.py as connection_c with these declarations, which
 # make Connection's state C fields and its per-message methods C calls.
-# The pure-Python module is the same code, used when nothing is compiled.
+# The pure-Python module is the same code (see wsfast/_twins.py).
 # Keep the attribute list in step with Connection.__slots__.
 
 cimport cython

@@ -15,7 +15,7 @@ the adjusted numbers.
 import re
 from dataclasses import dataclass
 
-from .errors import HandshakeError, InvalidResponse
+from ..errors import HandshakeError, InvalidResponse
 from .http import TOKEN
 
 __all__ = [

@@ -15,7 +15,7 @@ import os
 import re
 from http import HTTPStatus
 
-from .errors import HandshakeError, InvalidResponse
+from ..errors import HandshakeError, InvalidResponse
 from .http import TOKEN, format_headers
 
 __all__ = [

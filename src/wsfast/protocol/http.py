@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import httptools
 
-from .errors import HandshakeError, InvalidResponse
+from ..errors import HandshakeError, InvalidResponse
 
 __all__ = [
     "DEFAULT_MAX_HEAD_SIZE",

@@ -1,4 +1,4 @@
-# Compiled build of http.py (see protocol.pxd): the request head's objects
+# Compiled build of http.py (see wsfast/protocol/connection_c.pxd): the request head's objects
 # as C structs, read several times per handshake. Keep in step with the
 # classes' __slots__ and __init__.
 cimport cython

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 
 from typing import TYPE_CHECKING, Any
 
-from .constants import CLOSE_ABNORMAL
-from .errors import HandshakeError
+from ..constants import CLOSE_ABNORMAL
+from ..errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, HttpRequest, Open, Request
 from .extensions import negotiate_deflate, parse_extensions
 from .handshake import (
@@ -36,7 +36,8 @@ from .handshake import (
     select_subprotocol,
 )
 from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
-from .protocol import Connection, InvalidState
+from ..errors import InvalidState
+from .connection import Connection
 
 if TYPE_CHECKING:
     from .events import EventType

@@ -1,6 +1,6 @@
-# Compiled build of server_protocol.py (see protocol.pxd). Keep in step
+# Compiled build of server_connection.py (see wsfast/protocol/connection_c.pxd). Keep in step
 # with ServerConnection.__slots__.
-from wsfast.protocol cimport Connection
+from wsfast.protocol.connection_c cimport Connection
 
 
 cdef class ServerConnection(Connection):

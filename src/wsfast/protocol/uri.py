@@ -2,7 +2,7 @@
 
 from urllib.parse import quote, urlsplit
 
-from .errors import WebSocketError
+from ..errors import WebSocketError
 
 
 class InvalidURI(WebSocketError, ValueError):

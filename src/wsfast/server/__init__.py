@@ -5,7 +5,9 @@ processes sharing a port through SO_REUSEPORT.
 """
 
 from .server import Server
-from .websocket import WebSocket
+from .._twins import load
 from .workers import run_workers
+
+WebSocket = load("wsfast.server.websocket").WebSocket
 
 __all__ = ["Server", "WebSocket", "run_workers"]

@@ -6,7 +6,7 @@ and ``wsfast.http``; these are the ones only a loop can enforce.
 
 import resource
 
-from .. import backpressure
+from ..shared import backpressure
 
 #: Seconds a client has to complete the TLS and HTTP upgrade handshake.
 HANDSHAKE_TIMEOUT = 10.0

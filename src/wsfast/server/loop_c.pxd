@@ -1,7 +1,7 @@
-# Compiled build of loop.py (see protocol.pxd): C locals for the pass.
+# Compiled build of loop.py (see wsfast/protocol/connection_c.pxd): C locals for the pass.
 cimport cython
 
-from wsfast.server.websocket cimport WebSocket
+from wsfast.server.websocket_c cimport WebSocket
 
 
 @cython.locals(timeout=double, now=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list, held=list)

@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from .. import backpressure, topics
+from .._twins import load
+from ..shared import backpressure, topics
 from ..constants import (
     CLOSE_ABNORMAL,
     CLOSE_GOING_AWAY,
@@ -29,25 +30,35 @@ from ..constants import (
     DEFAULT_MAX_MESSAGE_SIZE,
 )
 from ..errors import ProtocolError
-from ..events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
-from ..handshake import INTERNAL_ERROR, NOT_FOUND, SERVER_FULL, UPGRADE_REQUIRED, Reject, build_rejection
-from ..prepared import PreparedMessage
-from ..protocol import FAILURE_KEEPALIVE, FAILURE_PEER, keepalive_tick
-from ..server_protocol import ServerConnection
-from . import limits, loop
+from ..protocol.events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
+from ..protocol import INTERNAL_ERROR, NOT_FOUND, SERVER_FULL, UPGRADE_REQUIRED, Reject, build_rejection
+from ..codec.prepared import PreparedMessage
+from ..protocol import FAILURE_KEEPALIVE, FAILURE_PEER, ServerConnection, keepalive_tick
+from . import limits
 from .poller import READ, Poller
 from .timers import Timers
 from .tls import TLSLayer
-from .websocket import (
-    PHASE_CLOSING,
-    PHASE_DRAINING,
-    PHASE_GONE,
-    PHASE_HANDSHAKE,
-    PHASE_LINGER,
-    PHASE_OPEN,
-    WebSocket,
-    send_to_many,
-)
+
+if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
+    from . import loop
+    from .websocket import (
+        PHASE_CLOSING,
+        PHASE_DRAINING,
+        PHASE_GONE,
+        PHASE_HANDSHAKE,
+        PHASE_LINGER,
+        PHASE_OPEN,
+        WebSocket,
+        send_to_many,
+    )
+else:
+    loop = load("wsfast.server.loop")
+    _websocket = load("wsfast.server.websocket")
+    PHASE_CLOSING, PHASE_DRAINING, PHASE_GONE = (
+        _websocket.PHASE_CLOSING, _websocket.PHASE_DRAINING, _websocket.PHASE_GONE)
+    PHASE_HANDSHAKE, PHASE_LINGER, PHASE_OPEN = (
+        _websocket.PHASE_HANDSHAKE, _websocket.PHASE_LINGER, _websocket.PHASE_OPEN)
+    WebSocket, send_to_many = _websocket.WebSocket, _websocket.send_to_many
 
 log = logging.getLogger("wsfast.server")
 
@@ -70,8 +81,8 @@ _ABORT = struct.pack("ii", 1, 0)
 if TYPE_CHECKING:
     import ssl as _ssl
 
-    from ..handshake import Accept, Reject
-    from ..http import Request
+    from ..protocol import Accept, Reject
+    from ..protocol.http import Request
     from .timers import Timer
 
 #: ``(status, headers, body)``: a plain HTTP answer (see ``handshake.NOT_FOUND``).

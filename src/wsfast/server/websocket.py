@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
-from ..events import OPEN
-from ..protocol import InvalidState
-from ..topics import topics_of
+from ..errors import InvalidState
+from ..protocol.events import OPEN
+from ..shared.topics import topics_of
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
 if TYPE_CHECKING:
-    from ..http import Request
-    from ..prepared import PreparedMessage
+    from ..codec.prepared import PreparedMessage
+    from ..protocol.http import Request
 
 try:  # recv/send on the descriptor: see _syscalls.pyx
     from ._syscalls import recv_into as _recv_into, send as _send

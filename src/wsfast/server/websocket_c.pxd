@@ -1,8 +1,8 @@
-# Compiled build of websocket.py (see protocol.pxd): the server loop's
+# Compiled build of websocket.py (see wsfast/protocol/connection_c.pxd): the server loop's
 # per-connection I/O as C calls on C fields. Keep in step with __slots__.
 cimport cython
 
-from wsfast.protocol cimport Connection
+from wsfast.protocol.connection_c cimport Connection
 
 cdef class WebSocket:
     cdef public object server, sock, remote_address, _data, _out, _tls, _topics

@@ -19,13 +19,13 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .client_protocol import ClientConnection
-from .closed import ConnectionClosed, ConnectionClosedOK, closed_error
-from .constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
-from .errors import InvalidResponse
-from .events import CONNECTING, OPEN, Pong
-from .protocol import keepalive_tick
-from .uri import parse_uri
+from ..protocol import ClientConnection
+from ..protocol.closed import ConnectionClosed, ConnectionClosedOK, closed_error
+from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from ..errors import InvalidResponse
+from ..protocol.events import CONNECTING, OPEN, Pong
+from ..protocol import keepalive_tick
+from ..protocol.uri import parse_uri
 
 __all__ = ["ClientWebSocket", "ConnectionClosed", "connect"]
 
@@ -35,7 +35,7 @@ _READ_SIZE = 65536
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from .http import Response
+    from ..protocol.http import Response
 
 
 def connect(

@@ -6,8 +6,8 @@ message that would pass ``max_size`` fails before more is produced.
 
 import zlib
 
-from ..constants import DEFAULT_MAX_MESSAGE_SIZE
-from ..errors import ProtocolError
+from ...constants import DEFAULT_MAX_MESSAGE_SIZE
+from ...errors import ProtocolError
 from .utf8 import Utf8Validator
 
 _TAIL = b"\x00\x00\xff\xff"

@@ -6,12 +6,12 @@ same close codes. Kept simple rather than fast.
 
 import os
 
-from ..constants import (
+from ...constants import (
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
     MASK_POOL_SIZE,
 )
-from ..errors import ProtocolError
+from ...errors import ProtocolError
 from .mask import apply_mask
 from .utf8 import Utf8Validator
 

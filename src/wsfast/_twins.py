@@ -1,0 +1,50 @@
+"""The modules built twice, and the one place that picks a build.
+
+Each module listed here is plain Python (``connection.py``) and, when the
+C extension is built, also compiled from the same source as a twin named
+``<module>_c`` (``connection_c``), with the C types of ``<module>_c.pxd``.
+Both builds import side by side; ``load`` picks the compiled one unless
+WSFAST_NO_EXTENSIONS is set or it was not built. setup.py, the tests and
+CI read the list from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+# Per message first, then per handshake. A twin imports the other twins
+# under their compiled names (setup.py rewrites those imports in the copy
+# it compiles), so each build is whole.
+TWINS = (
+    "wsfast.protocol.connection",
+    "wsfast.server.websocket",
+    "wsfast.server.loop",
+    "wsfast.protocol.http",
+    "wsfast.protocol.handshake",
+    "wsfast.protocol.server_connection",
+    "wsfast.protocol.client_connection",
+)
+COMPILED_SUFFIX = "_c"
+
+
+def extensions_disabled() -> bool:
+    """WSFAST_NO_EXTENSIONS=1 (any non-empty value): pure Python everywhere."""
+    return bool(os.environ.get("WSFAST_NO_EXTENSIONS"))
+
+
+def compiled(name: str) -> ModuleType | None:
+    """The compiled twin of ``name``, or None when it was not built."""
+    try:
+        return importlib.import_module(name + COMPILED_SUFFIX)
+    except ImportError:  # not built for this interpreter or platform
+        return None
+
+
+def load(name: str) -> ModuleType:
+    """The build of twin ``name`` in use: compiled when there is one."""
+    if name not in TWINS:
+        raise ValueError("%s is not a compiled twin (see wsfast._twins.TWINS)" % name)
+    module = None if extensions_disabled() else compiled(name)
+    return module if module is not None else importlib.import_module(name)

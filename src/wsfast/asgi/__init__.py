@@ -1,0 +1,2 @@
+"""wsfast as uvicorn's WebSocket backend: ``--ws wsfast.asgi.uvicorn:WSFastProtocol``
+(or the older path ``wsfast.uvicorn:WSFastProtocol``). Imports uvicorn."""
