@@ -4,7 +4,7 @@
 ``"python"`` for the pure-Python fallback (WSFAST_NO_EXTENSIONS=1).
 """
 
-from . import constants
+from . import _moved, constants
 from .codec.backend import backend, impl as _impl
 from .constants import (
     OP_BINARY,
@@ -17,6 +17,8 @@ from .constants import (
 from .errors import ProtocolError, WebSocketError
 
 __version__ = "0.1.0"
+
+_moved.install()  # the old paths of moved modules (wsfast.events, wsfast.uvicorn, ...)
 
 apply_mask = _impl.apply_mask
 validate_utf8 = _impl.validate_utf8
