@@ -39,9 +39,9 @@ for node in ast.parse(open(sys.argv[1]).read()).body:
 import sys, tarfile
 names = {n.split("/", 1)[1] for n in tarfile.open(sys.argv[1]).getnames() if "/" in n}
 need = ["setup.py", "pyproject.toml", "MANIFEST.in", "LICENSE", "README.md", "CHANGELOG.md",
-        "tools/fetch_zlib.py", "src/wsfast/_core.pyx", "src/wsfast/server/_syscalls.pyx",
-        "src/wsfast/_csrc.pxd", "src/wsfast/protocol.pxd", "src/wsfast/apps/chat.html"]
-need += ["src/wsfast/_%s.pxi" % n for n in ("deflate", "frame", "mask", "utf8")]
+        "tools/fetch_zlib.py", "src/wsfast/codec/_core.pyx", "src/wsfast/server/_syscalls.pyx",
+        "src/wsfast/codec/_csrc.pxd", "src/wsfast/protocol/connection_c.pxd", "src/wsfast/apps/chat.html"]
+need += ["src/wsfast/codec/_%s.pxi" % n for n in ("deflate", "frame", "mask", "utf8")]
 missing = [n for n in need if n not in names]
 generated = sorted(n for n in names if n.startswith("src/") and n.endswith((".c", ".so")))
 assert not missing, "sdist lacks %s" % missing
@@ -61,8 +61,8 @@ WSFAST_EXTENSION=required "$VSD/bin/python" -m pip install -q "$SDIST"
 import os, sys, wsfast
 assert wsfast.__file__.startswith(sys.argv[1]), wsfast.__file__
 assert wsfast.backend == "c", wsfast.backend
-import wsfast._core, wsfast.protocol, wsfast.server._syscalls
-assert not wsfast.protocol.__file__.endswith(".py"), wsfast.protocol.__file__
+import wsfast.codec._core, wsfast.protocol, wsfast.server._syscalls
+assert not wsfast.protocol.Connection.__module__.endswith(".connection"), wsfast.protocol.Connection
 print("sdist install: backend", wsfast.backend, "kernel", wsfast.mask_kernel())
 PYEOF
 [ "$("$VSD/bin/wsfast" --version)" = "wsfast $VERSION" ]
@@ -100,7 +100,7 @@ names = z.namelist()
 sources = [n for n in names if n.endswith((".c", ".h", ".pyx", ".pxd", ".pxi"))]
 assert not sources, "wheel carries sources: %s" % sources
 sos = [n for n in names if n.endswith(".so")]
-assert any(n.startswith("wsfast/_core.") for n in sos), sos
+assert any(n.startswith("wsfast/codec/_core.") for n in sos), sos
 assert any(n.startswith("wsfast/server/_syscalls.") for n in sos), sos
 total = 0
 for n in sos:
@@ -109,7 +109,7 @@ for n in sos:
     elf = ELFFile(io.BytesIO(data))
     sections = {s.name for s in elf.iter_sections()}
     assert not {".symtab", ".debug_info"} & sections, "%s is not stripped" % n
-    if n.startswith("wsfast/_core."):
+    if n.startswith("wsfast/codec/_core."):
         needed = [t.needed for t in elf.get_section_by_name(".dynamic").iter_tags()
                   if t.entry.d_tag == "DT_NEEDED"]
         assert not any("libz" in lib for lib in needed), needed  # zlib compiled in

@@ -52,10 +52,10 @@ import sys
 import time
 
 import wsfast
-from wsfast import _core as wsfast_core
+from wsfast.codec import _core as wsfast_core
 
 try:
-    from wsfast import _python as wsfast_py
+    from wsfast.codec import _python as wsfast_py
 except ImportError:  # pragma: no cover
     wsfast_py = None
 
@@ -513,7 +513,7 @@ def mask_contenders(size, min_time):
             check_masked, "allocate bytes + masked copy")
 
     if wsfast_py is not None:
-        add("wsfast._python.apply_mask", loop_call(wsfast_py.apply_mask),
+        add("wsfast.codec._python.apply_mask", loop_call(wsfast_py.apply_mask),
             check_masked, "pure-Python backend: big-int XOR")
     return out
 
@@ -724,7 +724,7 @@ def parse_contenders(nframes, size):
 
     if wsfast_py is not None:
         verify_wsfast(wsfast_py)
-        out.append(Contender("wsfast._python FrameParser.feed",
+        out.append(Contender("wsfast.codec._python FrameParser.feed",
                              wsfast_prepare(wsfast_py), nframes, count_check,
                              "pure-Python backend"))
     return out
@@ -871,7 +871,7 @@ def encode_contenders(nframes, size):
             "str payload, encoded to UTF-8 by wsproto")
 
     if wsfast_py is not None:
-        add("wsfast._python FrameEncoder.encode", wsfast_factory(wsfast_py),
+        add("wsfast.codec._python FrameEncoder.encode", wsfast_factory(wsfast_py),
             "pure-Python backend")
     return out
 
@@ -923,7 +923,7 @@ def utf8_contenders(data, min_time):
         "builds a str as well (the reference)")
     add("wsfast.validate_utf8", wsfast.validate_utf8, True, "validates only")
     if wsfast_py is not None:
-        add("wsfast._python.validate_utf8", wsfast_py.validate_utf8, True,
+        add("wsfast.codec._python.validate_utf8", wsfast_py.validate_utf8, True,
             "pure-Python backend")
     return out
 

@@ -16,7 +16,7 @@ import random
 import pytest
 
 import wsfast
-from wsfast import _core
+from wsfast.codec import _core
 
 pytest.importorskip("pytest_benchmark")
 

@@ -2,8 +2,9 @@
 
 Each input drives two connections past a completed handshake:
 
-- the build under test: the compiled twins (wsfast.protocol,
-  wsfast.server_protocol, ...) over the C core (wsfast._core), both
+- the build under test: the compiled twins (wsfast.protocol.connection_c,
+  wsfast.protocol.server_connection_c, ...) over the C core
+  (wsfast.codec._core), both
   instrumented for libFuzzer so that edges in the C and the Cython code
   guide the search;
 - the oracle: the same modules loaded from their .py sources (package
@@ -49,7 +50,7 @@ ORACLE = "_wsfast_oracle"
 class OracleFinder:
     """Imports ``_wsfast_oracle.*`` from the .py sources of the instrumented
     package only; a module with no .py (the C core) does not exist there, so
-    the oracle's _backend falls back to the pure-Python backend."""
+    the oracle's codec.backend falls back to the pure-Python backend."""
 
     def find_spec(self, name, path=None, target=None):
         if name != ORACLE and not name.startswith(ORACLE + "."):
@@ -67,16 +68,19 @@ sys.meta_path.insert(0, OracleFinder())
 
 with atheris.instrument_imports(include=["wsfast"]):
     import wsfast
-    from wsfast import _core, client_protocol, protocol, server_protocol
-    from wsfast.extensions import DeflateParams
+    from wsfast.codec import _core
+    from wsfast.protocol import client_connection_c as client_protocol
+    from wsfast.protocol import connection_c as protocol
+    from wsfast.protocol import server_connection_c as server_protocol
+    from wsfast.protocol.extensions import DeflateParams
 
 # The oracle is not instrumented: its edges would only duplicate the
 # compiled ones' and slow every run.
-oracle_client = importlib.import_module(ORACLE + ".client_protocol")
-oracle_server = importlib.import_module(ORACLE + ".server_protocol")
-oracle_protocol = importlib.import_module(ORACLE + ".protocol")
-oracle_backend = importlib.import_module(ORACLE + "._backend")
-PY_IMPL = importlib.import_module(ORACLE + "._python")
+oracle_client = importlib.import_module(ORACLE + ".protocol.client_connection")
+oracle_server = importlib.import_module(ORACLE + ".protocol.server_connection")
+oracle_protocol = importlib.import_module(ORACLE + ".protocol.connection")
+oracle_backend = importlib.import_module(ORACLE + ".codec.backend")
+PY_IMPL = importlib.import_module(ORACLE + ".codec._python")
 
 
 def _check_builds():

@@ -1,17 +1,21 @@
-"""Runs every test against both backends: the C core and the Python oracle.
+"""Runs every test against both backends: the C core and the Python oracle,
+and every protocol test against both builds of the compiled twins.
 
 The C backend is skipped only when it is not built; with
 WSFAST_REQUIRE_C=1 (CI) a missing C backend is an error instead.
 """
 
+import importlib
 import os
+import sys
 
 import pytest
 
-from wsfast import _python
+from wsfast._twins import TWINS, compiled
+from wsfast.codec import _python
 
 try:
-    from wsfast import _core
+    from wsfast.codec import _core
 except ImportError as exc:  # not built
     _core = None
     _core_error = exc
@@ -27,7 +31,7 @@ def _c_backend():
 
 @pytest.fixture(params=["c", "python"])
 def impl(request):
-    """The backend module under test: wsfast._core or wsfast._python."""
+    """The backend module under test: wsfast.codec._core or wsfast.codec._python."""
     return _c_backend() if request.param == "c" else _python
 
 
@@ -48,3 +52,58 @@ settings.register_profile(
     "wsfast", suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.load_profile("wsfast")
+
+
+# Test modules run once on each build of the twins (wsfast._twins): the
+# compiled <module>_c and the pure-Python <module>, in this one process.
+TWIN_TESTS = {"test_protocol", "test_handshake", "test_http", "test_extensions",
+              "test_oracle_property"}
+# Helpers those tests use, whose imports are switched alike.
+TWIN_HELPERS = ("connpair",)
+_PURE = {name: importlib.import_module(name) for name in TWINS}
+
+
+def _twin_build(build):
+    """{name of either build of a twin: the module of ``build``}."""
+    chosen = {}
+    for name, pure in _PURE.items():
+        module = pure
+        if build == "c":
+            module = compiled(name)
+            if module is None:
+                if os.environ.get("WSFAST_REQUIRE_C") == "1":
+                    pytest.fail("compiled twin %s_c required but not importable" % name)
+                pytest.skip("compiled twins not built")
+        chosen[name] = chosen[name + "_c"] = module
+    return chosen
+
+
+def _switch(namespace, chosen, monkeypatch):
+    """Points the twin names a module imported at the build in ``chosen``."""
+    for attr, value in list(vars(namespace).items()):
+        if isinstance(value, type(sys)):
+            if value.__name__ in chosen:
+                monkeypatch.setattr(namespace, attr, chosen[value.__name__])
+            continue
+        home = getattr(value, "__module__", None)
+        if home in chosen and callable(value) and hasattr(chosen[home], value.__name__):
+            monkeypatch.setattr(namespace, attr, getattr(chosen[home], value.__name__))
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rpartition(".")[2] in TWIN_TESTS:
+        metafunc.parametrize("twin", ["c", "py"], indirect=True, ids=["twin_c", "twin_py"])
+
+
+@pytest.fixture(autouse=True)
+def twin(request, monkeypatch):
+    """In TWIN_TESTS: which build of the twins the test runs on."""
+    build = getattr(request, "param", None)
+    if build is None:
+        return None
+    chosen = _twin_build(build)
+    _switch(request.module, chosen, monkeypatch)
+    for helper in TWIN_HELPERS:
+        if helper in sys.modules:
+            _switch(sys.modules[helper], chosen, monkeypatch)
+    return build

@@ -26,7 +26,7 @@ def run_bench(tmp_path, *args, hide=""):
 def _has_c_backend():
     import importlib.util
 
-    return importlib.util.find_spec("wsfast._core") is not None
+    return importlib.util.find_spec("wsfast.codec._core") is not None
 
 
 @pytest.mark.skipif(not _has_c_backend(), reason="the codec benchmark measures the C backend")

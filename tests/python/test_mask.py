@@ -51,13 +51,13 @@ def test_every_kernel_lengths_phases_offsets(impl):
 
 
 def _fast_reference(data, key, phase):
-    from wsfast._python.mask import apply_mask
+    from wsfast.codec._python.mask import apply_mask
 
     return apply_mask(data, key, phase)
 
 
 def test_oracle_matches_byte_loop():
-    from wsfast._python.mask import apply_mask
+    from wsfast.codec._python.mask import apply_mask
 
     for n in range(0, 40):
         data = os.urandom(n)

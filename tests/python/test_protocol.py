@@ -991,3 +991,13 @@ def test_streaming_text_utf8_split_across_fragments(impl):
     c.send_fragment(euro[:1], fin=False, first=True, text=True)
     c.send_fragment(euro[1:], fin=True)
     assert pump(c, s) == [Fragment(TEXT, euro[:1], False), Fragment(TEXT, euro[1:], True)]
+
+
+def test_runs_on_the_build_the_twin_fixture_names(twin):
+    # conftest switches this module's and connpair's imports to one build.
+    import connpair
+
+    suffix = "_c" if twin == "c" else ""
+    assert ServerConnection.__module__ == "wsfast.protocol.server_connection" + suffix
+    assert ClientConnection.__module__ == "wsfast.protocol.client_connection" + suffix
+    assert connpair.ServerConnection is ServerConnection

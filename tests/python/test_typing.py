@@ -78,10 +78,10 @@ def test_package_and_typed_examples_pass_mypy_strict(tmp_path):
 
 def test_extension_stubs_match_both_backends(tmp_path):
     try:
-        import wsfast._core  # noqa: F401
+        import wsfast.codec._core  # noqa: F401
     except ImportError:
         pytest.skip("the compiled codec is not built")
-    modules = ["wsfast._core", "wsfast._python"]
+    modules = ["wsfast.codec._core", "wsfast.codec._python"]
     if sys.platform.startswith("linux"):
         modules.append("wsfast.server._syscalls")
     rc, out = run(["mypy.stubtest", "--mypy-config-file", os.devnull, "--allowlist",

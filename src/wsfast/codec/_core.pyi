@@ -1,4 +1,4 @@
-"""Types of the compiled codec (``_core.pyx``); ``wsfast._python`` has the
+"""Types of the compiled codec (``_core.pyx``); ``wsfast.codec._python`` has the
 same names with the same signatures."""
 
 from collections.abc import Iterable

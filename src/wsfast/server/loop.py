@@ -1,6 +1,6 @@
 """The server's event loop: poll, run the connections' I/O, flush what
 handlers sent to other connections, run due timers. Compiled with the
-extension (see loop.pxd), as its per-pass overhead is paid per message.
+extension (see loop_c.pxd), as its per-pass overhead is paid per message.
 """
 
 import time

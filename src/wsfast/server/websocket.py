@@ -39,7 +39,7 @@ _MESSAGES = (bytes, str)
 def run_io(events, conns, buf, view):
     """The connections' share of one poll result: writes first, then
     reads. Returns the other descriptors (listeners, the wakeup socket),
-    or None. Compiled with the extension: see websocket.pxd."""
+    or None. Compiled with the extension: see websocket_c.pxd."""
     others = None
     for fd, mask in events:
         ws = conns.get(fd)

@@ -1,6 +1,6 @@
 # The pure-Python backend has the compiled one's names and signatures
 # (checked against the running code by ``mypy.stubtest`` in tests/typing).
-from wsfast._core import (
+from wsfast.codec._core import (
     Deflater as Deflater,
     FrameEncoder as FrameEncoder,
     FrameParser as FrameParser,
