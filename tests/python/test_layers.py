@@ -1,8 +1,10 @@
 """The rules of the house, checked on the source (see docs/architecture.md,
 "Layers"): each module imports only from its own layer or those below;
 the codec and protocol layers do no I/O and own no clock; drivers do not
-import each other and use only the protocol's public names; only the
-codec bridge includes the C core, and the C core never includes Python.h.
+import each other (what they share is in ``wsfast.shared``) and use only
+the protocol's public names; a compiled twin is reached only through the
+place that picks its build; only the codec includes the C core, and the
+C core never includes Python.h.
 """
 
 import ast
@@ -11,29 +13,32 @@ import re
 
 import pytest
 
+from wsfast._twins import TWINS
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "wsfast"
 
-# Lowest first. A module may import from its own layer and those below.
+# Lowest first: a folder (or top-level module) of src/wsfast and its layer.
+# A module may import from its own layer and those below.
 LAYERS = [
-    ("ground", ["constants", "errors"]),
-    ("codec", ["_backend", "_python", "_core", "prepared"]),
-    ("protocol", ["protocol", "server_protocol", "client_protocol", "http", "handshake",
-                  "extensions", "events", "uri", "closed"]),
-    ("drivers-shared", ["backpressure", "topics"]),
-    ("drivers", ["server", "asyncio", "client", "uvicorn"]),
+    ("ground", ["constants", "errors", "_twins"]),
+    ("codec", ["codec"]),
+    ("protocol", ["protocol"]),
+    ("drivers-shared", ["shared"]),
+    ("drivers", ["server", "asyncio", "sync", "asgi"]),
     ("apps", ["apps", "cli", "__main__"]),
 ]
-# The package's own facade re-exports the codec's names.
-FACADE = "__init__"
+# The package's facade re-exports the codec's names and keeps the old
+# import paths of moved modules (_moved).
+FACADE = {"__init__", "_moved"}
 # What the codec and protocol layers may not import: they own no socket,
 # no event loop, no thread and no clock, and do not log.
 NO_IO = {"socket", "ssl", "select", "selectors", "asyncio", "threading", "time", "logging"}
-DRIVERS = ["server", "asyncio", "client", "uvicorn"]
+DRIVERS = ["server", "asyncio", "sync", "asgi"]
 
 
 def _unit(path, package=None):
-    """The top-level unit of wsfast a source file belongs to."""
+    """The top-level folder or module of wsfast a source file belongs to."""
     rel = path.relative_to(package or PACKAGE).parts
     return rel[0][:-3] if rel[0].endswith(".py") else rel[0]
 
@@ -49,45 +54,72 @@ def _sources():
     return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _imports(path, package=None):
-    """(absolute module name, line) for every import in a wsfast source."""
-    rel = path.relative_to((package or PACKAGE).parent).with_suffix("")
-    package = list(rel.parts[:-1]) if rel.name != "__init__" else list(rel.parts[:-1])
-    tree = ast.parse(path.read_text(), str(path))
+def _module_name(path, package):
+    rel = path.relative_to(package.parent).with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(tree):
+    """The import nodes inside ``if TYPE_CHECKING:`` blocks."""
+    nodes = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                nodes.update(ast.walk(child))
+    return nodes
+
+
+def _imports(path, package=None):
+    """(absolute module name, line, at run time?) for every import in a source."""
+    package = package or PACKAGE
+    rel = path.relative_to(package.parent).with_suffix("")
+    parent = list(rel.parts[:-1])
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = _type_checking_only(tree)
+    for node in ast.walk(tree):
+        runtime = node not in typing_only
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name, node.lineno
+                yield alias.name, node.lineno, runtime
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[: len(package) - node.level + 1]
+                base = parent[: len(parent) - node.level + 1]
                 name = ".".join(base + ([node.module] if node.module else []))
                 if not node.module:
                     for alias in node.names:
-                        yield name + "." + alias.name, node.lineno
+                        yield name + "." + alias.name, node.lineno, runtime
                     continue
             else:
                 name = node.module
-            yield name, node.lineno
+            yield name, node.lineno, runtime
 
 
 def test_every_module_belongs_to_a_layer():
-    units = {_unit(p) for p in _sources()} - {FACADE}
+    units = {_unit(p) for p in _sources()} - FACADE
     unknown = [u for u in units if _layer(u) is None]
     assert not unknown, "put these in a layer (test_layers.LAYERS): %s" % unknown
 
 
+def _twin(name, package_name):
+    """Whether module ``name`` is a compiled twin (either build)."""
+    tail = name.partition(".")[2]
+    tail = tail[:-2] if tail.endswith("_c") else tail
+    return package_name + "." + tail in TWINS
+
+
 def _problems(path, package=None):
-    """What breaks the import rules in one source file."""
+    """What breaks the house rules in one source file."""
     package = package or PACKAGE
     unit = _unit(path, package)
-    if unit == FACADE:
+    if unit in FACADE:
         return []
     own = _layer(unit)
+    me = _module_name(path, package)
     problems = []
-    for name, line in _imports(path, package):
+    for name, line, runtime in _imports(path, package):
         top = name.split(".")[0]
-        if top == "wsfast":
+        if top == package.name:
             parts = name.split(".")
             if len(parts) == 1:
                 if LAYERS[own][0] != "apps":  # the facade sits above the codec
@@ -100,7 +132,12 @@ def _problems(path, package=None):
                                 % (line, unit, LAYERS[own][0], name, LAYERS[layer][0]))
             if unit in DRIVERS and target in DRIVERS and target != unit:
                 problems.append("line %d: driver %s imports driver %s" % (line, unit, target))
-        elif own <= _layer("closed") and top in NO_IO:
+            # A twin by its own name gives one build whatever was chosen:
+            # only the twins themselves (rewritten per build) may do that.
+            if runtime and _twin(name, package.name) and not _twin(me, package.name):
+                problems.append("line %d: %s imports the twin %s directly (use wsfast.protocol "
+                                "or wsfast._twins.load)" % (line, me, name))
+        elif own <= _layer("protocol") and top in NO_IO:
             problems.append("line %d: %s layer imports %s" % (line, LAYERS[own][0], top))
     return problems
 
@@ -111,38 +148,57 @@ def test_imports_follow_the_layers(path):
     assert not problems, "\n".join(problems)
 
 
+def _private_connection_uses(paths):
+    private = re.compile(r"\bconn\._[a-z]")
+    return ["%s:%d: %s" % (p.name, i, line.strip())
+            for p in paths for i, line in enumerate(p.read_text().splitlines(), 1)
+            if private.search(line)]
+
+
 @pytest.mark.parametrize("unit", DRIVERS)
 def test_drivers_use_only_public_connection_names(unit):
-    paths = [PACKAGE / (unit + ".py")] if (PACKAGE / (unit + ".py")).exists() else \
-        sorted((PACKAGE / unit).rglob("*.py"))
-    private = re.compile(r"\bconn\._[a-z]")
-    found = ["%s:%d: %s" % (p.name, i, line.strip())
-             for p in paths for i, line in enumerate(p.read_text().splitlines(), 1)
-             if private.search(line)]
+    paths = sorted((PACKAGE / unit).rglob("*.py"))
+    assert paths, unit
+    found = _private_connection_uses(paths)
     assert not found, "\n".join(found)
 
 
-def test_only_the_codec_bridge_includes_the_c_core_and_the_core_has_no_python_h():
+def test_only_the_codec_includes_the_c_core_and_the_core_has_no_python_h():
     for path in (ROOT / "csrc").iterdir():
         if path.suffix in (".c", ".h"):
             assert "Python.h" not in path.read_text(), path.name
     core_headers = {p.name for p in (ROOT / "csrc").glob("*.h")}
-    includers = sorted(p.name for p in PACKAGE.rglob("*")
+    includers = sorted(p for p in PACKAGE.rglob("*")
                        if p.suffix in (".pyx", ".pxd", ".pxi", ".py")
-                       and set(re.findall(r'cdef extern from "([^"]+)"', p.read_text())) & core_headers)
-    assert includers == ["_csrc.pxd"], includers
+                       and set(re.findall(r'(?:cdef extern from|#include) *[<"]([^">]+)[">]',
+                                          p.read_text())) & core_headers)
+    assert includers, "the codec's bridge (codec/_csrc.pxd) should include csrc/wsfast.h"
+    outside = [str(p.relative_to(PACKAGE)) for p in includers
+               if p.relative_to(PACKAGE).parts[0] != "codec"]
+    assert not outside, outside
 
 
 def test_the_rules_catch_a_violation(tmp_path):
-    # The checker itself: a protocol-layer module that imports socket and
-    # a driver, and a driver that imports another, are both reported.
+    # The checker itself, on a small package laid out like wsfast.
     package = tmp_path / "wsfast"
-    (package / "server").mkdir(parents=True)
-    bad = package / "protocol.py"
-    bad.write_text("import socket\nfrom .server import Server\nfrom . import events\n")
+    for folder in ("protocol", "server", "asyncio", "shared"):
+        (package / folder).mkdir(parents=True)
+    bad = package / "protocol" / "connection.py"
+    bad.write_text("import socket\nfrom ..server import Server\nfrom . import events\n")
     problems = _problems(bad, package)
     assert len(problems) == 2, problems
     assert "imports socket" in problems[0] and "imports wsfast.server" in problems[1]
-    driver = package / "server" / "loop.py"
-    driver.write_text("from ..asyncio import serve\nfrom ..backpressure import MessageQueue\n")
-    assert _problems(driver, package) == ["line 1: driver server imports driver asyncio"]
+    driver = package / "server" / "server.py"
+    driver.write_text("from ..asyncio import serve\nfrom ..shared import backpressure\n"
+                      "from ..protocol.connection import Connection\n"
+                      "if TYPE_CHECKING:\n    from ..protocol.http import Request\n")
+    assert _problems(driver, package) == [
+        "line 1: driver server imports driver asyncio",
+        "line 3: wsfast.server.server imports the twin wsfast.protocol.connection directly "
+        "(use wsfast.protocol or wsfast._twins.load)"]
+    twin = package / "server" / "loop.py"
+    twin.write_text("from .websocket import run_io\n")  # a twin importing a twin: allowed
+    assert _problems(twin, package) == []
+    peeking = package / "server" / "peek.py"
+    peeking.write_text("def f(conn):\n    return conn._backlog\n")
+    assert _private_connection_uses([peeking]) == ["peek.py:2: return conn._backlog"]

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import HandshakeError, InvalidResponse
-from .http import TOKEN
+from .grammar import TOKEN
 
 __all__ = [
     "DEFAULT_CLIENT_MAX_WINDOW_BITS",

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 import httptools
 
 from ..errors import HandshakeError, InvalidResponse
+from .grammar import TOKEN
 
 __all__ = [
     "DEFAULT_MAX_HEAD_SIZE",
@@ -32,9 +33,6 @@ DEFAULT_MAX_HEADERS = 100
 
 _TERMINATOR = b"\r\n\r\n"
 _OWS = " \t"
-#: An HTTP token (RFC 9110 5.6.2): header names, subprotocols, extension
-#: names and parameters. The one copy; match it whole with fullmatch.
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Field values may hold visible ASCII, obs-text, spaces and tabs; CR, LF
 # and NUL would let a value start a new header line.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
