@@ -16,12 +16,19 @@ import re
 from http import HTTPStatus
 
 from ..errors import HandshakeError, InvalidResponse
-from .http import TOKEN, format_headers
+from .grammar import TOKEN
+from .http import format_headers
 
 __all__ = [
     "Accept",
     "GUID",
+    "INTERNAL_ERROR",
+    "NOT_FOUND",
     "Reject",
+    "SERVER_FULL",
+    "SHUTTING_DOWN",
+    "UPGRADE_REQUIRED",
+    "WEBSOCKET_VERSION",
     "accept_key",
     "build_rejection",
     "build_request",
