@@ -6,7 +6,7 @@
  * the error, since the parser's result may not depend on read boundaries.
  *
  * The stream is then parsed again, whole and in the same chunks, the way
- * the binding does it (FrameParser.feed in src/wsfast/_frame.pxi): at each
+ * the binding does it (FrameParser.feed in src/wsfast/codec/_frame.pxi): at each
  * position wsf_whole_frame first, and when it accepts, an exact-size heap
  * buffer for the payload and wsf_take_whole; else one step of wsf_parse.
  * A third fast run sometimes declines a frame wsf_whole_frame accepted and

@@ -5,9 +5,14 @@ processes sharing a port through SO_REUSEPORT.
 """
 
 from .server import Server
+from typing import TYPE_CHECKING
+
 from .._twins import load
 from .workers import run_workers
 
-WebSocket = load("wsfast.server.websocket").WebSocket
+if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
+    from .websocket import WebSocket
+else:
+    WebSocket = load("wsfast.server.websocket").WebSocket
 
 __all__ = ["Server", "WebSocket", "run_workers"]
