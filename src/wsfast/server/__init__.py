@@ -4,10 +4,10 @@
 processes sharing a port through SO_REUSEPORT.
 """
 
-from .server import Server
 from typing import TYPE_CHECKING
 
 from .._twins import load
+from .server import Server
 from .workers import run_workers
 
 if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
