@@ -99,7 +99,7 @@ class connect:
         self._ssl = ssl
         self._open_timeout = open_timeout
         self._source_address = source_address
-        self._conn_options = dict(
+        self._conn_options: dict[str, Any] = dict(
             secure=self.uri.secure,
             subprotocols=subprotocols,
             compression=compression,

@@ -1,5 +1,9 @@
 """Encode once, send to many: the frames of one broadcast message."""
 
+from __future__ import annotations
+
+from types import ModuleType
+
 from . import backend as _backend
 from ..constants import OP_BINARY, OP_TEXT
 
@@ -17,16 +21,17 @@ class PreparedMessage:
 
     __slots__ = ("opcode", "payload", "plain", "_compressed", "_impl")
 
-    def __init__(self, data, backend=None):
+    def __init__(self, data: str | bytes | bytearray | memoryview,
+                 backend: ModuleType | None = None) -> None:
         self._impl = backend or _backend.impl
         if isinstance(data, str):
             self.opcode, self.payload = OP_TEXT, data.encode()
         else:
             self.opcode, self.payload = OP_BINARY, bytes(data)
         self.plain = self._impl.encode_frame(self.opcode, self.payload)
-        self._compressed = {}
+        self._compressed: dict[int, bytes] = {}
 
-    def compressed(self, window_bits):
+    def compressed(self, window_bits: int) -> bytes:
         """The frame compressed for a peer window of ``window_bits``."""
         frame = self._compressed.get(window_bits)
         if frame is None:

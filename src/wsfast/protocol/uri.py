@@ -1,5 +1,7 @@
 """WebSocket URIs (RFC 6455 section 3): ``ws://host[:port]/path?query``."""
 
+from __future__ import annotations
+
 from urllib.parse import quote, urlsplit
 
 from ..errors import WebSocketError
@@ -8,7 +10,7 @@ from ..errors import WebSocketError
 class InvalidURI(WebSocketError, ValueError):
     """The string is not a usable ws:// or wss:// URI."""
 
-    def __init__(self, uri, reason):
+    def __init__(self, uri: object, reason: str) -> None:
         super().__init__("%s: %r" % (reason, uri))
         self.uri = uri
         self.reason = reason
@@ -20,13 +22,13 @@ class WebSocketURI:
 
     __slots__ = ("secure", "host", "port", "resource")
 
-    def __init__(self, secure, host, port, resource):
+    def __init__(self, secure: bool, host: str, port: int, resource: str) -> None:
         self.secure = secure
         self.host = host
         self.port = port
         self.resource = resource
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "WebSocketURI(secure=%r, host=%r, port=%r, resource=%r)" % (
             self.secure,
             self.host,
@@ -34,7 +36,7 @@ class WebSocketURI:
             self.resource,
         )
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, WebSocketURI) and all(
             getattr(self, k) == getattr(other, k) for k in self.__slots__
         )
@@ -46,7 +48,7 @@ _SAFE_PATH = "/%!$&'()*+,;=:@-._~"
 _SAFE_QUERY = _SAFE_PATH + "?"
 
 
-def parse_uri(uri):
+def parse_uri(uri: str) -> WebSocketURI:
     """Parse ``uri``; raises InvalidURI for another scheme, a missing host,
     userinfo (credentials do not belong in a WebSocket URI: send an
     Authorization header instead), a fragment or a bad port."""

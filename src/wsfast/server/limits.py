@@ -35,7 +35,7 @@ REFUSE_MARGIN = 256
 ACCEPT_PAUSE = 0.1
 
 
-def default_max_connections():
+def default_max_connections() -> int:
     """Connections per worker by default: what the open-file limit allows,
     leaving room for the process's own files, and at most 100,000."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)

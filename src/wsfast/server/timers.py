@@ -5,41 +5,45 @@ timer each, so a hundred thousand connections cost a hundred thousand
 dictionary entries, not heap entries.
 """
 
+from __future__ import annotations
+
 import heapq
 import itertools
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 class Timer:
     __slots__ = ("when", "callback", "args", "cancelled")
 
-    def __init__(self, when, callback, args):
+    def __init__(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
         self.when = when
         self.callback = callback
         self.args = args
         self.cancelled = False
 
-    def cancel(self):
+    def cancel(self) -> None:
         self.cancelled = True
 
 
 class Timers:
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._heap = []
+        self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         #: When the earliest timer is due (inf if none): the loop compares
         #: its clock reading with this instead of asking the heap.
         self.next_due = float("inf")
 
-    def call_later(self, delay, callback, *args):
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> Timer:
         timer = Timer(self.clock() + delay, callback, args)
         heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
         if timer.when < self.next_due:
             self.next_due = timer.when
         return timer
 
-    def run_due(self, now=None):
+    def run_due(self, now: float | None = None) -> int:
         """Run the timers that are due; returns how many ran."""
         heap, ran = self._heap, 0
         if now is None:
@@ -52,5 +56,5 @@ class Timers:
         self.next_due = heap[0][0] if heap else float("inf")
         return ran
 
-    def __len__(self):
+    def __len__(self) -> int:
         return sum(1 for _, _, t in self._heap if not t.cancelled)

@@ -5,6 +5,8 @@ turns it into plaintext for the sans-I/O connection and back, so wss://
 uses the same loop, buffers and backpressure as ws://.
 """
 
+from __future__ import annotations
+
 import ssl
 
 _READ_SIZE = 256 * 1024
@@ -17,13 +19,13 @@ class TLSClosed(Exception):
 class TLSLayer:
     __slots__ = ("_obj", "_incoming", "_outgoing", "handshaken")
 
-    def __init__(self, context):
+    def __init__(self, context: ssl.SSLContext) -> None:
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._obj = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
         self.handshaken = False
 
-    def receive(self, data):
+    def receive(self, data: bytes) -> bytes:
         """Ciphertext in; the plaintext it completes out (maybe b"").
         Raises ssl.SSLError for a bad peer and TLSClosed at close_notify."""
         self._incoming.write(data)
@@ -46,12 +48,12 @@ class TLSLayer:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def send(self, plaintext):
+    def send(self, plaintext: bytes) -> bytes:
         """Plaintext in; the ciphertext to put on the socket out."""
         if plaintext:
             self._obj.write(plaintext)
         return self._outgoing.read()
 
-    def pending(self):
+    def pending(self) -> bytes:
         """Ciphertext produced by the handshake, waiting to be sent."""
         return self._outgoing.read()

@@ -10,6 +10,7 @@ use it.
 
 import collections
 import sys
+from typing import Any
 
 #: Above this many unsent bytes a connection stops being read (automatic
 #: pongs and close echoes included) until its output drains below
@@ -39,24 +40,24 @@ class DeliveryStats:
 
     __slots__ = ("skipped", "dropped")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.skipped = 0
         self.dropped = 0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "DeliveryStats(skipped=%d, dropped=%d)" % (self.skipped, self.dropped)
 
 
-def default_max_buffered(max_message_size):
+def default_max_buffered(max_message_size: int | None) -> int:
     return max(MAX_BUFFERED, 2 * (max_message_size or 0))
 
 
-def check_water_marks(low, high, max_buffered):
+def check_water_marks(low: int, high: int, max_buffered: int) -> None:
     if not 0 <= low <= high <= max_buffered:
         raise ValueError("need 0 <= write_low_water <= write_high_water <= max_buffered")
 
 
-def message_size(message):
+def message_size(message: object) -> int:
     """Bytes a received message holds in memory (a str of wide characters
     holds up to four per character)."""
     return sys.getsizeof(message)
@@ -71,11 +72,12 @@ class MessageQueue:
     __slots__ = ("_items", "size", "max_messages", "max_bytes", "_low_messages",
                  "_low_bytes", "paused")
 
-    def __init__(self, max_messages=MAX_QUEUE, max_bytes=MAX_QUEUE_BYTES):
+    def __init__(self, max_messages: int | None = MAX_QUEUE,
+                 max_bytes: int | None = MAX_QUEUE_BYTES) -> None:
         for name, value in (("max_queue", max_messages), ("max_queue_bytes", max_bytes)):
             if value is not None and value < 1:
                 raise ValueError("%s must be at least 1 (or None)" % name)
-        self._items = collections.deque()
+        self._items: collections.deque[tuple[Any, int]] = collections.deque()
         self.size = 0  # bytes held
         self.max_messages = max_messages
         self.max_bytes = max_bytes
@@ -83,10 +85,10 @@ class MessageQueue:
         self._low_bytes = None if max_bytes is None else max_bytes // LOW_WATER_DIVISOR
         self.paused = False
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, item, size):
+    def put(self, item: Any, size: int) -> bool:
         """Queue ``item`` costing ``size`` bytes; True if this paused the queue."""
         self._items.append((item, size))
         self.size += size
@@ -98,7 +100,7 @@ class MessageQueue:
             return True
         return False
 
-    def get(self):
+    def get(self) -> Any:
         """The oldest item (IndexError if empty)."""
         item, size = self._items.popleft()
         self.size -= size
@@ -107,7 +109,7 @@ class MessageQueue:
             self.paused = False
         return item
 
-    def clear(self):
+    def clear(self) -> None:
         self._items.clear()
         self.size = 0
         self.paused = False
