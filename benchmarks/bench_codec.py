@@ -52,6 +52,7 @@ import sys
 import time
 
 import wsfast
+from common import environment, human
 from wsfast.codec import _core as wsfast_core
 
 try:
@@ -960,53 +961,6 @@ def steady_malloc():
     return "glibc, mmap threshold 16 MiB, trim threshold 256 MiB"
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith(("model name", "hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def lib_version(name):
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:
-        return "not installed"
-
-
-def environment():
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    try:
-        load = "%.2f %.2f %.2f" % os.getloadavg()
-    except OSError:
-        load = "n/a"
-    return {
-        "cpu": cpu_model(),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "loadavg_at_start": load,
-        "kernel": "%s %s" % (platform.system(), platform.release()),
-        "python": "%s %s" % (platform.python_implementation(),
-                             sys.version.split()[0]),
-        "wsfast": "%s (backend %s, mask kernel %s, kernels %s)" % (
-            wsfast.__version__, wsfast.backend, wsfast.mask_kernel(),
-            ",".join(wsfast.mask_kernels())),
-        "picows": lib_version("picows"),
-        "websockets": lib_version("websockets"),
-        "aiohttp": lib_version("aiohttp"),
-        "wsproto": lib_version("wsproto"),
-    }
-
-
 # ---------------------------------------------------------------------------
 # Main
 
@@ -1173,14 +1127,6 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     return 0
-
-
-def human(n):
-    if n >= 1024 * 1024:
-        return "%d MiB" % (n // (1024 * 1024))
-    if n >= 1024:
-        return "%d KiB" % (n // 1024)
-    return "%d B" % n
 
 
 if __name__ == "__main__":

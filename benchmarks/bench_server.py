@@ -31,7 +31,6 @@ shows the error.
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -47,6 +46,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import common  # noqa: E402
 from servers import HOST, REQUIRES, STACKS  # noqa: E402
 
 SCENARIOS = ("pingpong", "burst", "idle", "handshakes")
@@ -78,7 +78,7 @@ def free_port():
 
 
 def missing_modules(stack):
-    return [m for m in REQUIRES[stack] if importlib.util.find_spec(m) is None]
+    return common.missing_modules(REQUIRES[stack])
 
 
 def applies(scenario, stack):

@@ -21,16 +21,12 @@ first, so that thousands of clients fit.
 import asyncio
 import sys
 
+import common
 from servers import HOST, serve
 
 STACKS = ("wsfast", "picows", "websockets", "aiohttp")
 
-REQUIRES = {
-    "wsfast": ("wsfast",),
-    "picows": ("picows", "uvloop"),
-    "websockets": ("websockets", "uvloop"),
-    "aiohttp": ("aiohttp", "uvloop"),
-}
+REQUIRES = {stack: common.REQUIRES[stack] for stack in STACKS}
 
 
 def run_wsfast(port):

@@ -25,16 +25,13 @@ import resource
 import runpy
 import sys
 
+import common
+
 STACKS = ("wsfast", "picows", "websockets", "aiohttp", "rawtcp")
 
-# Modules each stack needs; a stack whose modules are missing is skipped.
-REQUIRES = {
-    "wsfast": ("wsfast",),
-    "picows": ("picows", "uvloop"),
-    "websockets": ("websockets", "uvloop"),
-    "aiohttp": ("aiohttp", "uvloop"),
-    "rawtcp": ("uvloop",),
-}
+# Modules each stack needs (common.REQUIRES); a stack whose modules are
+# missing is skipped.
+REQUIRES = {stack: common.REQUIRES[stack] for stack in STACKS}
 
 HOST = "127.0.0.1"
 

@@ -50,7 +50,6 @@ of the process started, so a server that forks workers is under-counted).
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import shlex
@@ -58,9 +57,10 @@ import statistics
 import sys
 import time
 
+import common
+from common import human, lib_version
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
 
 SUITE_VERSION = 1
 BUILTIN = ("wsfast", "picows", "websockets", "aiohttp", "wsproto", "rawtcp")
@@ -89,9 +89,7 @@ NOT_APPLICABLE = {
 # Modules a stack needs: in-process (codec, deflate) and for its servers.
 LIB_MODULES = {"wsfast": ("wsfast",), "picows": ("picows",), "websockets": ("websockets",),
                "aiohttp": ("aiohttp",), "wsproto": ("wsproto",), "rawtcp": ("uvloop",)}
-SERVER_MODULES = {"wsfast": ("wsfast",), "picows": ("picows", "uvloop"),
-                  "websockets": ("websockets", "uvloop"), "aiohttp": ("aiohttp", "uvloop"),
-                  "rawtcp": ("uvloop",)}
+SERVER_MODULES = common.REQUIRES
 # The one row per stack that the suite compares, in each codec section
 # (bench_codec.py's labels). Its README explains every row; picows' parse
 # row is its zero-copy, no-UTF-8-check path, the most favourable to picows.
@@ -123,16 +121,7 @@ def hidden():
 def missing(modules, stack):
     if stack in hidden():
         return [stack]
-    return [m for m in modules if importlib.util.find_spec(m) is None]
-
-
-def lib_version(name):
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
+    return common.missing_modules(modules)
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -192,14 +181,6 @@ class Case:
         self.na = {}                         # stack -> why it is not in this case
         self.scale = 1.0                     # value = work / seconds * scale
         self.label = key                     # short name, for the chart
-
-
-def human(n):
-    if n >= 1024 * 1024:
-        return "%d MiB" % (n // (1024 * 1024))
-    if n >= 1024:
-        return "%d KiB" % (n // 1024)
-    return "%d B" % n
 
 
 def codec_cases(sections, stacks, opts):
@@ -731,9 +712,7 @@ def chart(doc, path):
 
 
 def environment():
-    import bench_codec
-
-    env = bench_codec.environment()
+    env = common.environment()
     for name in ("uvloop", "matplotlib"):
         env[name] = lib_version(name) or "not installed"
     env["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -868,4 +847,5 @@ def main(argv=None, prog=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `wsfast bench` runs this script with WSFAST_BENCH_PROG="wsfast bench".
+    sys.exit(main(prog=os.environ.get("WSFAST_BENCH_PROG")))
