@@ -8,7 +8,7 @@ from typing import Any
 from ..constants import CLOSE_ABNORMAL
 from ..errors import HandshakeError
 from .events import CLOSED, CONNECTING, HandshakeFailed, Open
-from .extensions import DEFAULT_OFFER, accept_deflate_response, deflate_offer
+from .extensions import DEFAULT_OFFER, DeflateParams, accept_deflate_response, deflate_offer
 from .handshake import build_request, check_response
 from .http import ResponseReader
 from ..errors import InvalidState
@@ -39,7 +39,7 @@ class ClientConnection(Connection):
         *,
         secure: bool = False,
         subprotocols: Iterable[str] = (),
-        compression: bool | dict[str, Any] | None = True,
+        compression: bool | DeflateParams | None = True,
         extra_headers: Iterable[tuple[str, str]] = (),
         origin: str | None = None,
         **options: Any,

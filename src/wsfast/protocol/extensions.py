@@ -12,8 +12,12 @@ with 9 bits reads anything sent with 8. :class:`DeflateParams` hands zlib
 the adjusted numbers.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import HandshakeError, InvalidResponse
 from .grammar import TOKEN
@@ -59,14 +63,18 @@ _OWS = re.compile(r"[ \t]*")
 _DIGITS = re.compile(r"[0-9]+\Z")
 
 
-def parse_extensions(header_values):
+#: One parsed extension: its name and its ``(parameter, value or None)`` list.
+Extension = tuple[str, list[tuple[str, 'str | None']]]
+
+
+def parse_extensions(header_values: Iterable[str]) -> list[Extension]:
     """Parse Sec-WebSocket-Extensions values into ``[(name, params)]``.
 
     ``params`` is a list of ``(name, value)`` with value None when absent;
     quoted values are unquoted. Extensions from every line and comma are
     returned in order. Raises HandshakeError(400) when malformed.
     """
-    result = []
+    result: list[Extension] = []
     for value in header_values:
         try:
             _parse_value(value, result)
@@ -77,20 +85,20 @@ def parse_extensions(header_values):
     return result
 
 
-def _parse_value(text, result):
+def _parse_value(text: str, result: list[Extension]) -> None:
     pos = _skip(text, 0)
     while pos < len(text):
         if text[pos] == ",":  # empty list element (RFC 9110 §5.6.1)
             pos = _skip(text, pos + 1)
             continue
         name, pos = _token(text, pos, "extension name")
-        params = []
+        params: list[tuple[str, str | None]] = []
         pos = _skip(text, pos)
         while pos < len(text) and text[pos] == ";":
             pos = _skip(text, pos + 1)
             param, pos = _token(text, pos, "parameter name")
             pos = _skip(text, pos)
-            value = None
+            value: str | None = None
             if pos < len(text) and text[pos] == "=":
                 pos = _skip(text, pos + 1)
                 value, pos = _param_value(text, pos)
@@ -103,18 +111,19 @@ def _parse_value(text, result):
             pos = _skip(text, pos + 1)
 
 
-def _skip(text, pos):
-    return _OWS.match(text, pos).end()
+def _skip(text: str, pos: int) -> int:
+    match = _OWS.match(text, pos)
+    return match.end() if match is not None else pos  # it matches the empty string
 
 
-def _token(text, pos, what):
+def _token(text: str, pos: int, what: str) -> tuple[str, int]:
     match = TOKEN.match(text, pos)
     if match is None:
         raise ValueError("expected %s at %d" % (what, pos))
     return match.group(), match.end()
 
 
-def _param_value(text, pos):
+def _param_value(text: str, pos: int) -> tuple[str, int]:
     if text.startswith('"', pos):
         match = _QUOTED.match(text, pos)
         if match is None:
@@ -141,7 +150,7 @@ class DeflateParams:
     server_max_window_bits: int | None = None
     client_max_window_bits: int | bool | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("server_max_window_bits", "client_max_window_bits"):
             bits = getattr(self, name)
             if bits is None or (bits is True and name == "client_max_window_bits"):
@@ -151,7 +160,7 @@ class DeflateParams:
             ):
                 raise ValueError("%s must be 8 to 15, got %r" % (name, bits))
 
-    def header_value(self):
+    def header_value(self) -> str:
         """The Sec-WebSocket-Extensions value: ``permessage-deflate; ...``."""
         parts = [PERMESSAGE_DEFLATE]
         if self.server_no_context_takeover:
@@ -169,27 +178,27 @@ class DeflateParams:
     # What the deflate layer needs, for agreed parameters. ``is_server``
     # picks the side: a server compresses with the server_* parameters.
 
-    def deflate_window_bits(self, is_server, preferred=DEFAULT_WINDOW_BITS):
+    def deflate_window_bits(self, is_server: bool, preferred: int = DEFAULT_WINDOW_BITS) -> int:
         """zlib window bits for our compressor: at most what the peer allows
         and ``preferred``, at least 9."""
         bits = self.server_max_window_bits if is_server else self.client_max_window_bits
         limit = MAX_WINDOW_BITS if bits is None or bits is True else bits
         return max(ZLIB_MIN_WINDOW_BITS, min(limit, preferred))
 
-    def inflate_window_bits(self, is_server):
+    def inflate_window_bits(self, is_server: bool) -> int:
         """zlib window bits for our decompressor: the peer's agreed window."""
         bits = self.client_max_window_bits if is_server else self.server_max_window_bits
         if bits is None or bits is True:
             return MAX_WINDOW_BITS
         return max(ZLIB_MIN_WINDOW_BITS, bits)
 
-    def deflate_no_context_takeover(self, is_server):
+    def deflate_no_context_takeover(self, is_server: bool) -> bool:
         """True if our compressor must be reset after every message."""
         if is_server:
             return self.server_no_context_takeover
         return self.client_no_context_takeover
 
-    def inflate_no_context_takeover(self, is_server):
+    def inflate_no_context_takeover(self, is_server: bool) -> bool:
         """True if the peer resets after every message, so our decompressor
         may too (and need not be kept between messages)."""
         if is_server:
@@ -197,12 +206,12 @@ class DeflateParams:
         return self.server_no_context_takeover
 
 
-def _read_params(params, in_offer):
+def _read_params(params: Iterable[tuple[str, str | None]], in_offer: bool) -> DeflateParams:
     """DeflateParams from raw parameters; ValueError if invalid.
 
     Only an offer may carry client_max_window_bits without a value.
     """
-    seen = {}
+    seen: dict[str, Any] = {}
     for name, value in params:
         key = name.lower()
         if key in seen:
@@ -223,7 +232,7 @@ def _read_params(params, in_offer):
     return DeflateParams(**seen)
 
 
-def _window_bits(name, value):
+def _window_bits(name: str, value: str) -> int:
     # RFC 7692 §7.1.2: 1*DIGIT, from 8 to 15.
     if not _DIGITS.match(value) or not (
         MIN_WINDOW_BITS <= int(value) <= MAX_WINDOW_BITS
@@ -232,7 +241,7 @@ def _window_bits(name, value):
     return int(value)
 
 
-def _check_config_bits(name, bits):
+def _check_config_bits(name: str, bits: int | None) -> None:
     if bits is not None and (
         isinstance(bits, bool) or not MIN_WINDOW_BITS <= bits <= MAX_WINDOW_BITS
     ):
@@ -243,13 +252,13 @@ def _check_config_bits(name, bits):
 
 
 def negotiate_deflate(
-    offers,
+    offers: Iterable[Extension],
     *,
-    server_max_window_bits=DEFAULT_SERVER_MAX_WINDOW_BITS,
-    client_max_window_bits=DEFAULT_CLIENT_MAX_WINDOW_BITS,
-    server_no_context_takeover=False,
-    client_no_context_takeover=False,
-):
+    server_max_window_bits: int | None = DEFAULT_SERVER_MAX_WINDOW_BITS,
+    client_max_window_bits: int | None = DEFAULT_CLIENT_MAX_WINDOW_BITS,
+    server_no_context_takeover: bool = False,
+    client_no_context_takeover: bool = False,
+) -> tuple[str, DeflateParams] | None:
     """Accept the first acceptable permessage-deflate offer, or None.
 
     ``offers`` is the output of :func:`parse_extensions`, in the client's
@@ -285,7 +294,8 @@ def negotiate_deflate(
     return None
 
 
-def _answer(offer, server_bits, client_bits, server_nct, client_nct):
+def _answer(offer: DeflateParams, server_bits: int | None, client_bits: int | None,
+            server_nct: bool, client_nct: bool) -> DeflateParams:
     # Server window: never more than the client asked for (RFC 7692
     # §7.1.2.1); announce our own cap even when not asked.
     smwb = offer.server_max_window_bits
@@ -315,7 +325,7 @@ def _answer(offer, server_bits, client_bits, server_nct, client_nct):
 DEFAULT_OFFER = DeflateParams(client_max_window_bits=True)
 
 
-def deflate_offer(offer=DEFAULT_OFFER):
+def deflate_offer(offer: DeflateParams = DEFAULT_OFFER) -> str:
     """The Sec-WebSocket-Extensions value offering ``offer`` (DeflateParams).
 
     Keep ``offer`` for :func:`accept_deflate_response`.
@@ -323,7 +333,8 @@ def deflate_offer(offer=DEFAULT_OFFER):
     return offer.header_value()
 
 
-def accept_deflate_response(header_values, offer=DEFAULT_OFFER):
+def accept_deflate_response(header_values: Iterable[str],
+                            offer: DeflateParams | None = DEFAULT_OFFER) -> DeflateParams | None:
     """Check the server's Sec-WebSocket-Extensions against our offer.
 
     ``header_values`` are the response's Sec-WebSocket-Extensions values
@@ -338,8 +349,10 @@ def accept_deflate_response(header_values, offer=DEFAULT_OFFER):
         raise InvalidResponse(exc.reason, 101) from None
     if not extensions:
         return None
+    if offer is None:
+        raise InvalidResponse("server enabled extension %s, not offered" % extensions[0][0], 101)
     for name, _ in extensions:
-        if offer is None or name.lower() != PERMESSAGE_DEFLATE:
+        if name.lower() != PERMESSAGE_DEFLATE:
             raise InvalidResponse(
                 "server enabled extension %s, not offered" % name, 101
             )
@@ -354,7 +367,7 @@ def accept_deflate_response(header_values, offer=DEFAULT_OFFER):
         ) from None
 
 
-def _check_answer(offer, answer):
+def _check_answer(offer: DeflateParams, answer: DeflateParams) -> DeflateParams:
     """The agreed parameters; ValueError if ``answer`` exceeds ``offer``."""
     # RFC 7692 §7.1.1.1: a server accepting server_no_context_takeover
     # must echo it.
