@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import CLOSE_ABNORMAL
-from ..errors import HandshakeError
+from ..errors import HandshakeError, InvalidState
 from .events import CLOSED, CONNECTING, HandshakeFailed, Open
 from .extensions import DEFAULT_OFFER, DeflateParams, accept_deflate_response, deflate_offer
 from .handshake import build_request, check_response
-from .http import ResponseReader
-from ..errors import InvalidState
 from .connection import Connection
+from .http import ResponseReader
+
+if TYPE_CHECKING:
+    from .http import Response
 
 
 class ClientConnection(Connection):
@@ -50,9 +52,9 @@ class ClientConnection(Connection):
         self.offer = DEFAULT_OFFER if compression is True else (compression or None)
         self.extra_headers = list(extra_headers)
         self.origin = origin
-        self.response = None
+        self.response: Response | None = None
         self._reader = ResponseReader()
-        self._key = None
+        self._key: str | None = None
 
     def connect(self) -> None:
         """Queue the upgrade request."""

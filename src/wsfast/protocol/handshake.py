@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 import hashlib
 import os
 import re
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import HandshakeError, InvalidResponse
 from .grammar import TOKEN
 from .http import format_headers
+
+if TYPE_CHECKING:
+    from .http import Headers, Request, Response
 
 __all__ = [
     "Accept",
@@ -78,19 +82,19 @@ _101_HEAD = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
              b"Connection: Upgrade\r\nSec-WebSocket-Accept: ")
 
 
-def accept_key(key):
+def accept_key(key: str) -> str:
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2)."""
     return _accept_bytes(key).decode("ascii")
 
 
-def _accept_bytes(key):
+def _accept_bytes(key: str) -> bytes:
     return binascii.b2a_base64(hashlib.sha1((key + GUID).encode("ascii")).digest(), newline=False)
 
 
 # Server side
 
 
-def check_request(request):
+def check_request(request: Request) -> str:
     """Validate a WebSocket upgrade request; return its Sec-WebSocket-Key.
 
     Raises HandshakeError with the response to send: 405 (with ``Allow:
@@ -122,7 +126,7 @@ def check_request(request):
     return keys[0]
 
 
-def _version_tuple(version):
+def _version_tuple(version: str) -> tuple[int, int]:
     try:
         major, minor = version.split(".")
         return int(major), int(minor)
@@ -136,11 +140,11 @@ def _version_tuple(version):
 _KEY = re.compile(r"[A-Za-z0-9+/]{22}==\Z")
 
 
-def _valid_key(key):
+def _valid_key(key: str) -> bool:
     return len(key) == 24 and _KEY.match(key) is not None
 
 
-def parse_subprotocols(headers):
+def parse_subprotocols(headers: Headers) -> list[str]:
     """Subprotocols offered in Sec-WebSocket-Protocol, in the client's order.
 
     Repeated and comma-joined headers are merged; names are case-sensitive.
@@ -153,7 +157,11 @@ def parse_subprotocols(headers):
     return offered
 
 
-def select_subprotocol(offered, supported, request=None):
+def select_subprotocol(
+    offered: Sequence[str],
+    supported: Iterable[str] | Callable[[Any, list[str]], str | None],
+    request: Request | None = None,
+) -> str | None:
     """Choose the subprotocol to accept, or None.
 
     ``supported`` is either a list in the server's order of preference (the
@@ -177,14 +185,15 @@ def select_subprotocol(offered, supported, request=None):
     return None
 
 
-def build_response(key, subprotocol=None, extensions=None, extra_headers=()):
+def build_response(key: str, subprotocol: str | None = None, extensions: str | None = None,
+                   extra_headers: Iterable[tuple[str, str]] = ()) -> bytes:
     """The ``101 Switching Protocols`` response accepting a handshake.
 
     ``key`` is the client's Sec-WebSocket-Key, ``extensions`` an already
     negotiated Sec-WebSocket-Extensions value. ``extra_headers`` may not set
     the handshake headers, Content-Length or Transfer-Encoding (ValueError).
     """
-    headers = []
+    headers: list[tuple[str, str]] = []
     if subprotocol is not None:
         headers.append(("Sec-WebSocket-Protocol", subprotocol))
     if extensions:
@@ -198,7 +207,8 @@ def build_response(key, subprotocol=None, extensions=None, extra_headers=()):
                      format_headers(headers) if headers else b"", b"\r\n"))
 
 
-def build_rejection(status, reason=None, headers=(), body=b""):
+def build_rejection(status: int, reason: str | None = None,
+                    headers: Iterable[tuple[str, str]] = (), body: bytes | str = b"") -> bytes:
     """A complete response refusing the handshake; the connection then closes.
 
     ``reason`` defaults to the standard phrase. Content-Length and
@@ -227,7 +237,7 @@ def build_rejection(status, reason=None, headers=(), body=b""):
     return status_line + format_headers(headers) + b"\r\n" + bytes(body)
 
 
-def _refuse_reserved(headers, reserved):
+def _refuse_reserved(headers: Iterable[tuple[str, str]], reserved: frozenset[str]) -> None:
     for name, _ in headers:
         if name.lower() in reserved:
             raise ValueError("header %s is set by the handshake" % name)
@@ -237,16 +247,16 @@ def _refuse_reserved(headers, reserved):
 
 
 def build_request(
-    host,
-    port=None,
-    path="/",
+    host: str,
+    port: int | None = None,
+    path: str = "/",
     *,
-    secure=False,
-    subprotocols=(),
-    extensions=None,
-    extra_headers=(),
-    origin=None,
-):
+    secure: bool = False,
+    subprotocols: Iterable[str] = (),
+    extensions: str | None = None,
+    extra_headers: Iterable[tuple[str, str]] = (),
+    origin: str | None = None,
+) -> tuple[bytes, str]:
     """The upgrade request: returns ``(request_bytes, key)``.
 
     Keep ``key`` for :func:`check_response`. ``path`` is the resource name,
@@ -280,7 +290,7 @@ def build_request(
     return head + format_headers(headers) + b"\r\n", key
 
 
-def _host_header(host, port, secure):
+def _host_header(host: str, port: int | None, secure: bool) -> str:
     if ":" in host and not host.startswith("["):
         host = "[%s]" % host  # IPv6 literal (RFC 3986 §3.2.2)
     elif not host.isascii():
@@ -290,7 +300,8 @@ def _host_header(host, port, secure):
     return "%s:%d" % (host, port)
 
 
-def check_response(response, key, offered_subprotocols=(), *, body=b""):
+def check_response(response: Response, key: str, offered_subprotocols: Iterable[str] = (), *,
+                   body: bytes | bytearray = b"") -> tuple[str | None, list[str]]:
     """Validate the server's answer to :func:`build_request`.
 
     Returns ``(subprotocol, extensions)``: the accepted subprotocol or None,
@@ -301,7 +312,7 @@ def check_response(response, key, offered_subprotocols=(), *, body=b""):
     """
     headers = response.headers
 
-    def fail(reason):
+    def fail(reason: str) -> NoReturn:
         raise InvalidResponse(
             reason, response.status, headers, bytes(body[:_BODY_EXCERPT])
         )
@@ -366,7 +377,7 @@ class Reject:
         )
 
 
-def normalize_decision(result):
+def normalize_decision(result: object) -> Accept | Reject:
     """Map a hook's return value to an Accept or a Reject."""
     if result is None or result is True:
         return Accept()
@@ -377,7 +388,8 @@ def normalize_decision(result):
     raise TypeError("handshake hook returned %r" % (result,))
 
 
-def origin_check(origins, *, allow_missing=False):
+def origin_check(origins: Iterable[str], *, allow_missing: bool = False,
+                 ) -> Callable[..., Reject | None]:
     """A hook accepting only requests whose Origin is in ``origins``.
 
     Browsers attach cookies to cross-site WebSocket handshakes and the
@@ -389,13 +401,13 @@ def origin_check(origins, *, allow_missing=False):
     Non-browser clients often send no Origin: they are refused with 403
     unless ``allow_missing`` is true.
     """
-    allowed = set()
+    allowed: set[str] = set()
     for origin in origins:
         if "*" in origin:
             raise ValueError("wildcard origins are not supported: %r" % (origin,))
         allowed.add(origin.lower())
 
-    def check(request, remote_address=None):
+    def check(request: Request, remote_address: object = None) -> Reject | None:
         values = request.headers.get_all("Origin")
         if not values:
             if allow_missing:

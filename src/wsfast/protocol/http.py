@@ -6,7 +6,11 @@ connection those are already WebSocket frames, and on a plain request they
 belong to whoever handles the body.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable, Iterator
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 import httptools
@@ -47,38 +51,38 @@ class Headers:
 
     __slots__ = ("_items", "_index")
 
-    def __init__(self, items=()):
-        self._items = [(str(n), str(v)) for n, v in items]
-        self._index = None
+    def __init__(self, items: Iterable[tuple[Any, Any]] = ()) -> None:
+        self._items: list[tuple[str, str]] | tuple[str, ...] = [(str(n), str(v)) for n, v in items]
+        self._index: dict[str, list[str]] | None = None
 
     @classmethod
-    def _from_strings(cls, items):
+    def _from_strings(cls, items: list[tuple[str, str]]) -> Headers:
         """From a list of ``(name, value)`` str pairs, taken as is."""
         headers = cls.__new__(cls)
         headers._items = items
         headers._index = None
         return headers
 
-    def _pairs(self):
+    def _pairs(self) -> list[tuple[str, str]]:
         items = self._items
-        if type(items) is tuple:  # compacted: names and values alternate
+        if isinstance(items, tuple):  # compacted: names and values alternate
             return list(zip(items[::2], items[1::2]))
         return items
 
-    def add(self, name, value):
+    def add(self, name: str, value: str) -> None:
         self._items = self._pairs()
         self._items.append((name, value))
         self._index = None
 
-    def _lookup(self):
+    def _lookup(self) -> dict[str, list[str]]:
         # Built on first lookup: a handshake looks up about ten names.
-        index = {}
+        index: dict[str, list[str]] = {}
         for n, v in self._pairs():
             index.setdefault(n.lower(), []).append(v)
         self._index = index
         return index
 
-    def compact(self):
+    def compact(self) -> None:
         """Shrink for a long life: drop the lookup index and keep names and
         values in one flat tuple (a server holds every open connection's
         request; this saves about 60 bytes per header)."""
@@ -86,22 +90,22 @@ class Headers:
         if type(self._items) is not tuple:
             self._items = tuple([x for pair in self._items for x in pair])
 
-    def get(self, name, default=None):
+    def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
         values = (self._index or self._lookup()).get(name.lower())
         return values[0] if values else default
 
-    def get_all(self, name):
+    def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
         return list((self._index or self._lookup()).get(name.lower(), ()))
 
-    def elements(self, name):
+    def elements(self, name: str) -> list[str]:
         """The comma-separated list elements of every ``name`` line.
 
         Repeated lines and comma-joined values are equivalent in HTTP
         (RFC 9110 §5.3); empty elements are dropped as the list syntax allows.
         """
-        out = []
+        out: list[str] = []
         for value in (self._index or self._lookup()).get(name.lower(), ()):
             if "," not in value:  # one element: the usual case
                 if value:  # already stripped
@@ -113,11 +117,11 @@ class Headers:
                     out.append(element)
         return out
 
-    def tokens(self, name):
+    def tokens(self, name: str) -> list[str]:
         """Like :meth:`elements`, lowercased: for Connection, Upgrade..."""
         return [e.lower() for e in self.elements(name)]
 
-    def has_token(self, name, token):
+    def has_token(self, name: str, token: str) -> bool:
         """``token`` (lowercase) is among :meth:`tokens` of ``name``."""
         for value in (self._index or self._lookup()).get(name.lower(), ()):
             value = value.lower()
@@ -126,36 +130,36 @@ class Headers:
         return False
 
     @staticmethod
-    def _split_lower(value):
+    def _split_lower(value: str) -> list[str]:
         return [element.strip(_OWS) for element in value.split(",")]
 
     @property
-    def raw(self):
+    def raw(self) -> list[tuple[bytes, bytes]]:
         """``[(name, value), ...]`` as bytes, names lowercased, for ASGI."""
         return [
             (n.lower().encode("latin-1"), v.encode("latin-1"))
             for n, v in self._pairs()
         ]
 
-    def __contains__(self, name):
+    def __contains__(self, name: str) -> bool:
         return name.lower() in (self._index or self._lookup())
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._pairs())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._pairs())
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
             return self._pairs() == other._pairs()
         return NotImplemented
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Headers(%r)" % (self._pairs(),)
 
 
-def format_headers(headers):
+def format_headers(headers: Iterable[tuple[str, Any]]) -> bytes:
     """Serialize ``(name, value)`` pairs as header lines, CRLF-terminated.
 
     Raises ValueError for a name that is not a token or a value holding a
@@ -192,8 +196,8 @@ class Request:
         "_websocket",
     )
 
-    def __init__(self, method, target, http_version, headers):
-        self._websocket = None
+    def __init__(self, method: str, target: str, http_version: str, headers: Headers) -> None:
+        self._websocket: bool | None = None
         self.method = method
         self.target = target
         self.http_version = http_version
@@ -203,7 +207,7 @@ class Request:
         self.path = unquote(path) if "%" in path else path
 
     @property
-    def is_websocket(self):
+    def is_websocket(self) -> bool:
         """True when the request asks to upgrade to WebSocket.
 
         It may still be an invalid handshake; see ``handshake.check_request``.
@@ -212,7 +216,7 @@ class Request:
             self._websocket = self.headers.has_token("upgrade", "websocket")
         return self._websocket
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Request %s %s HTTP/%s>" % (
             self.method,
             self.target,
@@ -225,17 +229,17 @@ class Response:
 
     __slots__ = ("status", "reason", "http_version", "headers")
 
-    def __init__(self, status, reason, http_version, headers):
+    def __init__(self, status: int, reason: str, http_version: str, headers: Headers) -> None:
         self.status = status
         self.reason = reason
         self.http_version = http_version
         self.headers = headers
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Response %d %s>" % (self.status, self.reason)
 
 
-def _split_target(target):
+def _split_target(target: str) -> tuple[bytes, bytes]:
     """(raw_path, query_string) of a request-target, as bytes."""
     if target.startswith("/"):
         if "?" not in target and "#" not in target:  # the usual case: a bare path
@@ -257,7 +261,7 @@ class _SyntaxOnly:
 
     __slots__ = ()
 
-    def on_headers_complete(self):
+    def on_headers_complete(self) -> None:
         # This parser only sees bytes without a blank line: unreachable
         # with a strict llhttp; refuse rather than guess (400).
         raise ValueError("unexpected end of head")
@@ -279,21 +283,23 @@ class _HeadReader:
     garbage is still refused at once rather than when the head ends.
     """
 
-    def __init__(self, parser_class, max_head_size, max_headers):
+    _kind = "head"
+
+    def __init__(self, parser_class: Any, max_head_size: int, max_headers: int) -> None:
         if max_head_size < len(_TERMINATOR) or max_headers < 0:
             raise ValueError("limits too small")
         self.max_head_size = max_head_size
         self.max_headers = max_headers
         self._parser_class = parser_class
-        self._parser = None  # created when a head has ended
-        self._checker = None  # created when a read ends inside a head
+        self._parser: Any = None  # created when a head has ended
+        self._checker: Any = None  # created when a read ends inside a head
         self._buf = bytearray()
         self._fed = 0  # bytes of _buf given to _parser
         self._checked = 0  # bytes of _buf given to _checker
         self._scan = 0  # where to resume looking for the terminator
-        self._url = []
-        self._status = []
-        self._headers = []
+        self._url: list[bytes] = []
+        self._status: list[bytes] = []
+        self._headers: list[tuple[bytes, bytes]] = []
         self._headers_done = False
         self._message_done = False
         self._done = False
@@ -302,25 +308,25 @@ class _HeadReader:
 
     # llhttp callbacks (httptools joins split header names and values)
 
-    def on_url(self, data):
+    def on_url(self, data: bytes) -> None:
         self._url.append(data)
 
-    def on_status(self, data):
+    def on_status(self, data: bytes) -> None:
         self._status.append(data)
 
-    def on_header(self, name, value):
+    def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
-    def on_headers_complete(self):
+    def on_headers_complete(self) -> None:
         self._headers_done = True
 
-    def on_message_complete(self):
+    def on_message_complete(self) -> None:
         self._message_done = True
 
-    def _error(self, status, reason):
+    def _error(self, status: int, reason: str) -> NoReturn:
         raise NotImplementedError
 
-    def _feed(self, data):
+    def _feed(self, data: bytes | bytearray | memoryview) -> bool:
         """Consume ``data``; True once the whole head has been read."""
         if self._done:
             raise RuntimeError("the head was already read; use .remaining")
@@ -348,7 +354,7 @@ class _HeadReader:
                 return True
             # Blank lines before the request line: keep looking.
 
-    def _execute(self, end):
+    def _execute(self, end: int) -> None:
         """Feed the collecting parser up to ``end``, the end of a blank line."""
         if end > self._fed:
             if self._parser is None:
@@ -369,7 +375,7 @@ class _HeadReader:
         if len(self._headers) > self.max_headers:
             self._error(431, "too many %s headers" % self._kind)
 
-    def _check(self, end):
+    def _check(self, end: int) -> None:
         """Check the syntax of the unfinished head up to ``end``."""
         if end > self._checked:
             checker = self._checker
@@ -382,11 +388,11 @@ class _HeadReader:
             except httptools.HttpParserError as exc:
                 self._malformed(exc)
 
-    def _malformed(self, exc):
+    def _malformed(self, exc: Exception) -> NoReturn:
         reason = str(exc) or type(exc).__name__
         self._error(400, "malformed HTTP message: %s" % reason)
 
-    def _make_headers(self):
+    def _make_headers(self) -> Headers:
         items = []
         for pair in self._headers:
             name, value = pair
@@ -406,17 +412,17 @@ class RequestReader(_HeadReader):
 
     def __init__(
         self,
-        max_head_size=DEFAULT_MAX_HEAD_SIZE,
-        max_headers=DEFAULT_MAX_HEADERS,
-    ):
+        max_head_size: int = DEFAULT_MAX_HEAD_SIZE,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+    ) -> None:
         super().__init__(httptools.HttpRequestParser, max_head_size, max_headers)
 
     _kind = "request"
 
-    def _error(self, status, reason):
+    def _error(self, status: int, reason: str) -> NoReturn:
         raise HandshakeError(status, reason)
 
-    def feed(self, data):
+    def feed(self, data: bytes | bytearray | memoryview) -> Request | None:
         if not self._feed(data):
             return None
         parser, self._parser = self._parser, None  # break the cycle: freed at once, not by the GC
@@ -431,7 +437,7 @@ class RequestReader(_HeadReader):
         return request
 
 
-def _has_body(headers):
+def _has_body(headers: Headers) -> bool:
     # llhttp has already rejected malformed or conflicting Content-Length.
     if "transfer-encoding" in headers:
         return True
@@ -450,17 +456,17 @@ class ResponseReader(_HeadReader):
 
     def __init__(
         self,
-        max_head_size=DEFAULT_MAX_HEAD_SIZE,
-        max_headers=DEFAULT_MAX_HEADERS,
-    ):
+        max_head_size: int = DEFAULT_MAX_HEAD_SIZE,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+    ) -> None:
         super().__init__(httptools.HttpResponseParser, max_head_size, max_headers)
 
     _kind = "response"
 
-    def _error(self, status, reason):
+    def _error(self, status: int, reason: str) -> NoReturn:
         raise InvalidResponse(reason)
 
-    def feed(self, data):
+    def feed(self, data: bytes | bytearray | memoryview) -> Response | None:
         if not self._feed(data):
             return None
         parser, self._parser = self._parser, None  # break the cycle, as above

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..constants import CLOSE_ABNORMAL
-from ..errors import HandshakeError
+from ..errors import HandshakeError, InvalidState
 from .events import CLOSED, CONNECTING, HandshakeFailed, HttpRequest, Open, Request
 from .extensions import negotiate_deflate, parse_extensions
 from .handshake import (
@@ -35,9 +35,8 @@ from .handshake import (
     parse_subprotocols,
     select_subprotocol,
 )
-from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
-from ..errors import InvalidState
 from .connection import Connection
+from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
 
 if TYPE_CHECKING:
     from .events import EventType
@@ -62,7 +61,7 @@ class ServerConnection(Connection):
         *,
         subprotocols: Iterable[str] | Callable[[RequestHead, list[str]], str | None] | None = None,
         handshake_hook: Callable[[RequestHead, Any], Any] | None = None,
-        origins: Iterable[str | None] | None = None,
+        origins: Iterable[str] | None = None,
         compression: bool | dict[str, Any] | None = True,
         auto_accept: bool = True,
         extra_headers: Iterable[tuple[str, str]] = (),
