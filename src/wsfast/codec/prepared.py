@@ -28,7 +28,7 @@ class PreparedMessage:
             self.opcode, self.payload = OP_TEXT, data.encode()
         else:
             self.opcode, self.payload = OP_BINARY, bytes(data)
-        self.plain = self._impl.encode_frame(self.opcode, self.payload)
+        self.plain: bytes = self._impl.encode_frame(self.opcode, self.payload)
         self._compressed: dict[int, bytes] = {}
 
     def compressed(self, window_bits: int) -> bytes:

@@ -14,6 +14,7 @@ from .connection import Connection
 from .http import ResponseReader
 
 if TYPE_CHECKING:
+    from .events import EventType
     from .http import Response
 
 
@@ -72,7 +73,7 @@ class ClientConnection(Connection):
         )
         self._out.append(request)
 
-    def _receive_handshake(self, data):
+    def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[EventType]:
         if self._key is None:
             raise InvalidState("connect() first")
         try:
@@ -91,7 +92,7 @@ class ClientConnection(Connection):
             return [HandshakeFailed(getattr(exc, "status", None), exc.reason)]
         ext_header = ", ".join(ext_values) if ext_values else None
         self._open(subprotocol, ext_header, deflate)
-        events = [Open(subprotocol, ext_header)]
+        events: list[EventType] = [Open(subprotocol, ext_header)]
         if rest:
             events += self._receive_frames(rest)
         return events

@@ -31,10 +31,12 @@ from .events import CLOSED, CLOSING, CONNECTING, OPEN, Close, Fragment, Ping, Po
 from .extensions import DEFAULT_MEM_LEVEL, DEFAULT_WINDOW_BITS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
-    from .events import EventType
     from ..codec.prepared import PreparedMessage
+    from .events import EventType
+    from .extensions import DeflateParams
 
 #: Messages shorter than this are sent uncompressed: deflate would cost
 #: more CPU than the bytes it saves (RFC 7692 lets each message choose).
@@ -137,25 +139,26 @@ class Connection:
         self.max_step_frames = max_step_frames
         # A read not handled yet (see next_events): frames parsed for the
         # current step, and the bytes after them, not parsed yet.
-        self._backlog = None
+        self._backlog: Any = None  # list of parsed frames, or None
         self._backlog_pos = 0
-        self._backlog_error = None  # the parser's error after those frames
-        self._unparsed = None
+        self._backlog_error: ProtocolError | None = None  # the parser's error after those frames
+        self._unparsed: bytes | None = None
         self._eof_pending = False  # the transport closed behind them
         self.ready_state = CONNECTING
-        self.subprotocol = None
+        self.subprotocol: str | None = None
         self.extensions: str | None = None  # the negotiated Sec-WebSocket-Extensions value
         self.deflate: Any = None  # extensions.DeflateParams when negotiated
         self.close_code: int | None = None
         self.close_reason = ""
-        self.close_sent = None  # (code, reason) we sent
+        self.close_sent: tuple[int, str] | None = None  # (code, reason) we sent
         self.should_close = False  # the transport should be closed now
-        self.handshake_error = None
+        # A client's HandshakeError (to raise), or the reason a server refused.
+        self.handshake_error: Exception | str | None = None
         self._out: list[bytes] = []
         self._parser: Any = None
         self._encoder = self._impl.FrameEncoder(not self.is_server)
         self._deflater: Any = None
-        self._inflater = None
+        self._inflater: Any = None
         self._inflating = False  # streaming: the open message is compressed
         self._stream_opcode = 0
         self._stream_size = 0  # streaming: bytes of the open plain message
@@ -174,7 +177,8 @@ class Connection:
 
     # -- set-up once the handshake succeeded ------------------------------
 
-    def _open(self, subprotocol, extensions, deflate):
+    def _open(self, subprotocol: str | None, extensions: str | None,
+              deflate: DeflateParams | None) -> None:
         impl = self._impl
         self.subprotocol = subprotocol
         self.extensions = extensions
@@ -238,7 +242,7 @@ class Connection:
 
     # -- sending -------------------------------------------------------------
 
-    def _check_open(self):
+    def _check_open(self) -> None:
         if self.ready_state != OPEN:
             raise InvalidState("connection is not open (ready_state %d)" % self.ready_state)
 
@@ -264,7 +268,8 @@ class Connection:
     def send_binary(self, data: bytes | bytearray | memoryview, compress: bool | None = None) -> None:
         self._send_message(OP_BINARY, data, compress)
 
-    def _send_message(self, opcode, data, compress):
+    def _send_message(self, opcode: int, data: bytes | bytearray | memoryview,
+                      compress: bool | None) -> None:
         self._check_open()
         if self._sending_fragments:
             raise InvalidState("a fragmented message is open")
@@ -336,7 +341,7 @@ class Connection:
         payload = _close_payload(code, reason, self._impl.close_code_valid)
         self._send_close(code, reason, payload)
 
-    def _send_close(self, code, reason, payload):
+    def _send_close(self, code: int, reason: str, payload: bytes) -> None:
         self._out.append(self._encoder.encode(OP_CLOSE, payload))
         self.close_sent = (code, reason)
         self.ready_state = CLOSING
@@ -390,10 +395,11 @@ class Connection:
             self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)
 
-    def _receive_handshake(self, data):  # pragma: no cover - subclasses
+    def _receive_handshake(self, data: bytes | bytearray | memoryview,
+                           ) -> list[EventType]:  # pragma: no cover - subclasses
         raise NotImplementedError
 
-    def _receive_frames(self, data):
+    def _receive_frames(self, data: bytes | bytearray | memoryview) -> list[EventType]:
         if self.ready_state == CLOSED or (self.close_code is not None):
             return []  # after a close frame the peer may send nothing more
         self._received = True
@@ -414,12 +420,12 @@ class Connection:
             self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)
 
-    def _keep_unparsed(self, data, consumed):
+    def _keep_unparsed(self, data: bytes | bytearray | memoryview, consumed: int) -> None:
         if consumed < len(data):
             # A copy: ``data`` may be a view of the driver's read buffer.
             self._unparsed = bytes(data[consumed:])
 
-    def _queue_frames(self, frames, error):
+    def _queue_frames(self, frames: list[Any], error: ProtocolError | None) -> list[EventType]:
         """Keep frames just parsed (and the parser's error after them, if
         any) behind those not handled yet; handle the next step."""
         backlog = self._backlog
@@ -443,8 +449,8 @@ class Connection:
             return []
         return self._next_step()
 
-    def _next_step(self):
-        events = []
+    def _next_step(self) -> list[EventType]:
+        events: list[EventType] = []
         budget, count = self.max_step_bytes, self.max_step_frames
         while True:
             frames = self._backlog
@@ -491,7 +497,7 @@ class Connection:
                 return events if self._unparsed is not None else self._after_backlog(events)
         return self._after_backlog(events)
 
-    def _parse_unparsed(self, count):
+    def _parse_unparsed(self, count: int) -> bool:
         """Parse up to ``count`` more frames of the bytes kept back into
         the backlog; False if that yielded nothing to handle."""
         data, self._unparsed = self._unparsed, None
@@ -502,18 +508,18 @@ class Connection:
             frames, self._backlog_error = exc.frames, exc
         else:
             if len(frames) >= count:
-                self._keep_unparsed(data, parser.consumed)
+                self._keep_unparsed(data, parser.consumed)  # type: ignore[arg-type]  # data was set
         if not frames and self._backlog_error is None:
             return False  # the rest was a partial frame: the parser keeps it
         self._backlog, self._backlog_pos = frames, 0
         return True
 
-    def _after_backlog(self, events):
+    def _after_backlog(self, events: list[EventType]) -> list[EventType]:
         if self._eof_pending:
             events += self._eof()
         return events
 
-    def _fail_with(self, exc, events):
+    def _fail_with(self, exc: ProtocolError, events: list[EventType]) -> None:
         if self.close_code is None:
             if events and self.ready_state == OPEN:
                 # Messages that arrived before the bad frame are reported
@@ -528,7 +534,7 @@ class Connection:
                 self.fail(exc.code, exc.reason, FAILURE_PEER)  # sets close_code to 1006
             events.append(Close(CLOSE_ABNORMAL, exc.reason))
 
-    def _handle_frame(self, frame, events):
+    def _handle_frame(self, frame: tuple[int, bytes, bool, bool], events: list[EventType]) -> int:
         """Handle one parsed frame; returns the payload bytes it delivered."""
         opcode, payload, fin, rsv1 = frame
         if opcode == OP_TEXT or opcode == OP_BINARY or opcode == 0:
@@ -555,7 +561,8 @@ class Connection:
             self._handle_close(payload, events)
         return len(payload)
 
-    def _handle_fragment(self, opcode, payload, fin, rsv1, events):
+    def _handle_fragment(self, opcode: int, payload: bytes, fin: bool, rsv1: bool,
+                         events: list[EventType]) -> int:
         if opcode:
             self._stream_opcode = opcode
             self._inflating = rsv1
@@ -569,7 +576,7 @@ class Connection:
         events.append(Fragment(self._stream_opcode, payload, fin))
         return len(payload)
 
-    def _handle_close(self, payload, events):
+    def _handle_close(self, payload: bytes, events: list[EventType]) -> None:
         if payload:
             code = int.from_bytes(payload[:2], "big")
             reason = payload[2:].decode("utf-8")
@@ -599,7 +606,7 @@ class Connection:
             self._backlog = self._backlog_error = self._unparsed = None
         return self._eof()
 
-    def _eof(self):
+    def _eof(self) -> list[EventType]:
         self._eof_pending = False
         self.should_close = True
         self.ready_state = CLOSED
@@ -639,19 +646,20 @@ def keepalive_tick(ping_interval: float, ping_timeout: float | None) -> float:
     return min(KEEPALIVE_TICK_MAX, max(KEEPALIVE_TICK_MIN, shorter / 4))
 
 
-def _wire_limit(limit, deflate):
+def _wire_limit(limit: int | None, deflate: DeflateParams | None) -> int | None:
     if not limit or deflate is None:
         return limit
     return limit + (limit >> 10) + 64
 
 
-def _short_reason(reason):
+def _short_reason(reason: str) -> str:
     """``reason`` cut to fit a close frame (123 bytes of UTF-8)."""
     raw = reason.encode("utf-8")
     return reason if len(raw) <= 123 else raw[:123].decode("utf-8", "ignore")
 
 
-def _close_payload(code, reason, code_valid=None):
+def _close_payload(code: int, reason: str | bytes,
+                   code_valid: Callable[[int], bool] | None = None) -> bytes:
     """Close frame payload. With ``code_valid`` (the codec's
     ``close_code_valid``, the one copy of RFC 6455 7.4's rule) the code
     and reason are checked: the application's close must be sendable."""

@@ -78,17 +78,18 @@ class ServerConnection(Connection):
             compression = {}
         elif compression is None:
             compression = False  # as on the client: None offers nothing
-        self.compression = compression
+        # The server's permessage-deflate settings, or False for none.
+        self.compression: dict[str, Any] | bool = compression
         self.auto_accept = auto_accept
         self.extra_headers = list(extra_headers) if extra_headers else []
         self.remote_address = remote_address
-        self.request = None
-        self._reader = RequestReader(max_head_size, max_headers)
-        self._key = None
+        self.request: RequestHead | None = None
+        self._reader: RequestReader | None = RequestReader(max_head_size, max_headers)
+        self._key: str | None = None
         self._hook_accept: tuple[str | None, list[tuple[str, str]]] = (None, [])  # (subprotocol, headers) from hooks
         self._pending = b""  # frames that arrived before the 101 went out
 
-    def _receive_handshake(self, data):
+    def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[EventType]:
         if self._reader is None:  # waiting for accept() or reject()
             # Bounded: a peer may not park more than one message's worth
             # of bytes on us before the handshake completes.
@@ -132,9 +133,9 @@ class ServerConnection(Connection):
         """Send the 101 response. ``subprotocol`` overrides the configured
         choice and must be one the client offered. Returns the events that
         data received along with the request completes."""
-        if self.ready_state != CONNECTING or self._key is None:
-            raise InvalidState("no handshake to accept")
         request = self.request
+        if self.ready_state != CONNECTING or self._key is None or request is None:
+            raise InvalidState("no handshake to accept")
         hook_subprotocol, hook_headers = self._hook_accept
         if subprotocol is None:
             subprotocol = hook_subprotocol
@@ -148,7 +149,7 @@ class ServerConnection(Connection):
             else:
                 chosen = None
             ext_header, deflate = None, None
-            if self.compression is not False:
+            if isinstance(self.compression, dict):  # else False: no compression
                 offers = parse_extensions(request.headers.get_all("Sec-WebSocket-Extensions"))
                 agreed = negotiate_deflate(offers, **self.compression)
                 if agreed is not None:
@@ -177,13 +178,15 @@ class ServerConnection(Connection):
         self._out.append(response_bytes)
         self._closed_after_handshake(None)
 
-    def _refuse(self, status, reason, headers=()):
+    def _refuse(self, status: int | None, reason: str,
+                headers: Iterable[tuple[str, str]] = ()) -> list[EventType]:
         body = (reason + "\n").encode("utf-8", "replace")
-        self._out.append(build_rejection(status, None, headers, body))
+        # A HandshakeError without a status is still the client's fault.
+        self._out.append(build_rejection(400 if status is None else status, None, headers, body))
         self.handshake_error = reason
         return self._closed_after_handshake(HandshakeFailed(status, reason))
 
-    def _closed_after_handshake(self, event):
+    def _closed_after_handshake(self, event: HandshakeFailed | None) -> list[EventType]:
         self._reader = None
         self.ready_state = CLOSED
         self.should_close = True
