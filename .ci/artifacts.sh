@@ -62,7 +62,7 @@ import os, sys, wsfast
 assert wsfast.__file__.startswith(sys.argv[1]), wsfast.__file__
 assert wsfast.backend == "c", wsfast.backend
 import wsfast.codec._core, wsfast.protocol, wsfast.server._syscalls
-assert not wsfast.protocol.Connection.__module__.endswith(".connection"), wsfast.protocol.Connection
+assert wsfast.protocol.Connection.__module__ == "wsfast.protocol.connection_c", wsfast.protocol.Connection
 print("sdist install: backend", wsfast.backend, "kernel", wsfast.mask_kernel())
 PYEOF
 [ "$("$VSD/bin/wsfast" --version)" = "wsfast $VERSION" ]
@@ -102,6 +102,12 @@ assert not sources, "wheel carries sources: %s" % sources
 sos = [n for n in names if n.endswith(".so")]
 assert any(n.startswith("wsfast/codec/_core.") for n in sos), sos
 assert any(n.startswith("wsfast/server/_syscalls.") for n in sos), sos
+# Every compiled twin (wsfast/_twins.py) beside its .py, and no generated copy.
+for twin in ("protocol/connection", "protocol/server_connection", "protocol/http",
+             "server/websocket", "server/loop"):
+    assert any(n.startswith("wsfast/%s_c." % twin) for n in sos), (twin, sos)
+    assert "wsfast/%s.py" % twin in names, twin
+assert not [n for n in names if n.endswith("_c.py")], "generated twin sources in the wheel"
 total = 0
 for n in sos:
     data = z.read(n)
