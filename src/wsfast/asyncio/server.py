@@ -23,10 +23,10 @@ from ..protocol import (
     SHUTTING_DOWN,
     UPGRADE_REQUIRED,
     Reject,
+    ServerConnection,
     build_rejection,
 )
 from ..codec.prepared import PreparedMessage
-from ..protocol import ServerConnection
 from ..shared import backpressure
 from ..shared.topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry, topics_of
 from .keepalive import Keepalive
