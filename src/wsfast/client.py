@@ -23,11 +23,12 @@ from .client_protocol import ClientConnection
 from .closed import ConnectionClosed, ConnectionClosedOK, closed_error
 from .constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from .errors import InvalidResponse
-from .events import CONNECTING, OPEN, Pong
+from .events import CLOSED, CLOSING, CONNECTING, OPEN, Pong  # ready_state values
 from .protocol import keepalive_tick
+from .send_limit import check_message_size
 from .uri import parse_uri
 
-__all__ = ["ClientWebSocket", "ConnectionClosed", "connect"]
+__all__ = ["CLOSED", "CLOSING", "CONNECTING", "OPEN", "ClientWebSocket", "ConnectionClosed", "connect", "connect_forever"]
 
 _READ_SIZE = 65536
 
@@ -66,7 +67,11 @@ def connect(
     if ssl is not None and not uri.secure:
         raise ValueError("ssl= is only for wss:// URIs")
     deadline = time.monotonic() + open_timeout if open_timeout is not None else None
-    sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout, source_address=source_address)
+    try:
+        sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout, source_address=source_address)
+    except TimeoutError:
+        raise TimeoutError("opening %s timed out after %g s (open_timeout) during the TCP connect"
+                           % (url.partition("?")[0], open_timeout)) from None
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if uri.secure:
@@ -87,6 +92,10 @@ def connect(
         )
         ws = ClientWebSocket(sock, conn, close_timeout, ping_interval, ping_timeout)
         ws._handshake(deadline)
+    except TimeoutError:
+        sock.close()
+        raise TimeoutError("opening %s timed out after %g s (open_timeout) during the TLS or "
+                           "WebSocket handshake" % (url.partition("?")[0], open_timeout)) from None
     except BaseException:
         sock.close()
         raise
@@ -288,9 +297,11 @@ class ClientWebSocket:
 
     def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send ``data``: str as a text message, bytes-like as binary.
-        Blocks until the socket accepted every byte."""
+        Blocks until the socket accepted every byte. A message over
+        ``max_message_size`` raises MessageTooBig unsent."""
         if self._conn.ready_state != OPEN or self._eof:
             raise closed_error(self._conn)
+        check_message_size(data, self._conn.max_message_size)
         self._conn.send(data)
         self._flush()
 
@@ -341,3 +352,6 @@ class ClientWebSocket:
     def __repr__(self) -> str:
         return "<ClientWebSocket %s ready_state=%d>" % (self.remote_address, self.ready_state)
 
+
+
+from .reconnect import connect_forever  # noqa: E402  (it imports connect lazily)
