@@ -70,7 +70,7 @@ def connect(
     try:
         sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout, source_address=source_address)
     except TimeoutError:
-        raise TimeoutError("opening %s timed out after %g s (open_timeout) during the TCP connect"
+        raise TimeoutError("opening %s timed out after %s s (open_timeout) during the TCP connect"
                            % (url.partition("?")[0], open_timeout)) from None
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -94,7 +94,7 @@ def connect(
         ws._handshake(deadline)
     except TimeoutError:
         sock.close()
-        raise TimeoutError("opening %s timed out after %g s (open_timeout) during the TLS or "
+        raise TimeoutError("opening %s timed out after %s s (open_timeout) during the TLS or "
                            "WebSocket handshake" % (url.partition("?")[0], open_timeout)) from None
     except BaseException:
         sock.close()

@@ -39,7 +39,7 @@ def connect_forever(
     """
     from .client import connect  # the client module re-exports this one
 
-    uri = parse_uri(url)  # an invalid URI fails here, before any attempt
+    uri = parse_uri(url)  # type: ignore[no-untyped-call]  # fails here, before any attempt
     describe = "%s://%s:%d%s" % ("wss" if uri.secure else "ws", uri.host, uri.port,
                                  uri.resource.partition("?")[0])
     backoff = backoff if backoff is not None else Backoff()
@@ -63,7 +63,8 @@ def connect_forever(
         _wait(backoff, describe, "closed with %s" % ws.close_code, sleep)
 
 
-def _wait(backoff, describe, cause, sleep):
+def _wait(backoff: Backoff, describe: str, cause: BaseException | str,
+          sleep: Callable[[float], Any]) -> None:
     delay = backoff.next_delay()
     if delay is None:
         logger.warning("%s: giving up after %d retries (%s)", describe, backoff.attempts, cause)

@@ -145,7 +145,7 @@ class connect:
         except asyncio.TimeoutError:
             if ws.transport is not None:
                 ws.transport.abort()
-            raise TimeoutError("opening %s timed out after %g s (open_timeout) during the %s"
+            raise TimeoutError("opening %s timed out after %s s (open_timeout) during the %s"
                                % (self._describe(), self._open_timeout, self._stage)) from None
         except BaseException:
             if ws.transport is not None:
