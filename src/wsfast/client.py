@@ -16,15 +16,17 @@ import os
 import socket
 import ssl as ssl_module
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .backoff import Backoff
 from .client_protocol import ClientConnection
 from .closed import ConnectionClosed, ConnectionClosedOK, closed_error
 from .constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from .errors import InvalidResponse
 from .events import CLOSED, CLOSING, CONNECTING, OPEN, Pong  # ready_state values
 from .protocol import keepalive_tick
+from .reconnect import reconnecting
 from .send_limit import check_message_size
 from .uri import parse_uri
 
@@ -354,4 +356,29 @@ class ClientWebSocket:
 
 
 
-from .reconnect import connect_forever  # noqa: E402  (it imports connect lazily)
+def connect_forever(
+    url: str,
+    *,
+    backoff: Backoff | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+    **options: Any,
+) -> Iterator[ClientWebSocket]:
+    """Yield a connection to ``url`` per iteration, reconnecting after
+    abnormal ends, until one closes normally.
+
+    ``options`` are those of ``connect``. After each iteration the
+    connection is closed (with 1000 if still open): a normal close (1000,
+    1001, 1005) ends the loop, any other end (1006 for a lost connection,
+    1011, ...) opens the next connection after ``backoff``'s delay
+    (``wsfast.backoff.Backoff``: exponential with jitter). A failed attempt
+    (network error, timeout, HTTP 5xx) is retried the same way; other
+    errors (HTTP 4xx, a certificate that fails verification) are raised,
+    and so is the last failure once ``max_attempts`` retries have failed in
+    a row. ``break`` closes the current connection. ``sleep`` waits
+    between attempts. An invalid URI raises InvalidURI here, at once.
+    """
+    uri = parse_uri(url)
+    describe = "%s://%s:%d%s" % ("wss" if uri.secure else "ws", uri.host, uri.port,
+                                 uri.resource.partition("?")[0])  # a query may hold a token
+    return reconnecting(lambda: connect(url, **options),
+                        backoff if backoff is not None else Backoff(), describe, sleep)

@@ -1,51 +1,36 @@
-"""``for ws in wsfast.client.connect_forever(url)``: the blocking client's
-reconnecting loop (the asyncio client's is ``async for ws in connect``)."""
+"""The blocking clients' reconnecting loop (``wsfast.client.connect_forever``;
+the asyncio client's is ``async for ws in connect``)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .backoff import Backoff, is_normal_close, should_retry
-from .uri import parse_uri
-
-if TYPE_CHECKING:
-    from .client import ClientWebSocket
 
 logger = logging.getLogger("wsfast.client")
 
 
-def connect_forever(
-    url: str,
-    *,
-    backoff: Backoff | None = None,
+def reconnecting(
+    open_connection: Callable[[], Any],
+    backoff: Backoff,
+    describe: str,
     sleep: Callable[[float], Any] = time.sleep,
-    **options: Any,
-) -> Iterator[ClientWebSocket]:
-    """Yield a connection to ``url`` per iteration, reconnecting after
-    abnormal ends, until one closes normally.
+) -> Iterator[Any]:
+    """Yield connections from ``open_connection`` until one ends normally.
 
-    ``options`` are those of ``wsfast.client.connect``. After each
-    iteration the connection is closed (with 1000 if still open): a normal
-    close (1000, 1001, 1005) ends the loop, any other end (1006 for a lost
-    connection, 1011, ...) opens the next connection after ``backoff``'s
-    delay (``wsfast.backoff.Backoff``: exponential with jitter). A failed
-    attempt (network error, timeout, HTTP 5xx) is retried the same way;
-    other errors (HTTP 4xx, an invalid URI) are raised, and so is the last
-    failure once ``max_attempts`` retries have failed in a row. ``break``
-    closes the current connection. ``sleep`` waits between attempts.
+    After each iteration the connection is closed (with 1000 if still
+    open): a normal close ends the loop, any other end opens the next
+    connection after ``backoff``'s delay. A failed attempt is retried the
+    same way if ``should_retry`` says so, else raised; so is the last one
+    once ``max_attempts`` retries have failed in a row. Leaving the loop
+    (``break``, an exception) closes the current connection.
     """
-    from .client import connect  # the client module re-exports this one
-
-    uri = parse_uri(url)  # type: ignore[no-untyped-call]  # fails here, before any attempt
-    describe = "%s://%s:%d%s" % ("wss" if uri.secure else "ws", uri.host, uri.port,
-                                 uri.resource.partition("?")[0])
-    backoff = backoff if backoff is not None else Backoff()
     while True:
         try:
-            ws = connect(url, **options)
+            ws = open_connection()
         except Exception as exc:
             if not should_retry(exc):
                 raise
