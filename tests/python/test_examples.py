@@ -146,7 +146,7 @@ def test_reconnecting_client_survives_a_server_restart():
         return proc
 
     try:
-        read_until("failed")  # nothing listens yet: the attempt fails and is retried
+        read_until("retry 1 in")  # nothing listens yet: the attempt fails and is retried (logged)
         server = start_server()
         read_until("received welcome")
         os.kill(server.pid, signal.SIGKILL)  # no close frame: 1006

@@ -242,3 +242,19 @@ def test_blocking_break_closes_the_connection_normally():
 def test_blocking_invalid_uri_fails_before_any_attempt():
     with pytest.raises(ValueError):
         next(connect_forever("http://127.0.0.1/"))
+
+
+def test_a_connection_open_for_reset_after_starts_the_delays_again():
+    dropper = Dropper([1011, 1011, 1000])
+    slept = []
+    quick = RecordingBackoff(initial_delay=1, factor=2, max_delay=5, reset_after=0)
+    with _serve(dropper) as server:
+        for ws in connect_forever("ws://127.0.0.1:%d/" % server.port, backoff=quick,
+                                  sleep=slept.append):
+            try:
+                ws.send("hi")
+                for _ in ws:
+                    pass
+            except ConnectionClosedError:
+                continue
+    assert slept == [1, 1]  # every connection was "long enough": no growth
