@@ -355,7 +355,6 @@ class ClientWebSocket:
         return "<ClientWebSocket %s ready_state=%d>" % (self.remote_address, self.ready_state)
 
 
-
 def connect_forever(
     url: str,
     *,

@@ -66,7 +66,7 @@ class InvalidResponse(HandshakeError):
         text = self.reason
         if self.status is not None and ("HTTP %d" % self.status) not in text:
             text += " (HTTP %d)" % self.status
-        excerpt = self.body[:_BODY_IN_MESSAGE].decode("utf-8", "replace").strip()
+        excerpt = " ".join(self.body[:_BODY_IN_MESSAGE].decode("utf-8", "replace").split())
         if excerpt and excerpt.isprintable():
             text += ": %s" % excerpt
         return text

@@ -145,6 +145,8 @@ class connect:
         except asyncio.TimeoutError:
             if ws.transport is not None:
                 ws.transport.abort()
+            if self._open_timeout is None:
+                raise  # the system's own timeout, not ours
             raise TimeoutError("opening %s timed out after %s s (open_timeout) during the %s"
                                % (self._describe(), self._open_timeout, self._stage)) from None
         except BaseException:
