@@ -15,6 +15,7 @@ from .constants import (
     OP_TEXT,
 )
 from .errors import ProtocolError, WebSocketError
+from .protocol.events import CLOSED, CLOSING, CONNECTING, OPEN  # ready_state, named as in browsers
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,10 @@ Inflater = _impl.Inflater
 mask_kernels = _impl.mask_kernels
 
 __all__ = [
+    "CLOSED",
+    "CLOSING",
+    "CONNECTING",
+    "OPEN",
     "Deflater",
     "Inflater",
     "FrameEncoder",

@@ -32,6 +32,8 @@ MOVED = {
     "wsfast.topics": "wsfast.shared.topics",
     "wsfast.client": "wsfast.sync.client",
     "wsfast.uvicorn": "wsfast.asgi.uvicorn",
+    # Public names that live in a layer folder.
+    "wsfast.backoff": "wsfast.shared.backoff",
 }
 
 

@@ -62,6 +62,33 @@ class InvalidResponse(HandshakeError):
         super().__init__(status, reason, headers)
         self.body = bytes(body)
 
+    def __str__(self) -> str:
+        text = self.reason
+        if self.status is not None and ("HTTP %d" % self.status) not in text:
+            text += " (HTTP %d)" % self.status
+        excerpt = " ".join(self.body[:_BODY_IN_MESSAGE].decode("utf-8", "replace").split())
+        if excerpt and excerpt.isprintable():
+            text += ": %s" % excerpt
+        return text
+
+
+#: How much of a refusal's body an InvalidResponse message quotes.
+_BODY_IN_MESSAGE = 120
+
+
+class MessageTooBig(WebSocketError, ValueError):
+    """``send`` refused a message larger than the connection's
+    ``max_message_size``, before any of it was sent (the peer would have
+    closed the connection with 1009)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)
+        self.size = size
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return ("message of %d bytes not sent: over max_message_size (%d bytes); "
+                "raise the limit on both sides or split the message" % (self.size, self.limit))
 
 class InvalidState(WebSocketError):
     """The call is not allowed in the connection's current state."""

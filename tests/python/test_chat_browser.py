@@ -7,6 +7,7 @@ hide a broken page.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -82,15 +83,43 @@ def test_two_pages_chat_join_and_leave(chat_server, tmp_path):
             alice.press("#text", "Enter")
             for page in (alice, bob):
                 line = page.locator("#log li.message").last
-                expect(line).to_have_text("alicehello bob <b>not bold</b>")
+                expect(line.locator(".name")).to_have_text("alice")
+                expect(line.locator(".text")).to_have_text("hello bob <b>not bold</b>")
                 assert page.locator("#log li.message b").count() == 0  # text, never markup
+                # a timestamp as HH:MM in the page's locale, with its ISO form
+                assert re.fullmatch(r"\d{1,2}:\d{2}( [AP]M)?", line.locator("time").inner_text())
+                assert line.locator("time").get_attribute("datetime").endswith("Z")
+            # Your own lines are marked; the others' are not.
+            expect(alice.locator("#log li.message").last).to_have_class(re.compile(r"\bmine\b"))
+            expect(bob.locator("#log li.message").last).not_to_have_class(re.compile(r"\bmine\b"))
 
             bob.fill("#text", "hi alice")
             bob.click("#send")
-            expect(alice.locator("#log li.message").last).to_have_text("bobhi alice")
+            expect(alice.locator("#log li.message").last.locator(".text")).to_have_text("hi alice")
+            expect(bob.locator("#log li.message.mine").last.locator(".text")).to_have_text("hi alice")
+
+            # A line over the limit is not cut and not sent: the page says why.
+            long_line = "x" * 10_000
+            alice.fill("#text", long_line)
+            alice.press("#text", "Enter")
+            expect(alice.locator("#log li.error").last).to_have_text(
+                re.compile(r"Not sent: this line has 10,000 characters; the limit is 2,000\."))
+            assert alice.input_value("#text") == long_line  # kept for editing
+            expect(bob.locator("#log li.message").last.locator(".text")).to_have_text("hi alice")
+
+            # The name field: join under another name.
+            bob.fill("#name", "robert")
+            bob.click("#rename")
+            expect(bob.locator("#status")).to_have_text("connected as robert", timeout=10_000)
+            expect(alice.locator("#log")).to_contain_text("robert joined")
+            assert "name=robert" in bob.url
+            bob.fill("#text", "new name")
+            bob.press("#text", "Enter")
+            expect(alice.locator("#log li.message").last.locator(".name")).to_have_text("robert")
 
             bob.close()
-            expect(alice.locator("#log")).to_contain_text("bob left")
-            alice.screenshot(path=str(tmp_path / "chat.png"))
+            expect(alice.locator("#log")).to_contain_text("robert left")
+            shot = os.environ.get("WSFAST_CHAT_SCREENSHOT") or str(tmp_path / "chat.png")
+            alice.screenshot(path=shot)
         finally:
             browser.close()

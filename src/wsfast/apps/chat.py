@@ -3,13 +3,17 @@
 ``GET /`` serves a page whose script opens a WebSocket to ``/ws`` on the
 same server. Every chat line is broadcast to everyone connected, and joins
 and leaves are announced. Messages on the wire are small JSON objects:
-``{"type": "welcome"|"join"|"leave"|"message"|"error", ...}``.
+``{"type": "welcome"|"join"|"leave"|"message"|"error", ...}``; the
+welcome gives the connection's ``id`` and the ``max_line`` limit, and each
+message carries its sender's ``id`` and the server's ``time`` (ms since
+the epoch), so that a page can mark its own lines and show when.
 
 It runs in one process: broadcast reaches the clients of this loop only.
 """
 
 import itertools
 import json
+import time
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -23,6 +27,10 @@ MAX_LINE = 2000
 MAX_NAME = 32
 #: Largest WebSocket message the chat accepts at all (bytes).
 MAX_MESSAGE_SIZE = 16 * 1024
+
+
+def _now_ms():
+    return int(time.time() * 1000)
 
 
 def _page():
@@ -43,6 +51,7 @@ def same_origin(request, remote_address=None):
 class Chat:
     def __init__(self):
         self._ids = itertools.count(1)
+        self._conn_ids = itertools.count(1)
         self._page = _page()
 
     def http(self, request):
@@ -63,9 +72,11 @@ class Chat:
 
     def open(self, ws):
         name = ws.data["name"] = self._clean_name(ws.request)
+        ws.data["id"] = next(self._conn_ids)
         others = sorted(c.data.get("name", "?") for c in ws.server.clients if c is not ws)
-        ws.send(json.dumps({"type": "welcome", "name": name, "users": others}))
-        ws.server.broadcast(json.dumps({"type": "join", "name": name}),
+        ws.send(json.dumps({"type": "welcome", "name": name, "id": ws.data["id"],
+                            "users": others, "max_line": MAX_LINE, "time": _now_ms()}))
+        ws.server.broadcast(json.dumps({"type": "join", "name": name, "time": _now_ms()}),
                             [c for c in ws.server.clients if c is not ws])
 
     def message(self, ws, message):
@@ -80,14 +91,16 @@ class Chat:
             ws.send(json.dumps({"type": "error", "error": 'send {"text": "..."}'}))
             return
         if len(text) > MAX_LINE:
-            ws.send(json.dumps({"type": "error", "error": "line too long (max %d)" % MAX_LINE}))
+            ws.send(json.dumps({"type": "error", "error": "line not sent: %d characters, the limit "
+                                "is %d" % (len(text), MAX_LINE)}))
             return
-        ws.server.broadcast(json.dumps({"type": "message", "name": ws.data["name"], "text": text}))
+        ws.server.broadcast(json.dumps({"type": "message", "name": ws.data["name"], "id": ws.data["id"],
+                                        "text": text, "time": _now_ms()}))
 
     def close(self, ws, code, reason):
         name = ws.data.get("name")
         if name is not None:
-            ws.server.broadcast(json.dumps({"type": "leave", "name": name}))
+            ws.server.broadcast(json.dumps({"type": "leave", "name": name, "time": _now_ms()}))
 
 
 def make_chat_server(host="127.0.0.1", port=8080, **options):

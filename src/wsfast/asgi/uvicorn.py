@@ -45,6 +45,7 @@ Behaviour that differs from uvicorn's own backends, on purpose:
 """
 
 import asyncio
+import http
 import logging
 
 from uvicorn.logging import TRACE_LOG_LEVEL
@@ -177,6 +178,8 @@ class WSFastProtocol(asyncio.Protocol):
         if self.logger.level <= TRACE_LOG_LEVEL:
             prefix = "%s:%d - " % self.client if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection lost", prefix)
+        if self.accepted:
+            self.logger.info("connection closed")
         self.disconnected = True
         self.handshake_complete = True
         if self.close_timer is not None:
@@ -467,6 +470,7 @@ class WSFastProtocol(asyncio.Protocol):
         failed = events and type(events[0]) is HandshakeFailed
         if not failed:
             self.accepted = True
+            self.logger.info("connection open")  # as uvicorn's websockets backend logs it
         self._handle_events(events)  # frames that came with the request
         self._update_reading()
         self._flush()
@@ -490,6 +494,7 @@ class WSFastProtocol(asyncio.Protocol):
         )
 
     def _reject(self, status, headers, body):
+        self.logger.info("connection rejected (%d %s)", status, _reason_phrase(status))
         self.conn.reject(status, headers, body)
         self.handshake_complete = self._app_closed = self.close_sent = True
         self._put_disconnect(CLOSE_ABNORMAL)
@@ -616,3 +621,10 @@ class WSFastProtocol(asyncio.Protocol):
         if self.ping_timer is not None:
             self.ping_timer.cancel()
             self.ping_timer = None
+
+
+def _reason_phrase(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import ssl as ssl_module
-from collections.abc import Generator, Iterable
+from collections.abc import AsyncIterator, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import ClientConnection
+from ..shared.backoff import Backoff
 from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import InvalidResponse
 from ..shared import backpressure
 from ..protocol.uri import parse_uri
 from .keepalive import Keepalive
+from .reconnect import reconnecting
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
@@ -69,6 +71,14 @@ class connect:
     ``headers`` and the start of the ``body``. Flow control
     (``max_queue``, ``max_queue_bytes``, ``write_high_water``,
     ``write_low_water``, ``max_buffered``) is as for ``serve``.
+
+    ``async for ws in connect(url)`` reconnects: each iteration gets a new
+    connection; after an abnormal end (1006, 1011, ...) or a failed
+    attempt (network error, timeout, HTTP 5xx) the next one is opened after
+    a delay from ``backoff`` (a ``wsfast.backoff.Backoff``: exponential,
+    with jitter). The loop ends when a connection closes normally (1000,
+    1001, or 1005), when the body ends an iteration with the connection
+    still open (it is then closed with 1000), or with ``break``.
     """
 
     def __init__(
@@ -92,8 +102,10 @@ class connect:
         write_low_water: int = backpressure.WRITE_LOW_WATER,
         max_buffered: int | None = None,
         source_address: tuple[str, int] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.uri = parse_uri(url)
+        self.backoff = backoff if backoff is not None else Backoff()
         if ssl is not None and not self.uri.secure:
             raise ValueError("ssl= is only for wss:// URIs")
         self._ssl = ssl
@@ -127,8 +139,16 @@ class connect:
         context = None
         if uri.secure:
             context = self._ssl if self._ssl is not None else ssl_module.create_default_context()
+        self._stage = "TCP connect"
         try:
             await asyncio.wait_for(self._open(loop, ws, context), self._open_timeout)
+        except asyncio.TimeoutError:
+            if ws.transport is not None:
+                ws.transport.abort()
+            if self._open_timeout is None:
+                raise  # the system's own timeout, not ours
+            raise TimeoutError("opening %s timed out after %s s (open_timeout) during the %s"
+                               % (self._describe(), self._open_timeout, self._stage)) from None
         except BaseException:
             if ws.transport is not None:
                 ws.transport.abort()
@@ -138,6 +158,8 @@ class connect:
 
     async def _open(self, loop, ws, context):
         uri = self.uri
+        if context is not None:
+            self._stage = "TCP connect or TLS handshake"
         await loop.create_connection(
             lambda: ws,
             uri.host,
@@ -146,10 +168,20 @@ class connect:
             server_hostname=uri.host if context is not None else None,
             local_addr=self._source_address,
         )
+        self._stage = "WebSocket handshake (no HTTP 101 response yet)"
         await ws._opened
 
     def __await__(self) -> Generator[Any, None, ClientWebSocket]:
         return self._connect().__await__()
+
+    def __aiter__(self) -> AsyncIterator[ClientWebSocket]:
+        return reconnecting(self._connect, self.backoff, self._describe())
+
+    def _describe(self) -> str:
+        uri = self.uri
+        host = "[%s]" % uri.host if ":" in uri.host else uri.host
+        path = uri.resource.partition("?")[0]  # a query may hold a token: keep it out of logs
+        return "%s://%s:%d%s" % ("wss" if uri.secure else "ws", host, uri.port, path)
 
     async def __aenter__(self) -> ClientWebSocket:
         return await self._connect()

@@ -19,6 +19,7 @@ from typing import Any
 from ..protocol.closed import ConnectionClosedOK, closed_error
 from ..protocol.events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
 from ..shared import backpressure
+from ..shared.send_limit import check_message_size
 
 logger = logging.getLogger("wsfast.asyncio")
 
@@ -166,10 +167,12 @@ class WebSocket(asyncio.BufferedProtocol):
             yield message
 
     async def send(self, data: str | bytes | bytearray | memoryview) -> None:
-        """Send ``data``: str as a text message, bytes-like as binary."""
+        """Send ``data``: str as a text message, bytes-like as binary.
+        A message over ``max_message_size`` raises MessageTooBig unsent."""
         conn = self.conn
         if conn.ready_state != OPEN or self._transport_closing:
             raise closed_error(conn)
+        check_message_size(data, conn.max_message_size)
         conn.send(data)
         self._flush()
         if self._writing_paused:

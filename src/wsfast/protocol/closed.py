@@ -27,6 +27,15 @@ class ConnectionClosed(WebSocketError):
         self.sent = sent
 
     def __str__(self) -> str:
+        if self.code == CLOSE_ABNORMAL:
+            # 1006 never travels: say who ended the connection and why.
+            if self.sent is not None:
+                text = "connection closed by us with %d" % self.sent[0]
+                if self.sent[1]:
+                    text += " (%s)" % self.sent[1]
+                return text + "; no close frame came back (1006)"
+            text = "connection lost without a close frame (1006)"
+            return text + (": %s" % self.reason if self.reason else "")
         text = "connection closed: %s" % self.code
         if self.reason:
             text += " (%s)" % self.reason

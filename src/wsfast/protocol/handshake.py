@@ -318,7 +318,8 @@ def check_response(response: Response, key: str, offered_subprotocols: Iterable[
         )
 
     if response.status != 101:
-        fail("server rejected the WebSocket connection: HTTP %d" % response.status)
+        fail("server rejected the WebSocket connection: HTTP %d %s"
+             % (response.status, response.reason or ""))
     if headers.tokens("Upgrade") != ["websocket"]:
         fail("Upgrade header must be websocket")
     if "upgrade" not in headers.tokens("Connection"):

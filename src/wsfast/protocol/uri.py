@@ -46,6 +46,9 @@ class WebSocketURI:
 # "/" and "%" so that already-escaped input is not escaped twice).
 _SAFE_PATH = "/%!$&'()*+,;=:@-._~"
 _SAFE_QUERY = _SAFE_PATH + "?"
+# Characters no host name may hold (RFC 3986 3.2.2), besides spaces and
+# control characters; caught here so that such a URI never reaches DNS.
+_NOT_IN_HOST = '<>"{}|\\^`%/?#'
 
 
 def parse_uri(uri: str) -> WebSocketURI:
@@ -78,6 +81,9 @@ def parse_uri(uri: str) -> WebSocketURI:
     netloc_host = parts.netloc.rpartition("@")[2]
     if not netloc_host.startswith("["):
         host = netloc_host.partition(":")[0]
+        bad = [c for c in host if c in _NOT_IN_HOST or not c.isprintable() or c.isspace()]
+        if bad:
+            raise InvalidURI(uri, "invalid character %r in host" % bad[0])
     resource = quote(parts.path or "/", safe=_SAFE_PATH)
     if not resource.startswith("/"):
         resource = "/" + resource

@@ -7,6 +7,7 @@ processes sharing a port through SO_REUSEPORT.
 from typing import TYPE_CHECKING
 
 from .._twins import load
+from ..protocol.events import CLOSED, CLOSING, CONNECTING, OPEN  # ready_state values
 from .server import Server
 from .workers import run_workers
 
@@ -15,4 +16,4 @@ if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
 else:
     WebSocket = load("wsfast.server.websocket").WebSocket
 
-__all__ = ["Server", "WebSocket", "run_workers"]
+__all__ = ["CLOSED", "CLOSING", "CONNECTING", "OPEN", "Server", "WebSocket", "run_workers"]

@@ -64,6 +64,8 @@ log = logging.getLogger("wsfast.server")
 
 READ_BUFFER_SIZE = 256 * 1024
 _EVENTS = ("open", "message", "close", "error", "ping", "pong", "http")
+#: Other names for events, as Node's ``ws`` spells them.
+_EVENT_ALIASES = {"connection": "open"}
 # Failures the error event reports: the peer's doing, not the application's.
 _REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)
 # Linux hands TCP_NODELAY from a listening socket to the sockets it
@@ -220,7 +222,11 @@ class Server:
     def on(self, event: str, handler: Callable[..., object]) -> None: ...
 
     def on(self, event: str, handler: Callable[..., object] | None = None) -> Callable[[_F], _F] | None:
-        """Register a handler; usable as a decorator: ``@server.on("message")``."""
+        """Register a handler; usable as a decorator: ``@server.on("message")``.
+
+        ``"connection"`` is another name for ``"open"``, as in Node's ``ws``
+        (``wss.on("connection", ws => ...)``)."""
+        event = _EVENT_ALIASES.get(event, event)
         if event not in self._handlers:
             raise ValueError("unknown event %r (one of %s)" % (event, ", ".join(_EVENTS)))
         if handler is None:

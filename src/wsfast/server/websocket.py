@@ -16,6 +16,7 @@ from ..errors import WebSocketError
 from ..errors import InvalidState
 from ..protocol.events import OPEN
 from ..shared.topics import topics_of
+from ..shared.send_limit import check_message_size
 from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
@@ -170,7 +171,11 @@ class WebSocket:
 
     def send(self, data: str | bytes | bytearray | memoryview, compress: bool | None = None) -> None:
         """Send a message: str as text, bytes-like as binary. Raises
-        InvalidState unless the connection is open."""
+        InvalidState unless the connection is open, MessageTooBig (before
+        sending anything) over ``max_message_size``."""
+        limit = self.conn.max_message_size
+        if limit and len(data) > limit >> 2:  # only big messages pay for the check
+            check_message_size(data, limit)
         self.conn.send(data, compress)
         if self._out is not None or len(data) > 65536:
             # Backed up, or a big message: flush now, so that the water

@@ -1,2 +1,5 @@
 """What the drivers share, so that none imports another: the message
-queue and write limits (``backpressure``) and topics (``topics``)."""
+queue and write limits (``backpressure``), topics (``topics``), the
+reconnecting clients' delays (``backoff``, public as ``wsfast.backoff``)
+and loop (``reconnect``), and the local refusal of an oversized send
+(``send_limit``)."""

@@ -16,18 +16,21 @@ import os
 import socket
 import ssl as ssl_module
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import ClientConnection
 from ..protocol.closed import ConnectionClosed, ConnectionClosedOK, closed_error
 from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import InvalidResponse
-from ..protocol.events import CONNECTING, OPEN, Pong
+from ..protocol.events import CLOSED, CLOSING, CONNECTING, OPEN, Pong  # ready_state values
 from ..protocol import keepalive_tick
 from ..protocol.uri import parse_uri
+from ..shared.backoff import Backoff
+from ..shared.reconnect import reconnecting
+from ..shared.send_limit import check_message_size
 
-__all__ = ["ClientWebSocket", "ConnectionClosed", "connect"]
+__all__ = ["CLOSED", "CLOSING", "CONNECTING", "OPEN", "ClientWebSocket", "ConnectionClosed", "connect", "connect_forever"]
 
 _READ_SIZE = 65536
 
@@ -66,7 +69,11 @@ def connect(
     if ssl is not None and not uri.secure:
         raise ValueError("ssl= is only for wss:// URIs")
     deadline = time.monotonic() + open_timeout if open_timeout is not None else None
-    sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout, source_address=source_address)
+    try:
+        sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout, source_address=source_address)
+    except TimeoutError:
+        raise TimeoutError("opening %s timed out after %s s (open_timeout) during the TCP connect"
+                           % (url.partition("?")[0], open_timeout)) from None
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if uri.secure:
@@ -87,6 +94,10 @@ def connect(
         )
         ws = ClientWebSocket(sock, conn, close_timeout, ping_interval, ping_timeout)
         ws._handshake(deadline)
+    except TimeoutError:
+        sock.close()
+        raise TimeoutError("opening %s timed out after %s s (open_timeout) during the TLS or "
+                           "WebSocket handshake" % (url.partition("?")[0], open_timeout)) from None
     except BaseException:
         sock.close()
         raise
@@ -288,9 +299,11 @@ class ClientWebSocket:
 
     def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send ``data``: str as a text message, bytes-like as binary.
-        Blocks until the socket accepted every byte."""
+        Blocks until the socket accepted every byte. A message over
+        ``max_message_size`` raises MessageTooBig unsent."""
         if self._conn.ready_state != OPEN or self._eof:
             raise closed_error(self._conn)
+        check_message_size(data, self._conn.max_message_size)
         self._conn.send(data)
         self._flush()
 
@@ -341,3 +354,30 @@ class ClientWebSocket:
     def __repr__(self) -> str:
         return "<ClientWebSocket %s ready_state=%d>" % (self.remote_address, self.ready_state)
 
+
+def connect_forever(
+    url: str,
+    *,
+    backoff: Backoff | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+    **options: Any,
+) -> Iterator[ClientWebSocket]:
+    """Yield a connection to ``url`` per iteration, reconnecting after
+    abnormal ends, until one closes normally.
+
+    ``options`` are those of ``connect``. After each iteration the
+    connection is closed (with 1000 if still open): a normal close (1000,
+    1001, 1005) ends the loop, any other end (1006 for a lost connection,
+    1011, ...) opens the next connection after ``backoff``'s delay
+    (``wsfast.backoff.Backoff``: exponential with jitter). A failed attempt
+    (network error, timeout, HTTP 5xx) is retried the same way; other
+    errors (HTTP 4xx, a certificate that fails verification) are raised,
+    and so is the last failure once ``max_attempts`` retries have failed in
+    a row. ``break`` closes the current connection. ``sleep`` waits
+    between attempts. An invalid URI raises InvalidURI here, at once.
+    """
+    uri = parse_uri(url)
+    describe = "%s://%s:%d%s" % ("wss" if uri.secure else "ws", uri.host, uri.port,
+                                 uri.resource.partition("?")[0])  # a query may hold a token
+    return reconnecting(lambda: connect(url, **options),
+                        backoff if backoff is not None else Backoff(), describe, sleep)
