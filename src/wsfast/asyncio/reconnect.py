@@ -56,7 +56,8 @@ async def reconnecting(
         await _wait(backoff, describe, "closed with %s" % ws.close_code, sleep)
 
 
-async def _wait(backoff, describe, cause, sleep):
+async def _wait(backoff: Backoff, describe: str, cause: BaseException | str,
+                sleep: Callable[[float], Awaitable[object]]) -> None:
     delay = backoff.next_delay()
     if delay is None:
         logger.warning("%s: giving up after %d retries (%s)", describe, backoff.attempts, cause)
