@@ -20,7 +20,7 @@ LAYERS = [
     ("codec", ["_backend", "_python", "_core", "prepared"]),
     ("protocol", ["protocol", "server_protocol", "client_protocol", "http", "handshake",
                   "extensions", "events", "uri", "closed"]),
-    ("drivers-shared", ["backpressure", "topics"]),
+    ("drivers-shared", ["backpressure", "topics", "bus"]),
     ("drivers", ["server", "asyncio", "client", "uvicorn"]),
     ("apps", ["apps", "cli", "__main__"]),
 ]

@@ -220,3 +220,17 @@ def test_auth_is_sent_first_when_the_url_has_a_password():
         core.connected(link, 0.0)
     assert take(core, core.sub) == [[b"AUTH", b"secret"], [b"SUBSCRIBE", b"app:room".replace(b"app", b"wsfast")]]
     assert core.pub.state == UP
+
+
+def test_the_core_owns_no_socket_no_loop_and_no_clock():
+    import ast
+    import pathlib
+
+    import wsfast.bus
+
+    forbidden = {"socket", "ssl", "select", "selectors", "asyncio", "threading", "time"}
+    for path in pathlib.Path(wsfast.bus.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            assert not {n.split(".")[0] for n in names} & forbidden, (path.name, names)

@@ -44,8 +44,8 @@ class RedisBusStats:
                  "disconnects", "connects", "malformed")
 
     def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
+        self.published = self.dropped = self.unconfirmed = self.received = 0
+        self.echoes = self.gaps = self.disconnects = self.connects = self.malformed = 0
 
     def __repr__(self) -> str:
         return "RedisBusStats(%s)" % ", ".join("%s=%d" % (n, getattr(self, n)) for n in self.__slots__)
