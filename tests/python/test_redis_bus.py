@@ -23,6 +23,7 @@ from wsfast.client import connect
 from wsfast.errors import InvalidResponse
 
 APP = pathlib.Path(__file__).with_name("redis_app.py")
+SLOW_MESSAGES = 640
 
 
 @contextmanager
@@ -62,19 +63,24 @@ def client(port):
             time.sleep(0.05)
 
 
-def stats(ws):
+def stats(ws, earlier=None):
+    """This client's worker's bus counters. Messages that arrive before
+    the answer go to ``earlier`` (a list) if given, else fail the test."""
     ws.send("stats")
-    answer = ws.recv(timeout=5)
-    assert answer.startswith("stats "), answer
-    return json.loads(answer[6:])
+    while True:
+        answer = ws.recv(timeout=5)
+        if answer.startswith("stats "):
+            return json.loads(answer[6:])
+        assert earlier is not None, "unexpected message %r" % answer[:60]
+        earlier.append(answer)
 
 
-def wait_ready(ws, timeout=10):
+def wait_ready(ws, timeout=10, earlier=None):
     """Until this client's worker has both Redis connections up and its
     channel subscribed (Redis confirmed it)."""
     deadline = time.monotonic() + timeout
     while True:
-        s = stats(ws)
+        s = stats(ws, earlier)
         if s["ready"] and s["channels"] == 1:
             return s
         assert time.monotonic() < deadline, "the bus did not get ready: %r" % s
@@ -217,3 +223,46 @@ def test_the_asyncio_adapter_on_the_bus(redis):
     finally:
         loop.call_soon_threadsafe(holder["stop"].set)
         thread.join(15)
+
+
+def test_a_subscriber_redis_disconnects_for_falling_behind_is_a_lost_connection(redis):
+    # Redis drops a subscribing connection whose unread output passes its
+    # pubsub limit: B is frozen (SIGSTOP) while A publishes past it.
+    redis.command(b"CONFIG", b"SET", b"client-output-buffer-limit", b"pubsub 64kb 64kb 0")
+    with group(redis.url, 1) as port_a, group(redis.url, 1) as port_b:
+        a1, b1 = client(port_a), client(port_b)
+        wait_ready(a1)
+        b_pid = wait_ready(b1)["pid"]
+        a1.send("pub:before")
+        assert a1.recv(timeout=5) == b1.recv(timeout=5) == "before"
+        body = "x" * 16000
+        os.kill(b_pid, signal.SIGSTOP)
+        try:
+            # 10 MB for B's connection: past what the kernel's socket
+            # buffers hold, then past Redis's 64 kB limit.
+            for k in range(SLOW_MESSAGES):
+                a1.send("pub:%d-%s" % (k, body))
+                assert a1.recv(timeout=5).startswith("%d-" % k)  # A's own client gets each
+            deadline = time.monotonic() + 10
+            while redis.command(b"PUBSUB", b"NUMSUB", b"test:room")[1] != 1:
+                assert time.monotonic() < deadline, "Redis kept the frozen subscriber"
+                time.sleep(0.05)
+        finally:
+            os.kill(b_pid, signal.SIGCONT)
+        got = []  # what B had taken from Redis before it was dropped
+        wait_ready(b1, earlier=got)
+        while True:  # let b1 catch up (B skips a client whose output is over its high-water mark)
+            try:
+                got.append(b1.recv(timeout=0.5))
+            except TimeoutError:
+                break
+        a1.send("pub:after")
+        assert a1.recv(timeout=5) == "after"
+        while not got or got[-1] != "after":
+            got.append(b1.recv(timeout=5))
+        sa, sb = stats(a1), stats(b1)
+        assert sb["disconnects"] == 1, sb
+        assert sb["gaps"] > 0 and sb["received"] + sb["gaps"] == sa["published"] == SLOW_MESSAGES + 2, (sa, sb)
+        assert all(m.split("-")[0].isdigit() for m in got[:-1])  # only A's messages, then "after"
+        a1.close()
+        b1.close()
