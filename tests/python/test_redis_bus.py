@@ -75,13 +75,13 @@ def stats(ws, earlier=None):
         earlier.append(answer)
 
 
-def wait_ready(ws, timeout=10, earlier=None):
+def wait_ready(ws, timeout=10, earlier=None, disconnects=0):
     """Until this client's worker has both Redis connections up and its
-    channel subscribed (Redis confirmed it)."""
+    channel subscribed (Redis confirmed it), after ``disconnects`` losses."""
     deadline = time.monotonic() + timeout
     while True:
         s = stats(ws, earlier)
-        if s["ready"] and s["channels"] == 1:
+        if s["ready"] and s["channels"] == 1 and s["disconnects"] >= disconnects:
             return s
         assert time.monotonic() < deadline, "the bus did not get ready: %r" % s
         time.sleep(0.05)
@@ -89,8 +89,9 @@ def wait_ready(ws, timeout=10, earlier=None):
 
 def test_two_groups_every_subscriber_gets_each_message_once_and_in_order(redis):
     with group(redis.url, 2) as port_a, group(redis.url, 2) as port_b:
-        clients = [client(port_a) for _ in range(4)] + [client(port_b) for _ in range(4)]
+        clients = [client(port_a) for _ in range(6)] + [client(port_b) for _ in range(6)]
         pids = {wait_ready(ws)["pid"] for ws in clients}
+        # Both groups, and the two workers of at least one of them.
         assert len(pids) >= 3, "the kernel put the connections on too few workers"
         for n in range(30):
             for i, ws in enumerate(clients):
@@ -127,8 +128,8 @@ def test_killed_subscriber_connections_reconnect_and_resubscribe(redis):
             a1.send("pub:during-%d" % k)
         expected = ["during-%d" % k for k in range(20)]
         assert _drain(a1, 20) == expected and _drain(a2, 20) == expected
-        wait_ready(b1)
-        wait_ready(a1)
+        wait_ready(b1, disconnects=1)
+        wait_ready(a1, disconnects=1)
         a1.send("pub:after")
         assert a1.recv(timeout=5) == a2.recv(timeout=5) == "after"
         got_b = []
@@ -218,6 +219,14 @@ def test_the_asyncio_adapter_on_the_bus(redis):
             assert b.recv(timeout=5) == "from-epoll" and a.recv(timeout=5) == "from-epoll"
             sa = stats(a)
             assert sa["received"] == 1 and sa["echoes"] == 1 and sa["gaps"] == 0, sa
+            # Its subscribing connection killed: it reconnects and resubscribes.
+            assert redis.command(b"CLIENT", b"KILL", b"TYPE", b"pubsub") == 2
+            wait_ready(a, disconnects=1)
+            wait_ready(b, disconnects=1)
+            b.send("pub:again")
+            assert b.recv(timeout=5) == "again" and a.recv(timeout=5) == "again"
+            sa = stats(a)
+            assert sa["disconnects"] == 1 and sa["received"] == 2 and sa["gaps"] == 0, sa
             a.close()
             b.close()
     finally:
@@ -250,7 +259,7 @@ def test_a_subscriber_redis_disconnects_for_falling_behind_is_a_lost_connection(
         finally:
             os.kill(b_pid, signal.SIGCONT)
         got = []  # what B had taken from Redis before it was dropped
-        wait_ready(b1, earlier=got)
+        wait_ready(b1, earlier=got, disconnects=1)
         while True:  # let b1 catch up (B skips a client whose output is over its high-water mark)
             try:
                 got.append(b1.recv(timeout=0.5))
