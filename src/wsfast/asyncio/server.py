@@ -33,10 +33,10 @@ from .keepalive import Keepalive
 from .websocket import WebSocket, logger
 
 if TYPE_CHECKING:
-    from ..bus import RedisBus
     import socket
     import ssl as _ssl
 
+    from ..bus import RedisBus
     from ..http import Request
 
 #: ``async def handler(ws): ...``, run once per accepted connection.

@@ -559,7 +559,7 @@ class Server:
             self._destroy(ws, "server shut down")
         self._stopped = True
         if self._bus is not None:
-            if self._bus_config is None:
+            if hasattr(self._bus, "fileno"):  # the workers' bus
                 self._poller.unregister(self._bus.fileno())
             self._bus.close()
         for s in self._wakeup:
