@@ -234,3 +234,21 @@ def test_the_core_owns_no_socket_no_loop_and_no_clock():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
             assert not {n.split(".")[0] for n in names} & forbidden, (path.name, names)
+
+
+def test_sharded_pubsub_uses_the_sharded_commands_and_pushes():
+    core = RedisBusCore(RedisBus("redis://127.0.0.1:1/0", prefix="app", sharded=True), ME, 0.0)
+    core.interest("a", True, 0.0)
+    core.interest("b", True, 0.0)
+    for link in core.due_connects(0.0):
+        core.connected(link, 0.0)
+    assert sorted(take(core, core.sub)) == [[b"SSUBSCRIBE", b"app:a"], [b"SSUBSCRIBE", b"app:b"]]
+    core.publish("a", "x")
+    assert take(core, core.pub)[0][:2] == [b"SPUBLISH", b"app:a"]
+    core.feed(core.sub, push(b"ssubscribe", b"app:a", 1), 0.0)
+    assert core.redis_channels == 1
+    pushed = push(b"smessage", b"app:a", envelope.pack(OTHER, 1, "hi"))
+    assert core.feed(core.sub, pushed, 0.0) == [("a", "hi")]
+    core.interest("a", False, 0.0)
+    core.tick(100.0)
+    assert take(core, core.sub) == [[b"SUNSUBSCRIBE", b"app:a"]]

@@ -93,3 +93,24 @@ def test_a_stalled_redis_never_blocks_the_loop_and_drops_are_counted(redis, bus_
         os.kill(redis.proc.pid, signal.SIGCONT)
     assert elapsed < 30
     ws.close()
+
+
+def test_sharded_pubsub_on_a_real_redis(redis, bus_server):
+    if redis.command(b"COMMAND", b"INFO", b"SPUBLISH") == [None]:
+        pytest.skip("this redis-server has no sharded Pub/Sub (Redis 7+)")
+    a, b = bus_server(sharded=True), bus_server(sharded=True)
+    wa = connect("ws://127.0.0.1:%d/" % a.port, compression=False)
+    wb = connect("ws://127.0.0.1:%d/" % b.port, compression=False)
+    deadline = time.monotonic() + 5
+    while redis.command(b"PUBSUB", b"SHARDNUMSUB", b"lim:room")[1] != 2:
+        assert time.monotonic() < deadline, "the servers did not subscribe"
+        time.sleep(0.02)
+    wa.send("pub:across")
+    assert wa.recv(timeout=5) == wb.recv(timeout=5) == "across"
+    deadline = time.monotonic() + 5
+    while a.bus.stats.echoes != 1:  # A's own message comes back from Redis after its client had it
+        assert time.monotonic() < deadline, a.bus.stats
+        time.sleep(0.02)
+    assert b.bus.stats.received == 1 and a.bus.stats.received == 0
+    wa.close()
+    wb.close()

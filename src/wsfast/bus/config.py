@@ -20,7 +20,10 @@ class RedisBus:
     ``url`` is ``redis://[[user]:password@]host[:port][/db]`` (the db is
     accepted and ignored: Pub/Sub channels are shared by all databases).
     A topic ``t`` is the channel ``prefix + ":" + t``, so several
-    applications can share one Redis. ``on_error(BusError)`` is called
+    applications can share one Redis. ``sharded=True`` uses sharded
+    Pub/Sub (``SPUBLISH``/``SSUBSCRIBE``, Redis 7 or later); the bus talks
+    to the one node of ``url`` and does not follow a Cluster's slot map,
+    so on a Cluster every channel must belong to that node. ``on_error(BusError)`` is called
     (on the server's loop) for every lost connection and error reply;
     each is also logged on the ``wsfast.bus`` logger. The other keyword
     arguments are the settings documented in ``wsfast.bus.limits``.
@@ -30,6 +33,7 @@ class RedisBus:
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "wsfast",
+                 sharded: bool = False,
                  on_error: Callable[[BusError], Any] | None = None,
                  max_bus_message: int = limits.MAX_BUS_MESSAGE,
                  max_redis_output: int = limits.MAX_REDIS_OUTPUT,
@@ -61,6 +65,7 @@ class RedisBus:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.prefix = prefix
+        self.sharded = bool(sharded)
         self.on_error = on_error
         self.max_bus_message = max_bus_message
         self.max_redis_output = max_redis_output

@@ -26,6 +26,8 @@ log = logging.getLogger("wsfast.bus")
 
 DOWN, CONNECTING, UP = "down", "connecting", "up"
 _AUTH, _PUBLISH = 1, 2
+_MESSAGE = (b"message", b"smessage")  # push kinds: classic and sharded Pub/Sub
+_SUBSCRIPTION = (b"subscribe", b"unsubscribe", b"ssubscribe", b"sunsubscribe")
 
 
 class RedisBusStats:
@@ -84,6 +86,10 @@ class RedisBusCore:
         self.sub = Link("subscribe", Backoff(config.backoff_min, config.backoff_max, **extra))
         self.pub.retry_at = self.sub.retry_at = now
         self._prefix = config.prefix.encode("utf-8") + b":"
+        sharded = config.sharded
+        self._publish_cmd = b"SPUBLISH" if sharded else b"PUBLISH"
+        self._subscribe_cmd = b"SSUBSCRIBE" if sharded else b"SUBSCRIBE"
+        self._unsubscribe_cmd = b"SUNSUBSCRIBE" if sharded else b"UNSUBSCRIBE"
         self._wanted: set[str] = set()  # topics whose channel we hold (or want to)
         self._leaving: dict[str, float] = {}  # topic -> when to unsubscribe (grace)
         self._next_seq: dict[str, int] = {}  # topic -> last sequence number we published
@@ -115,7 +121,7 @@ class RedisBusCore:
             self.stats.dropped += 1
             return False
         body = envelope.pack(self.origin, seq, data)
-        cmd = command(b"PUBLISH", self._prefix + topic.encode("utf-8"), body)
+        cmd = command(self._publish_cmd, self._prefix + topic.encode("utf-8"), body)
         if len(link.out) + len(cmd) > self.config.max_redis_output:
             self.stats.dropped += 1
             return False
@@ -132,7 +138,7 @@ class RedisBusCore:
             if topic not in self._wanted:
                 self._wanted.add(topic)
                 if self.sub.state == UP:
-                    self.sub.out += command(b"SUBSCRIBE", self._prefix + topic.encode("utf-8"))
+                    self.sub.out += command(self._subscribe_cmd, self._prefix + topic.encode("utf-8"))
         elif topic in self._wanted:
             self._leaving[topic] = now + self.config.unsubscribe_grace
 
@@ -184,7 +190,7 @@ class RedisBusCore:
                 self._wanted.discard(topic)
                 self._seen.pop(topic, None)
                 if self.sub.state == UP:
-                    self.sub.out += command(b"UNSUBSCRIBE", self._prefix + topic.encode("utf-8"))
+                    self.sub.out += command(self._unsubscribe_cmd, self._prefix + topic.encode("utf-8"))
         expired = []
         for link in (self.pub, self.sub):
             if link.state == CONNECTING and link.deadline <= now:
@@ -210,8 +216,10 @@ class RedisBusCore:
             link.replies.append(_AUTH)
         if link is self.sub:
             wanted = [self._prefix + t.encode("utf-8") for t in self._wanted]
-            for i in range(0, len(wanted), SUBSCRIBE_BATCH):
-                link.out += command(b"SUBSCRIBE", *wanted[i:i + SUBSCRIBE_BATCH])
+            # Sharded: one channel per command (several must share a hash slot).
+            batch = 1 if config.sharded else SUBSCRIBE_BATCH
+            for i in range(0, len(wanted), batch):
+                link.out += command(self._subscribe_cmd, *wanted[i:i + batch])
 
     def connection_lost(self, link: Link, now: float, reason: object) -> None:
         """The link's connection failed or ended; retry after a backoff."""
@@ -258,9 +266,9 @@ class RedisBusCore:
             if reply is False:
                 return out
             if link is self.sub and type(reply) is list:
-                if len(reply) == 3 and reply[0] == b"message":
+                if len(reply) == 3 and reply[0] in _MESSAGE:
                     self._on_message(reply[1], reply[2], out)
-                elif len(reply) == 3 and reply[0] in (b"subscribe", b"unsubscribe"):
+                elif len(reply) == 3 and reply[0] in _SUBSCRIPTION:
                     self.redis_channels = reply[2]  # Redis's count for this connection
                     link.backoff.reset()  # Redis answers: this connection works
                 continue
