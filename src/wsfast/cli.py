@@ -73,16 +73,18 @@ def _echo(args):
 
 
 def _chat(args):
-    from .apps.chat import make_chat_server
+    from .apps.chat import serve_chat
 
-    server = make_chat_server(args.host, args.port, **_server_options(args))
-    server.listen()
     scheme = "https" if args.certfile else "http"
     host = args.host if args.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    log.info("chat: open %s://%s:%d/ in a browser (Ctrl-C to stop)", scheme,
-             "[%s]" % host if ":" in host else host, server.port)
-    server.run()
-    return 0
+
+    def ready(server):
+        log.info("chat: open %s://%s:%d/ in a browser (Ctrl-C to stop)%s", scheme,
+                 "[%s]" % host if ":" in host else host, server.port,
+                 "; room shared through Redis at %s" % args.redis if args.redis else "")
+
+    return serve_chat(args.host, args.port, workers=args.workers, redis=args.redis,
+                      on_ready=ready, **_server_options(args))
 
 
 def _find_benchmarks():
@@ -153,9 +155,15 @@ def main(argv=None):
                    help="processes sharing the port via SO_REUSEPORT (default: one per core)")
     p.set_defaults(func=_echo)
     p = sub.add_parser("chat", help="run the browser chat demo",
-                       description="Serve a chat page at / ; every message is broadcast to everyone "
-                                   "connected, and joins and leaves are shown. One process.")
+                       description="Serve a chat page at / ; every message goes to everyone in the "
+                                   "room, on every worker, and on every server sharing --redis; "
+                                   "joins and leaves are shown.")
     _add_server_args(p, 8080)
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes sharing the port via SO_REUSEPORT (default: %(default)s)")
+    p.add_argument("--redis", default=None, metavar="URL",
+                   help="share the room with every chat server on this Redis "
+                        "(redis://host:port; needs the hiredis package)")
     p.set_defaults(func=_chat)
     # Every argument goes to benchmarks/suite.py as it is ("wsfast bench --help" shows its options):
     # "+" as the option prefix keeps argparse from reading "--quick" and the like here.

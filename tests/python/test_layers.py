@@ -24,7 +24,7 @@ LAYERS = [
     ("ground", ["constants", "errors", "_twins"]),
     ("codec", ["codec"]),
     ("protocol", ["protocol"]),
-    ("drivers-shared", ["shared"]),
+    ("drivers-shared", ["shared", "bus"]),
     ("drivers", ["server", "asyncio", "sync", "asgi"]),
     ("apps", ["apps", "cli", "__main__"]),
 ]

@@ -1,14 +1,15 @@
 """``wsfast chat``: the classic browser chat.
 
 ``GET /`` serves a page whose script opens a WebSocket to ``/ws`` on the
-same server. Every chat line is broadcast to everyone connected, and joins
-and leaves are announced. Messages on the wire are small JSON objects:
+same server. The room is a topic: every chat line is published to it, and
+joins and leaves are announced, so with ``--workers N`` every user sees
+every message whatever worker holds them, and with ``--redis URL`` whatever
+server (see ``wsfast.bus``). The welcome lists the users of the same
+process only. Messages on the wire are small JSON objects:
 ``{"type": "welcome"|"join"|"leave"|"message"|"error", ...}``; the
 welcome gives the connection's ``id`` and the ``max_line`` limit, and each
 message carries its sender's ``id`` and the server's ``time`` (ms since
 the epoch), so that a page can mark its own lines and show when.
-
-It runs in one process: broadcast reaches the clients of this loop only.
 """
 
 import itertools
@@ -19,12 +20,14 @@ from urllib.parse import urlsplit
 
 from ..constants import CLOSE_UNSUPPORTED_DATA
 from ..protocol import Reject
-from ..server import Server
+from ..server import Server, run_workers
 
 #: Longest chat line accepted, in characters; longer ones get an error.
 MAX_LINE = 2000
 #: Longest nickname, in characters.
 MAX_NAME = 32
+#: The topic every user subscribes to.
+ROOM = "room"
 #: Largest WebSocket message the chat accepts at all (bytes).
 MAX_MESSAGE_SIZE = 16 * 1024
 
@@ -76,8 +79,8 @@ class Chat:
         others = sorted(c.data.get("name", "?") for c in ws.server.clients if c is not ws)
         ws.send(json.dumps({"type": "welcome", "name": name, "id": ws.data["id"],
                             "users": others, "max_line": MAX_LINE, "time": _now_ms()}))
-        ws.server.broadcast(json.dumps({"type": "join", "name": name, "time": _now_ms()}),
-                            [c for c in ws.server.clients if c is not ws])
+        ws.subscribe(ROOM)
+        ws.publish(ROOM, json.dumps({"type": "join", "name": name, "time": _now_ms()}))  # to everyone else
 
     def message(self, ws, message):
         if not isinstance(message, str):
@@ -94,13 +97,13 @@ class Chat:
             ws.send(json.dumps({"type": "error", "error": "line not sent: %d characters, the limit "
                                 "is %d" % (len(text), MAX_LINE)}))
             return
-        ws.server.broadcast(json.dumps({"type": "message", "name": ws.data["name"], "id": ws.data["id"],
-                                        "text": text, "time": _now_ms()}))
+        ws.server.publish(ROOM, json.dumps({"type": "message", "name": ws.data["name"], "id": ws.data["id"],
+                                            "text": text, "time": _now_ms()}))
 
     def close(self, ws, code, reason):
         name = ws.data.get("name")
         if name is not None:
-            ws.server.broadcast(json.dumps({"type": "leave", "name": name, "time": _now_ms()}))
+            ws.server.publish(ROOM, json.dumps({"type": "leave", "name": name, "time": _now_ms()}))
 
 
 def make_chat_server(host="127.0.0.1", port=8080, **options):
@@ -109,3 +112,18 @@ def make_chat_server(host="127.0.0.1", port=8080, **options):
     options.setdefault("max_frame_size", MAX_MESSAGE_SIZE)
     return Server(host, port, on_open=chat.open, on_message=chat.message, on_close=chat.close,
                   http_handler=chat.http, handshake_hook=same_origin, **options)
+
+
+def serve_chat(host="127.0.0.1", port=8080, *, workers=1, redis=None, on_ready=None, **options):
+    """Run the chat on ``workers`` processes, on a Redis bus if ``redis``
+    (a redis:// URL) is given."""
+
+    def make(port=port):
+        bus = None
+        if redis is not None:
+            from ..bus import RedisBus
+
+            bus = RedisBus(redis, prefix="wsfast-chat")
+        return make_chat_server(host, port, reuse_port=workers != 1, bus=bus, **options)
+
+    return run_workers(make, workers, on_ready=on_ready)

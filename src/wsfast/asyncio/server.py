@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import socket
     import ssl as _ssl
 
+    from ..bus import RedisBus
     from ..protocol.http import Request
 
 #: ``async def handler(ws): ...``, run once per accepted connection.
@@ -201,6 +202,8 @@ class Server:
         self._topics = TopicRegistry(options.pop("max_topic_length"),
                                      options.pop("max_topics_per_connection"))
         self.stats = backpressure.DeliveryStats()
+        self._bus_config = options.pop("bus")
+        self.bus: Any = None  # the Redis bus, once listening (see serve's bus=)
         ping_interval = options.pop("ping_interval")
         ping_timeout = options.pop("ping_timeout")
         self.keepalive = Keepalive(loop, ping_interval, ping_timeout) if ping_interval else None
@@ -252,9 +255,26 @@ class Server:
         subscribers = registry.subscribers(topic)
         if exclude is not None and exclude in subscribers:
             subscribers.remove(exclude)
+        if self.bus is not None:
+            self.bus.check(topic, data)
+            self.bus.publish(topic, data)
         if not subscribers:
             return 0
         return self._send_to_many(PreparedMessage(data), subscribers, slow)
+
+    def _publish_local(self, topic: str, data: str | bytes) -> None:
+        """A message another server published: to this server's subscribers."""
+        subscribers = self._topics.subscribers(topic)
+        if subscribers:
+            self._send_to_many(PreparedMessage(data), subscribers, "skip")
+
+    def _attach_bus(self) -> None:
+        if self._bus_config is not None and self.bus is None:
+            from .redis_driver import AsyncioRedisBus
+
+            self.bus = AsyncioRedisBus(self, self._bus_config, self.loop)
+            self._topics.on_change = self.bus.interest
+            self.bus.start()
 
     def subscriber_count(self, topic: str) -> int:
         """How many connections of this server subscribe to ``topic``."""
@@ -281,6 +301,8 @@ class Server:
         self._closing = True
         if self._server is not None:
             self._server.close()
+        if self.bus is not None:
+            self.bus.close()
         for ws in list(self._connections):
             if ws.conn.ready_state == OPEN:
                 if not ws._transport_closing:
@@ -337,6 +359,9 @@ class serve:
     pauses reading until it drains below ``write_low_water``; output over
     ``max_buffered`` (default 8 MiB or twice ``max_message_size``) drops
     the connection.
+
+    ``bus=RedisBus(url)`` carries ``publish`` to the subscribers of every
+    server on that Redis (see ``wsfast.bus``).
     """
 
     def __init__(
@@ -369,6 +394,7 @@ class serve:
         http_handler: Callable[[Request], Any] | None = None,
         reuse_port: bool = False,
         backlog: int = 1024,
+        bus: RedisBus | None = None,
     ) -> None:
         self._handler = handler
         self._listen: dict[str, Any] = dict(host=host, port=port, sock=sock, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog)
@@ -395,6 +421,7 @@ class serve:
             close_timeout=close_timeout,
             max_connections=max_connections,
             http_handler=http_handler,
+            bus=bus,
         )
         self.server: Server | None = None
 
@@ -402,6 +429,7 @@ class serve:
         loop = asyncio.get_running_loop()
         server = Server(self._handler, loop=loop, options=dict(self._options))
         server._server = await loop.create_server(server._make_protocol, **self._listen)
+        server._attach_bus()
         self.server = server
         return server
 

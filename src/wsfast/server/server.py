@@ -83,6 +83,7 @@ _ABORT = struct.pack("ii", 1, 0)
 if TYPE_CHECKING:
     import ssl as _ssl
 
+    from ..bus import RedisBus
     from ..protocol import Accept, Reject
     from ..protocol.http import Request
     from .timers import Timer
@@ -156,6 +157,7 @@ class Server:
         max_topics_per_connection: int = topics.MAX_TOPICS_PER_CONNECTION,
         reuse_port: bool = False,
         sock: socket.socket | None = None,
+        bus: RedisBus | None = None,
         **connection_options: Any,
     ) -> None:
         self.host, self._port = host, port
@@ -195,7 +197,9 @@ class Server:
         self.clients: set[WebSocket] = set()  # open connections
         self._topics = topics.TopicRegistry(max_topic_length, max_topics_per_connection)
         self.stats = backpressure.DeliveryStats()
-        self._bus: Any = None  # fanout.WorkerBus under run_workers
+        self._bus: Any = None  # fanout.WorkerBus under run_workers, or the Redis bus
+        self._bus_config = bus  # a RedisBus: attached when the loop starts
+        self._watchers: dict[int, Callable[[], object]] = {}  # fd -> callback (the Redis bus)
         self._conns: dict[int, WebSocket] = {}  # fd -> WebSocket, every connection we hold
         self._listeners: dict[int, socket.socket] = {}  # fd -> listening socket
         self._given_sock = sock
@@ -338,6 +342,10 @@ class Server:
 
     def serve_forever(self) -> None:
         self.listen()
+        if self._bus_config is not None and self._bus is None:
+            from .redis_driver import EpollRedisBus
+
+            self.attach_bus(EpollRedisBus(self, self._bus_config))
         loop.run(self)
 
     def _on_wakeup(self):
@@ -568,7 +576,8 @@ class Server:
             self._destroy(ws, "server shut down")
         self._stopped = True
         if self._bus is not None:
-            self._poller.unregister(self._bus.fileno())
+            if hasattr(self._bus, "fileno"):  # the workers' bus
+                self._poller.unregister(self._bus.fileno())
             self._bus.close()
         for s in self._wakeup:
             self._poller.unregister(s.fileno())
@@ -631,7 +640,9 @@ class Server:
 
     @property
     def bus(self):
-        """The workers' bus this server publishes on (None when alone)."""
+        """The bus this server publishes on: the Redis bus (``bus=``), the
+        workers' bus under run_workers, or None when alone. Its ``stats``
+        count what crossed it and what was lost."""
         return self._bus
 
     def attach_bus(self, bus):
@@ -640,12 +651,28 @@ class Server:
         self.listen()
         self._bus = bus
         self._topics.on_change = bus.interest
-        self._poller.register(bus.fileno(), READ)
+        if hasattr(bus, "fileno"):  # the workers' bus; the Redis bus watches its own sockets
+            self._poller.register(bus.fileno(), READ)
         bus.start(self)
 
     def _on_fd(self, fd):
-        if self._bus is not None and fd == self._bus.fileno():
+        watcher = self._watchers.get(fd)
+        if watcher is not None:
+            watcher()
+        elif self._bus is not None and fd == self._bus.fileno():
             self._bus.on_readable()
+
+    def _watch_fd(self, fd, mask, callback):
+        """Call ``callback()`` from the loop when ``fd`` is ready (any event)."""
+        self._watchers[fd] = callback
+        self._poller.register(fd, mask)
+
+    def _modify_fd(self, fd, mask):
+        self._poller.modify(fd, mask)
+
+    def _unwatch_fd(self, fd):
+        self._watchers.pop(fd, None)
+        self._poller.unregister(fd)
 
     def subscriber_count(self, topic: str) -> int:
         """How many connections of this server subscribe to ``topic``."""

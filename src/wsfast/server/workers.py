@@ -73,7 +73,12 @@ def run_workers(make_server, workers=None, on_ready=None):
                 if os.getppid() != supervisor:  # it died before we asked
                     os._exit(0)
                 server = make_server(port=port)
-                if group is not None:  # publish reaches every worker's subscribers
+                # A publish reaches every worker's subscribers: through the
+                # AF_UNIX bus, or, with a Redis bus, through Redis alone
+                # (each worker its own connections and origin id, so Redis
+                # hands every worker each message once; both buses would
+                # deliver it twice).
+                if group is not None and server._bus_config is None:
                     server.attach_bus(fanout.WorkerBus(group, index, workers))
                 _watch_parent(server, supervisor)
                 server.run()
