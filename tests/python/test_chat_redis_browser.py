@@ -85,13 +85,21 @@ def test_pages_on_two_servers_talk_through_redis(two_chats, redis, tmp_path):
             alice.fill("#text", "hello bob, from the first server")
             alice.press("#text", "Enter")
             for page in (alice, bob):
-                expect(page.locator("#log li.message").last).to_have_text(
-                    "alicehello bob, from the first server")
+                line = page.locator("#log li.message").last
+                expect(line.locator(".name")).to_have_text("alice")
+                expect(line.locator(".text")).to_have_text("hello bob, from the first server")
+            # Ids are unique across servers: each page marks only its own lines.
+            expect(alice.locator("#log li.message").last).to_have_class("message mine")
+            expect(bob.locator("#log li.message").last).to_have_class("message")
 
             bob.fill("#text", "hi alice, from the second")
             bob.click("#send")
             for page in (alice, bob):
-                expect(page.locator("#log li.message").last).to_have_text("bobhi alice, from the second")
+                line = page.locator("#log li.message").last
+                expect(line.locator(".name")).to_have_text("bob")
+                expect(line.locator(".text")).to_have_text("hi alice, from the second")
+            expect(bob.locator("#log li.message").last).to_have_class("message mine")
+            expect(alice.locator("#log li.message").last).to_have_class("message")
 
             bob.close()
             expect(alice.locator("#log")).to_contain_text("bob left")

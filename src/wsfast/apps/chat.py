@@ -14,6 +14,7 @@ the epoch), so that a page can mark its own lines and show when.
 
 import itertools
 import json
+import secrets
 import time
 from importlib import resources
 from urllib.parse import urlsplit
@@ -54,6 +55,9 @@ def same_origin(request, remote_address=None):
 class Chat:
     def __init__(self):
         self._ids = itertools.count(1)
+        # Ids must differ across workers and servers (a page marks the lines
+        # carrying its own id): a random prefix per process, then a count.
+        self._id_prefix = secrets.token_hex(4)
         self._conn_ids = itertools.count(1)
         self._page = _page()
 
@@ -75,7 +79,7 @@ class Chat:
 
     def open(self, ws):
         name = ws.data["name"] = self._clean_name(ws.request)
-        ws.data["id"] = next(self._conn_ids)
+        ws.data["id"] = "%s-%d" % (self._id_prefix, next(self._conn_ids))
         others = sorted(c.data.get("name", "?") for c in ws.server.clients if c is not ws)
         ws.send(json.dumps({"type": "welcome", "name": name, "id": ws.data["id"],
                             "users": others, "max_line": MAX_LINE, "time": _now_ms()}))

@@ -12,6 +12,7 @@ and calls ``tick`` by ``next_deadline``.
 
 import collections
 import logging
+import random
 from typing import Any, Callable
 
 import hiredis
@@ -83,9 +84,10 @@ class RedisBusCore:
         self.stats = RedisBusStats()
         # The reconnecting clients' policy: doubling to the bound, each
         # delay cut by a random fraction of up to a half.
-        extra = {} if rng is None else {"random": rng}
-        self.pub = Link("publish", Backoff(config.backoff_min, max_delay=config.backoff_max, **extra))
-        self.sub = Link("subscribe", Backoff(config.backoff_min, max_delay=config.backoff_max, **extra))
+        # max_attempts stays None: the bus retries for as long as it runs.
+        draw = random.random if rng is None else rng
+        self.pub = Link("publish", Backoff(config.backoff_min, max_delay=config.backoff_max, random=draw))
+        self.sub = Link("subscribe", Backoff(config.backoff_min, max_delay=config.backoff_max, random=draw))
         self.pub.retry_at = self.sub.retry_at = now
         self._prefix = config.prefix.encode("utf-8") + b":"
         sharded = config.sharded
@@ -235,6 +237,7 @@ class RedisBusCore:
         link.replies.clear()
         self.stats.unconfirmed += unconfirmed
         delay = link.backoff.next_delay()
+        assert delay is not None  # no max_attempts: never gives up
         link.retry_at = now + delay
         if was_up:
             self.stats.disconnects += 1
