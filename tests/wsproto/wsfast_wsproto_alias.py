@@ -14,3 +14,10 @@ def pytest_report_header(config):
     import wsproto
 
     return "wsproto: %s (%s)" % (wsproto.__name__, wsproto.__file__)
+
+
+def pytest_terminal_summary(terminalreporter):
+    import wsproto
+
+    # The CI script checks for this line: proof the suite ran on the drop-in.
+    terminalreporter.write_line("wsproto under test: %s" % wsproto.__name__)

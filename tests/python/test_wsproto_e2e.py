@@ -1,0 +1,114 @@
+"""End to end: unchanged wsproto servers on wsfast.wsproto, driven by a
+real client (websockets): hypercorn serving an ASGI app (started with
+``python -m wsfast.wsproto hypercorn``) and a Flask-Sock app (calling
+``wsfast.wsproto.install()`` first) on werkzeug's threaded server. Text
+and binary from 0 B to 1 MiB, deflate on and off, clean closes.
+
+Skipped when hypercorn or flask-sock is missing, except under CI=true.
+"""
+
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+APPS = pathlib.Path(__file__).resolve().parents[1] / "wsproto"
+SIZES = [0, 1, 125, 126, 65535, 65536, 1024 * 1024]
+START_TIMEOUT = 20.0
+
+
+def _need(module):
+    try:
+        __import__(module)
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("%s is not installed (pip install -e '.[wsproto-test]')" % module)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(proc, port):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited: %s" % proc.stdout.read().decode(errors="replace"))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not listen within %s s" % START_TIMEOUT)
+
+
+def _serve(args, port):
+    env = dict(os.environ, PYTHONPATH=str(APPS) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(args, cwd=APPS, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        _wait_listening(proc, port)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc
+
+
+@pytest.fixture(scope="module")
+def hypercorn_url():
+    _need("hypercorn")
+    port = _free_port()
+    proc = _serve([sys.executable, "-m", "wsfast.wsproto", "hypercorn", "e2e_asgi_app:app",
+                   "--bind", "127.0.0.1:%d" % port], port)
+    yield "ws://127.0.0.1:%d/" % port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def flask_url():
+    _need("flask_sock")
+    port = _free_port()
+    proc = _serve([sys.executable, "e2e_flask_app.py", str(port)], port)
+    yield "ws://127.0.0.1:%d/echo" % port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _exchange(url, compression):
+    from websockets.sync.client import connect
+
+    with connect(url, compression=compression, max_size=None, open_timeout=10,
+                 close_timeout=10) as ws:
+        ws.send("which wsproto")
+        assert ws.recv(timeout=10) == "wsfast.wsproto"
+        negotiated = [type(e).__name__ for e in ws.protocol.extensions]
+        assert negotiated == (["PerMessageDeflate"] if compression else [])
+        for size in SIZES:
+            text = ("é" * (size // 2)) + ("a" * (size % 2))
+            ws.send(text)
+            assert ws.recv(timeout=10) == text
+            data = os.urandom(size)
+            ws.send(data)
+            assert ws.recv(timeout=10) == data
+        ws.close()
+        assert ws.protocol.close_rcvd is not None
+        assert ws.protocol.close_rcvd.code == 1000
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+def test_hypercorn_echo(hypercorn_url, compression):
+    _exchange(hypercorn_url, compression)
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+def test_flask_sock_echo(flask_url, compression):
+    _exchange(flask_url, compression)
