@@ -19,7 +19,7 @@ LAYERS = [
     ("ground", ["constants", "errors"]),
     ("codec", ["_backend", "_python", "_core", "prepared"]),
     ("protocol", ["protocol", "server_protocol", "client_protocol", "http", "handshake",
-                  "extensions", "events", "uri", "closed"]),
+                  "extensions", "events", "uri", "closed", "wsproto"]),
     ("drivers-shared", ["backpressure", "topics"]),
     ("drivers", ["server", "asyncio", "client", "uvicorn"]),
     ("apps", ["apps", "cli", "__main__"]),

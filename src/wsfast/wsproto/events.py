@@ -29,7 +29,7 @@ class Event:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined, no-any-return]
+        return self._values() == other._values()  # type: ignore[attr-defined,unused-ignore]
 
     def __ne__(self, other: object) -> bool:
         result = self.__eq__(other)
