@@ -12,7 +12,7 @@ The differences from wsproto, each on purpose, are listed in the README
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 from . import limits
 from .connection import Connection, ConnectionState, ConnectionType
@@ -64,8 +64,14 @@ class WSConnection:
         self.handshake.receive_data(data)
         self.connection = self.handshake.connection
 
-    def events(self) -> Generator[Event, None, None]:
+    def events(self) -> Iterator[Event]:
         """The events the received data produced."""
+        connection = self.connection
+        if connection is not None and not self.handshake.pending():
+            return connection.events()  # the usual case: one generator, not two
+        return self._all_events()
+
+    def _all_events(self) -> Generator[Event, None, None]:
         yield from self.handshake.events()
         if self.connection is not None:
             yield from self.connection.events()

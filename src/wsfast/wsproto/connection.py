@@ -161,6 +161,14 @@ class Connection:
         state = self._state
         cls = event.__class__
         if state is _OPEN:
+            # The usual case first: a whole uncompressed message.
+            if (cls is TextMessage or cls is BytesMessage) and not self._out_opcode \
+                    and self._deflater is None and event.message_finished:  # type: ignore[attr-defined]
+                data = event.data  # type: ignore[attr-defined]
+                if data.__class__ is str:
+                    return self._encoder.encode(OP_TEXT, data.encode("utf-8"))
+                if data.__class__ is bytes:
+                    return self._encoder.encode(OP_BINARY, data)
             if cls is TextMessage or cls is BytesMessage or isinstance(event, Message):
                 return self._send_data(event.data, event.message_finished)  # type: ignore[attr-defined]
             if cls is Ping:

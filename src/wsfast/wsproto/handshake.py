@@ -115,6 +115,10 @@ class H11Handshake:
                 self._events.append(RejectData(b"", True))
                 self._state = _CLOSED
 
+    def pending(self) -> bool:
+        """Whether handshake events wait to be read."""
+        return bool(self._events)
+
     def events(self) -> Generator[Event, None, None]:
         """The handshake events received so far."""
         while self._events:
