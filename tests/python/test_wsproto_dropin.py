@@ -139,8 +139,10 @@ def test_message_limit_applies_uncompressed():
     assert event.code is CloseReason.MESSAGE_TOO_BIG
 
 
+@pytest.mark.parametrize("idle", ["keep", "window"])
 @pytest.mark.parametrize("nct", [False, True])
-def test_deflate_round_trip_with_context(nct):
+def test_deflate_round_trip_with_context(nct, idle, monkeypatch):
+    monkeypatch.setattr(limits, "COMPRESSION_IDLE", idle)
     client, server = _deflated_pair(client_no_context_takeover=nct, server_no_context_takeover=nct)
     for i in range(5):
         text = "message %d " % i * 50

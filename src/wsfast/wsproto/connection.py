@@ -132,9 +132,9 @@ class Connection:
             recv_nct = (deflate.server_no_context_takeover if client
                         else deflate.client_no_context_takeover)
             self._deflater = Deflater(send_bits, 8, no_context_takeover=send_nct,
-                                      release=send_nct, idle="window")
+                                      release=send_nct, idle=limits.COMPRESSION_IDLE)
             self._inflater = Inflater(recv_bits, max_message_size, no_context_takeover=recv_nct,
-                                      release=recv_nct, idle="window")
+                                      release=recv_nct, idle=limits.COMPRESSION_IDLE)
         self._parser = FrameParser(
             not client, max_frame_size=wire_limit, max_message_size=wire_limit,
             allow_rsv1=deflate is not None, reassemble=False, validate_utf8=True)
