@@ -48,7 +48,7 @@ suite simple-websocket simple_websocket-1.1.0 -p wsfast_offline_dns tests
 suite flask-sock flask-sock-0.7.0 tests
 
 cd "$ROOT"
-out=$(CI=true python -m pytest -q -p no:cacheprovider tests/python/test_wsproto_e2e.py 2>&1) || FAILED=1
+out=$(WSFAST_WSPROTO_E2E=required python -m pytest -q -p no:cacheprovider tests/python/test_wsproto_e2e.py 2>&1) || FAILED=1
 grep -E "^(FAILED|ERROR) " <<<"$out" || true
 printf '%-18s %s\n' "end to end" "$(grep -E '[0-9]+ (passed|failed|skipped)' <<<"$out" | tail -1)"
 exit $FAILED

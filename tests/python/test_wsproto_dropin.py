@@ -7,6 +7,8 @@ import zlib
 
 import pytest
 
+pytest.importorskip("h11", reason="wsfast.wsproto's handshake needs h11 (the wsproto extra)")
+
 from wsfast.wsproto import WSConnection, limits
 from wsfast.wsproto.connection import CLIENT, SERVER, Connection, ConnectionState
 from wsfast.wsproto.events import (
