@@ -134,6 +134,13 @@ def test_inflate_is_bounded(monkeypatch):
     assert event.code is CloseReason.MESSAGE_TOO_BIG
 
 
+def test_bad_deflate_data_is_1007():
+    client, server = _deflated_pair()
+    server.receive_data(_masked(0xc2, b"\xff\xff\xff\xff garbage"))
+    (event,) = list(server.events())
+    assert event.code is CloseReason.INVALID_FRAME_PAYLOAD_DATA
+
+
 def test_message_limit_applies_uncompressed():
     server = Connection(SERVER, max_message_size=1000)
     server.receive_data(_masked(0x82, b"x" * 1001))
