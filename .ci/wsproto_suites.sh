@@ -6,10 +6,21 @@
 # (tests/wsproto/wsfast_wsproto_alias.py) makes `import wsproto` give the
 # drop-in; each run must say so. Then the end-to-end tests in
 # tests/python/test_wsproto_e2e.py (hypercorn and Flask-Sock serving real
-# clients). Run from the repository root inside the test venv.
+# clients). Run from the repository root inside the test venv, wsfast
+# installed.
 set -euo pipefail
 ROOT=$(pwd)
-python -m pip install -q -e ".[wsproto-test]"
+# The wsproto-test extra's packages, without reinstalling (rebuilding) wsfast.
+mapfile -t EXTRA < <(python - <<'PY'
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+with open("pyproject.toml", "rb") as f:
+    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["wsproto-test"]))
+PY
+)
+python -m pip install -q "${EXTRA[@]}"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
