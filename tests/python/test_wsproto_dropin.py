@@ -141,6 +141,22 @@ def test_bad_deflate_data_is_1007():
     assert event.code is CloseReason.INVALID_FRAME_PAYLOAD_DATA
 
 
+@pytest.mark.parametrize("fragmented", [False, True])
+def test_uncompressed_message_limit_is_exact_with_deflate(monkeypatch, fragmented):
+    monkeypatch.setattr(limits, "MAX_MESSAGE_SIZE", 1000)
+    client, server = _deflated_pair()
+    if fragmented:
+        server.receive_data(_masked(0x02, b"x" * 600) + _masked(0x80, b"x" * 400))
+        assert [e.data for e in server.events()] == [b"x" * 600, b"x" * 400]
+        server.receive_data(_masked(0x02, b"x" * 600) + _masked(0x80, b"x" * 401))
+    else:
+        server.receive_data(_masked(0x82, b"x" * 1000))
+        assert [e.data for e in server.events()] == [b"x" * 1000]
+        server.receive_data(_masked(0x82, b"x" * 1001))
+    events = list(server.events())
+    assert events[-1].code is CloseReason.MESSAGE_TOO_BIG
+
+
 def test_message_limit_applies_uncompressed():
     server = Connection(SERVER, max_message_size=1000)
     server.receive_data(_masked(0x82, b"x" * 1001))

@@ -22,7 +22,7 @@ from collections.abc import Generator
 from enum import Enum
 from typing import Any
 
-from ..constants import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT
+from ..constants import CLOSE_TOO_BIG, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT
 from ..errors import ProtocolError
 from .. import FrameEncoder, FrameParser, Deflater, Inflater, close_code_valid
 from . import limits
@@ -100,7 +100,7 @@ class Connection:
     __slots__ = (
         "client", "max_message_size", "_state", "_events", "_parser", "_encoder",
         "_frames", "_error", "_stopped", "_deflater", "_inflater", "_in_opcode",
-        "_in_compressed", "_in_decoder", "_out_opcode", "_extensions",
+        "_in_compressed", "_in_decoder", "_in_size", "_out_opcode", "_extensions",
     )
 
     def __init__(
@@ -145,6 +145,7 @@ class Connection:
         self._in_opcode = 0
         self._in_compressed = False
         self._in_decoder: Any = None
+        self._in_size = 0  # uncompressed message so far (checked when deflate widens the parser's bound)
         self._out_opcode = 0
         if trailing_data:
             self.receive_data(trailing_data)
@@ -171,12 +172,12 @@ class Connection:
                     return self._encoder.encode(OP_BINARY, data)
             if cls is TextMessage or cls is BytesMessage or isinstance(event, Message):
                 return self._send_data(event.data, event.message_finished)  # type: ignore[attr-defined]
-            if cls is Ping:
+            if cls is Ping or isinstance(event, Ping):
                 return self._send_control(OP_PING, event.payload)  # type: ignore[attr-defined]
-            if cls is Pong:
+            if cls is Pong or isinstance(event, Pong):
                 return self._send_control(OP_PONG, event.payload)  # type: ignore[attr-defined]
-        if cls is CloseConnection and (state is _OPEN or state is _REMOTE_CLOSING):
-            data = self._close_frame(event.code, event.reason)  # type: ignore[attr-defined]
+        if isinstance(event, CloseConnection) and (state is _OPEN or state is _REMOTE_CLOSING):
+            data = self._close_frame(event.code, event.reason)
             self._state = _CLOSED if state is _REMOTE_CLOSING else _LOCAL_CLOSING
             return data
         raise LocalProtocolError("Event %r cannot be sent in state %s." % (event, state))
@@ -276,6 +277,8 @@ class Connection:
         if opcode == OP_TEXT or opcode == OP_BINARY:
             if rsv1:
                 payload = self._inflater.decompress(payload, fin, opcode == OP_TEXT)
+            elif self._inflater is not None:
+                self._check_plain_size(len(payload), True)
             if fin:
                 if opcode == OP_TEXT:
                     return TextMessage(payload.decode("utf-8"))
@@ -289,6 +292,8 @@ class Connection:
         if opcode == OP_CONT:
             if self._in_compressed:
                 payload = self._inflater.decompress(payload, fin, self._in_opcode == OP_TEXT)
+            elif self._inflater is not None:
+                self._check_plain_size(len(payload), False)
             if self._in_opcode == OP_TEXT:
                 text = self._in_decoder.decode(payload, fin)
                 if fin:
@@ -298,6 +303,13 @@ class Connection:
         if opcode == OP_PING:
             return Ping(payload)
         return Pong(payload)
+
+    def _check_plain_size(self, size: int, first: bool) -> None:
+        """With deflate, the parser's bound leaves room for deflate's growth;
+        an uncompressed message is held to ``max_message_size`` here."""
+        self._in_size = size if first else self._in_size + size
+        if self._in_size > self.max_message_size:
+            raise ProtocolError(CLOSE_TOO_BIG, "message too big")
 
     def _received_close(self, payload: bytes) -> CloseConnection:
         if payload:
