@@ -23,7 +23,7 @@ PACKAGE = ROOT / "src" / "wsfast"
 LAYERS = [
     ("ground", ["constants", "errors", "_twins"]),
     ("codec", ["codec"]),
-    ("protocol", ["protocol"]),
+    ("protocol", ["protocol", "wsproto"]),
     ("drivers-shared", ["shared", "bus"]),
     ("drivers", ["server", "asyncio", "sync", "asgi"]),
     ("apps", ["apps", "cli", "__main__"]),

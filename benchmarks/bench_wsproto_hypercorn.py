@@ -1,0 +1,106 @@
+"""hypercorn echo server CPU per message: on wsfast.wsproto vs on wsproto.
+
+    python3 benchmarks/bench_wsproto_hypercorn.py [--rounds 5] [--messages 5000]
+
+One hypercorn process per stack (``--workers 0``: the server runs in the
+process started, so its CPU time is read from /proc), serving
+``wsproto_echo_app.py`` on loopback; a websockets client sends 64 B text
+messages, ping-pong (send, wait for the echo) and burst (100 sent, then
+100 read), deflate off and on. The figure is the server's CPU time (user +
+system) per message, median over rounds with min-max; rounds alternate
+between the stacks. Linux only (/proc).
+"""
+
+import argparse
+import os
+import pathlib
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+TICK = os.sysconf("SC_CLK_TCK")
+BURST = 100
+
+
+def _cpu(pid):
+    fields = pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(dropin):
+    port = _free_port()
+    launcher = ["-m", "wsfast.wsproto", "hypercorn"] if dropin else ["-m", "hypercorn"]
+    proc = subprocess.Popen([sys.executable] + launcher + [
+        "wsproto_echo_app:app", "--workers", "0", "--bind", "127.0.0.1:%d" % port],
+        cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("hypercorn did not start")
+
+
+def _run(port, pid, mode, compression, messages):
+    from websockets.sync.client import connect
+
+    payload = "x" * 64
+    with connect("ws://127.0.0.1:%d/" % port, compression=compression) as ws:
+        ws.send(payload)
+        ws.recv(timeout=10)
+        start = _cpu(pid)
+        if mode == "ping-pong":
+            for _ in range(messages):
+                ws.send(payload)
+                ws.recv(timeout=10)
+        else:
+            for _ in range(messages // BURST):
+                for _ in range(BURST):
+                    ws.send(payload)
+                for _ in range(BURST):
+                    ws.recv(timeout=10)
+        # Let the server finish its last writes before reading its CPU time.
+        time.sleep(0.05)
+        return (_cpu(pid) - start) / messages
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=5000)
+    args = parser.parse_args()
+    servers = {name: _start(name == "drop-in") for name in ("wsproto", "drop-in")}
+    try:
+        print("%-22s %24s %24s %7s" % ("server CPU per message", "wsproto us", "drop-in us", "ratio"))
+        for mode in ("ping-pong", "burst"):
+            for compression in (None, "deflate"):
+                times = {name: [] for name in servers}
+                for _ in range(args.rounds):
+                    for name, (proc, port) in servers.items():
+                        times[name].append(_run(port, proc.pid, mode, compression, args.messages))
+                med = {n: statistics.median(t) for n, t in times.items()}
+                fmt = lambda n: "%.1f (%.1f-%.1f)" % (med[n] * 1e6, min(times[n]) * 1e6,
+                                                     max(times[n]) * 1e6)
+                print("%-22s %24s %24s %6.2fx" % (
+                    "%s, deflate %s" % (mode, "on" if compression else "off"),
+                    fmt("wsproto"), fmt("drop-in"), med["wsproto"] / med["drop-in"]))
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m wsfast.wsproto MODULE [ARGS...]``: see ``launch``."""
+
+from .launch import main
+
+main()
