@@ -110,7 +110,8 @@ class ServerConnection(Connection):
         if not request.is_websocket:
             return [HttpRequest(request)]
         try:
-            self._key = check_request(request)
+            # The C fast path may have run these checks already.
+            self._key = request._upgrade_key or check_request(request)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         subprotocol, headers = None, []
