@@ -38,6 +38,7 @@ _TERMINATOR = b"\r\n\r\n"
 # llhttp reads those. The pure-Python backend always declines.
 _parse_head = _backend.impl.parse_request_head
 _FAST_WEBSOCKET = _backend.impl.UPGRADE_WEBSOCKET
+_FAST_OFFERS = _backend.impl.UPGRADE_OFFERS
 _OWS = " \t"
 # Field values may hold visible ASCII, obs-text, spaces and tabs; CR, LF
 # and NUL would let a value start a new header line.
@@ -197,6 +198,7 @@ class Request:
         "headers",
         "_websocket",
         "_upgrade_key",
+        "_offers",
     )
 
     def __init__(self, method, target, http_version, headers):
@@ -204,6 +206,9 @@ class Request:
         # The Sec-WebSocket-Key when the C fast path already ran every
         # check of handshake.check_request, else None.
         self._upgrade_key = None
+        # False when the fast path saw no Sec-WebSocket-Protocol and no
+        # Sec-WebSocket-Extensions line: nothing to negotiate.
+        self._offers = True
         self.method = method
         self.target = target
         self.http_version = http_version
@@ -454,6 +459,7 @@ class RequestReader(_HeadReader):
         request = Request("GET", target, "1.1", Headers._from_strings(items))
         request._websocket = bool(upgrade & _FAST_WEBSOCKET)
         request._upgrade_key = key
+        request._offers = bool(upgrade & _FAST_OFFERS)
         return request
 
 
