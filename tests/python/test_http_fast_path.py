@@ -73,7 +73,8 @@ def check_head(http, handshake, data, **limits):
         return general
     target, items, head_len, upgrade, key = fast
     assert general is not None and general[0] == "request", (data, general)
-    assert (target, items, data[head_len:]) == (general[2], general[7], general[9])
+    pairs = list(zip(items[::2], items[1::2]))
+    assert (target, pairs, data[head_len:]) == (general[2], general[7], general[9])
     # The verdict equals check_request's on the general reader's request.
     reader = http.RequestReader()
     http._parse_head, saved = (lambda *args: None), http._parse_head

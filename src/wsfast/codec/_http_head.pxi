@@ -1,5 +1,7 @@
 # The handshake's request head: csrc/http_head.c's strict fast path and
 # csrc/accept_key.c. Declines fall back to the general parser (httptools).
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 
 # Header lines the fast path takes; a head with more goes the general way.
@@ -11,8 +13,9 @@ def parse_request_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers):
     """A whole request head at the start of ``data``, on the fast path.
 
     Returns ``(target, fields, head_len, upgrade, key)``: the target
-    (str), the header lines as ``[(name, value), ...]`` (str, values
-    stripped), the head's length in bytes, the ``WSF_UPGRADE_*`` bits,
+    (str), the header lines as one flat tuple ``(name, value, name,
+    value, ...)`` (str, values stripped: the compact form of
+    ``http.Headers``), the head's length in bytes, the ``WSF_UPGRADE_*`` bits,
     and the Sec-WebSocket-Key (str) when every RFC 6455 4.2.1 check
     passed, else None. Returns None when the head is
     incomplete or outside the strict subset (see csrc/http_head.h).
@@ -33,14 +36,18 @@ def parse_request_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers):
         if rc != WSF_HEAD_DONE:
             return None
         wsf_check_upgrade(<const uint8_t *>p, fields, &head)
-        items = []
+        items = PyTuple_New(2 * head.nfields)
         for i in range(head.nfields):
-            items.append((PyUnicode_DecodeLatin1(p + fields[i].name, fields[i].name_len, NULL),
-                          PyUnicode_DecodeLatin1(p + fields[i].value, fields[i].value_len, NULL)))
+            name = PyUnicode_DecodeLatin1(p + fields[i].name, fields[i].name_len, NULL)
+            value = PyUnicode_DecodeLatin1(p + fields[i].value, fields[i].value_len, NULL)
+            Py_INCREF(name)
+            PyTuple_SET_ITEM(items, 2 * i, name)
+            Py_INCREF(value)
+            PyTuple_SET_ITEM(items, 2 * i + 1, value)
         target = PyUnicode_DecodeLatin1(p + head.target, head.target_len, NULL)
         key = None
         if head.upgrade & WSF_UPGRADE_VALID:
-            key = items[head.key][1]
+            key = items[2 * head.key + 1]
         return target, items, <Py_ssize_t>head.head_len, head.upgrade, key
     finally:
         PyBuffer_Release(&d)

@@ -60,7 +60,8 @@ class Headers:
 
     @classmethod
     def _from_strings(cls, items):
-        """From a list of ``(name, value)`` str pairs, taken as is."""
+        """From a list of ``(name, value)`` str pairs, or a flat tuple
+        ``(name, value, ...)`` (the compact form), taken as is."""
         headers = cls.__new__(cls)
         headers._items = items
         headers._index = None
@@ -456,6 +457,7 @@ class RequestReader(_HeadReader):
         target, items, head_len, upgrade, key = fast
         self._done = True
         self.remaining = bytes(data[head_len:])
+        # The lines come as one flat tuple, Headers' compact form.
         request = Request("GET", target, "1.1", Headers._from_strings(items))
         request._websocket = bool(upgrade & _FAST_WEBSOCKET)
         request._upgrade_key = key
