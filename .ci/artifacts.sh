@@ -41,7 +41,7 @@ names = {n.split("/", 1)[1] for n in tarfile.open(sys.argv[1]).getnames() if "/"
 need = ["setup.py", "pyproject.toml", "MANIFEST.in", "LICENSE", "README.md", "CHANGELOG.md",
         "tools/fetch_zlib.py", "src/wsfast/codec/_core.pyx", "src/wsfast/server/_syscalls.pyx",
         "src/wsfast/codec/_csrc.pxd", "src/wsfast/protocol/connection_c.pxd", "src/wsfast/apps/chat.html"]
-need += ["src/wsfast/codec/_%s.pxi" % n for n in ("deflate", "frame", "mask", "utf8")]
+need += ["src/wsfast/codec/_%s.pxi" % n for n in ("deflate", "frame", "http_head", "mask", "utf8")]
 missing = [n for n in need if n not in names]
 generated = sorted(n for n in names if n.startswith("src/") and n.endswith((".c", ".so")))
 assert not missing, "sdist lacks %s" % missing

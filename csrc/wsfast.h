@@ -5,4 +5,6 @@
 #include "utf8.h"
 #include "frame.h"
 #include "deflate.h"
+#include "http_head.h"
+#include "accept_key.h"
 #endif

@@ -1,5 +1,5 @@
 # Declarations of csrc/'s plain C API (csrc/wsfast.h) for the Cython bridge.
-from libc.stdint cimport uint8_t, uint16_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from "wsfast.h" nogil:
     # mask.h
@@ -109,3 +109,27 @@ cdef extern from "wsfast.h" nogil:
     void wsf_inflater_end(wsf_inflater *s)
     size_t wsf_inflater_mem(const wsf_inflater *s)
     int wsf_z_close_code(int rc)
+
+    # http_head.h
+    int WSF_HEAD_NEED_MORE
+    int WSF_HEAD_DONE
+    int WSF_HEAD_DECLINE
+    int WSF_UPGRADE_WEBSOCKET
+    int WSF_UPGRADE_VALID
+    int WSF_UPGRADE_OFFERS
+    ctypedef struct wsf_head_field:
+        uint32_t name, name_len, value, value_len
+    ctypedef struct wsf_request_head:
+        size_t head_len
+        uint32_t target, target_len, nfields, key
+        unsigned upgrade
+    int wsf_parse_request_head(const uint8_t *inp, size_t len, size_t max_head_size,
+                               wsf_head_field *fields, size_t max_fields,
+                               wsf_request_head *head)
+    void wsf_check_upgrade(const uint8_t *inp, const wsf_head_field *fields,
+                           wsf_request_head *head)
+
+    # accept_key.h
+    enum:
+        WSF_ACCEPT_LEN
+    int wsf_accept_key(const uint8_t *key, size_t key_len, uint8_t *out)

@@ -8,14 +8,13 @@ Extension negotiation lives in ``wsfast.extensions``.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable, Iterable, Sequence
-import hashlib
 import os
 import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..codec import backend as _backend
 from ..errors import HandshakeError, InvalidResponse
 from .grammar import TOKEN
 from .http import format_headers
@@ -87,8 +86,8 @@ def accept_key(key: str) -> str:
     return _accept_bytes(key).decode("ascii")
 
 
-def _accept_bytes(key: str) -> bytes:
-    return binascii.b2a_base64(hashlib.sha1((key + GUID).encode("ascii")).digest(), newline=False)
+# SHA-1 and base64 in C with the C backend.
+_accept_bytes = _backend.impl.websocket_accept
 
 
 # Server side

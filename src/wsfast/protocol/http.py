@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import httptools
 
+from ..codec import backend as _backend
 from ..errors import HandshakeError, InvalidResponse
 from .grammar import TOKEN
 
@@ -36,6 +37,12 @@ DEFAULT_MAX_HEAD_SIZE = 8192
 DEFAULT_MAX_HEADERS = 100
 
 _TERMINATOR = b"\r\n\r\n"
+# The C backend's fast path for a whole request head in one read; it
+# declines (None) anything outside a strict subset, errors included, and
+# llhttp reads those. The pure-Python backend always declines.
+_parse_head = _backend.impl.parse_request_head
+_FAST_WEBSOCKET = _backend.impl.UPGRADE_WEBSOCKET
+_FAST_OFFERS = _backend.impl.UPGRADE_OFFERS
 _OWS = " \t"
 # Field values may hold visible ASCII, obs-text, spaces and tabs; CR, LF
 # and NUL would let a value start a new header line.
@@ -56,8 +63,9 @@ class Headers:
         self._index: dict[str, list[str]] | None = None
 
     @classmethod
-    def _from_strings(cls, items: list[tuple[str, str]]) -> Headers:
-        """From a list of ``(name, value)`` str pairs, taken as is."""
+    def _from_strings(cls, items: list[tuple[str, str]] | tuple[str, ...]) -> Headers:
+        """From a list of ``(name, value)`` str pairs, or a flat tuple
+        ``(name, value, ...)`` (the compact form), taken as is."""
         headers = cls.__new__(cls)
         headers._items = items
         headers._index = None
@@ -194,10 +202,18 @@ class Request:
         "http_version",
         "headers",
         "_websocket",
+        "_upgrade_key",
+        "_offers",
     )
 
     def __init__(self, method: str, target: str, http_version: str, headers: Headers) -> None:
         self._websocket: bool | None = None
+        # The Sec-WebSocket-Key when the C fast path already ran every
+        # check of handshake.check_request, else None.
+        self._upgrade_key: str | None = None
+        # False when the fast path saw no Sec-WebSocket-Protocol and no
+        # Sec-WebSocket-Extensions line: nothing to negotiate.
+        self._offers = True
         self.method = method
         self.target = target
         self.http_version = http_version
@@ -423,6 +439,11 @@ class RequestReader(_HeadReader):
         raise HandshakeError(status, reason)
 
     def feed(self, data: bytes | bytearray | memoryview) -> Request | None:
+        if not self._buf and not self._done:
+            # Usually the whole head comes in one read: try the fast path.
+            fast = _parse_head(data, self.max_head_size, self.max_headers)
+            if fast is not None:
+                return self._fast_request(data, fast)
         if not self._feed(data):
             return None
         parser, self._parser = self._parser, None  # break the cycle: freed at once, not by the GC
@@ -434,6 +455,19 @@ class RequestReader(_HeadReader):
         )
         if request.is_websocket and _has_body(request.headers):
             raise HandshakeError(400, "upgrade request must not have a body")
+        return request
+
+    def _fast_request(self, data, fast):
+        # A GET, HTTP/1.1, origin-form target, no Content-Length or
+        # Transfer-Encoding (so no body): what the fast path accepts.
+        target, items, head_len, upgrade, key = fast
+        self._done = True
+        self.remaining = bytes(data[head_len:])
+        # The lines come as one flat tuple, Headers' compact form.
+        request = Request("GET", target, "1.1", Headers._from_strings(items))
+        request._websocket = bool(upgrade & _FAST_WEBSOCKET)
+        request._upgrade_key = key
+        request._offers = bool(upgrade & _FAST_OFFERS)
         return request
 
 

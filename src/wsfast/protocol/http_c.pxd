@@ -11,7 +11,7 @@ cdef class Headers:
 cdef class Request:
     cdef public object method, target, raw_path, path, query_string, http_version
     cdef public object headers
-    cdef public object _websocket
+    cdef public object _websocket, _upgrade_key, _offers
 
 
 cdef class Response:

@@ -110,7 +110,8 @@ class ServerConnection(Connection):
         if not request.is_websocket:
             return [HttpRequest(request)]
         try:
-            self._key = check_request(request)
+            # The C fast path may have run these checks already.
+            self._key = request._upgrade_key or check_request(request)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         subprotocol, headers = None, []
@@ -141,15 +142,19 @@ class ServerConnection(Connection):
             subprotocol = hook_subprotocol
         headers = hook_headers + list(headers)
         try:
-            offered = parse_subprotocols(request.headers)
-            if subprotocol is not None:
+            # Nothing offered (as the fast path saw): no subprotocol, no
+            # extension, whatever the hooks or the configuration say.
+            offered = parse_subprotocols(request.headers) if request._offers else []
+            if not offered:
+                chosen = None
+            elif subprotocol is not None:
                 chosen = select_subprotocol(offered, lambda r, o: subprotocol, request)
             elif self.subprotocols:
                 chosen = select_subprotocol(offered, self.subprotocols, request)
             else:
                 chosen = None
             ext_header, deflate = None, None
-            if isinstance(self.compression, dict):  # else False: no compression
+            if isinstance(self.compression, dict) and request._offers:  # else False: no compression
                 offers = parse_extensions(request.headers.get_all("Sec-WebSocket-Extensions"))
                 agreed = negotiate_deflate(offers, **self.compression)
                 if agreed is not None:

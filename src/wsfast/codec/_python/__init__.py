@@ -8,6 +8,13 @@ from .frame import (
     close_code_valid,
     encode_frame,
 )
+from .http_head import (
+    UPGRADE_OFFERS,
+    UPGRADE_VALID,
+    UPGRADE_WEBSOCKET,
+    parse_request_head,
+    websocket_accept,
+)
 from .mask import apply_mask, apply_mask_with, mask_kernel, mask_kernels
 from .utf8 import Utf8Validator, validate_utf8
 
@@ -19,6 +26,9 @@ __all__ = [
     "FrameEncoder",
     "Inflater",
     "FrameParser",
+    "UPGRADE_OFFERS",
+    "UPGRADE_VALID",
+    "UPGRADE_WEBSOCKET",
     "Utf8Validator",
     "apply_mask",
     "apply_mask_with",
@@ -27,5 +37,7 @@ __all__ = [
     "encode_frame",
     "mask_kernel",
     "mask_kernels",
+    "parse_request_head",
     "validate_utf8",
+    "websocket_accept",
 ]
