@@ -457,7 +457,8 @@ class RequestReader(_HeadReader):
             raise HandshakeError(400, "upgrade request must not have a body")
         return request
 
-    def _fast_request(self, data, fast):
+    def _fast_request(self, data: bytes | bytearray | memoryview,
+                      fast: tuple[str, tuple[str, ...], int, int, str | None]) -> Request:
         # A GET, HTTP/1.1, origin-form target, no Content-Length or
         # Transfer-Encoding (so no body): what the fast path accepts.
         target, items, head_len, upgrade, key = fast
