@@ -27,10 +27,10 @@ MiB = 1 << 20
 DEFAULT_MAX = 4 * MiB
 
 
-@pytest.fixture(params=["c", "python"])
-def peer(request):
-    """The backend at the other end; crossed with ``impl`` gives 4 pairs."""
-    return request.getfixturevalue("c_impl" if request.param == "c" else "py_impl")
+@pytest.fixture(params=["c", "cffi", "python"])
+def peer(request, backend_named):
+    """The backend at the other end; crossed with ``impl`` gives 9 pairs."""
+    return backend_named(request.param)
 
 
 def oracle_inflate(payload, wbits=15):
