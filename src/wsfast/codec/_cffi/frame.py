@@ -81,11 +81,26 @@ class FrameParser:
         self._msg_rsv1 = False
         self._consumed = 0
 
-    server = property(lambda self: self._server)
-    reassemble = property(lambda self: self._reassemble)
-    allow_rsv1 = property(lambda self: self._allow_rsv1)
-    validate_utf8 = property(lambda self: self._validate_utf8)
-    consumed = property(lambda self: self._consumed, doc="bytes of data the last feed used")
+    @property
+    def server(self):
+        return self._server
+
+    @property
+    def reassemble(self):
+        return self._reassemble
+
+    @property
+    def allow_rsv1(self):
+        return self._allow_rsv1
+
+    @property
+    def validate_utf8(self):
+        return self._validate_utf8
+
+    @property
+    def consumed(self):
+        """Bytes of data the last feed used."""
+        return self._consumed
 
     @property
     def max_frame_size(self):
@@ -207,7 +222,9 @@ class FrameEncoder:
         self._pool_c = None
         self._pos = 0
 
-    client = property(lambda self: self._client)
+    @property
+    def client(self):
+        return self._client
 
     def _next_mask(self):
         if self._pos + 4 > len(self._pool):
