@@ -39,6 +39,16 @@ def _header_size_unmasked(n):
     return 2 if n < 126 else 4 if n < 65536 else 10
 
 
+def _unmasked_header(b0, n):
+    """An unmasked frame's header (csrc's wsf_encode_header_unmasked):
+    built here, since a C call per frame would cost more than it does."""
+    if n < 126:
+        return bytes((b0, n))
+    if n < 65536:
+        return bytes((b0, 126)) + n.to_bytes(2, "big")
+    return bytes((b0, 127)) + n.to_bytes(8, "big")
+
+
 class FrameParser:
     """Turns bytes into frames.
 
@@ -239,6 +249,9 @@ class FrameEncoder:
         return lib.wsf_encode_frame(out, opcode, flags, d, len(d), key)
 
     def encode(self, opcode, payload, fin=True, rsv1=False):
+        if not self._client and type(payload) is bytes:
+            # The server's usual case: header, then the payload as it is.
+            return _unmasked_header(_flags(fin, rsv1) | (opcode & 0x0F), len(payload)) + payload
         d = view(payload)
         n = len(d)
         size = lib.wsf_header_size(n, self._client) + n
