@@ -28,8 +28,10 @@ pypy3 --version
 
 VENV="$ROOT/.venv-pypy"
 pypy3 -m venv "$VENV"
-# cffi is part of PyPy; the rest is for the build, the tests and the benchmark.
-"$VENV/bin/python" -m pip install -q "setuptools>=77" "pytest>=7" "hypothesis>=6" "websockets>=13"
+# cffi is part of PyPy; the rest is for the build, the tests (httptools: the
+# deflate tests that run a connection) and the benchmark.
+"$VENV/bin/python" -m pip install -q "setuptools>=77" "pytest>=7" "hypothesis>=6" "websockets>=13" \
+    "httptools>=0.6"
 
 SRC=$(mktemp -d)
 trap 'rm -rf "$SRC"' EXIT
