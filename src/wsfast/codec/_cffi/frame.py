@@ -239,7 +239,7 @@ class FrameEncoder:
     def _next_mask(self):
         if self._pos + 4 > len(self._pool):
             self._pool = os.urandom(MASK_POOL_SIZE)
-            self._pool_c = view(self._pool)
+            self._pool_c = ffi.from_buffer("uint8_t[]", self._pool)  # for pointer arithmetic
             self._pos = 0
         self._pos += 4
         return self._pool_c + (self._pos - 4)
