@@ -27,6 +27,7 @@ import platform
 import re
 import runpy
 import sys
+import threading
 from glob import glob
 
 from setuptools import Extension, setup
@@ -137,10 +138,13 @@ class BuildExt(build_ext):
             import shutil
             shutil.rmtree(tmp, ignore_errors=True)
 
+    _csrc_lock = threading.Lock()  # build_ext --parallel builds extensions in threads
+
     def _compile_csrc(self, ext):
-        done = getattr(self, "_csrc_objects", None)
-        if done is None:
-            done = self._csrc_objects = self._compile_csrc_objects(ext)
+        with self._csrc_lock:
+            done = getattr(self, "_csrc_objects", None)
+            if done is None:
+                done = self._csrc_objects = self._compile_csrc_objects(ext)
         ext.extra_objects.extend(done)
 
     def _compile_csrc_objects(self, ext):
