@@ -8,16 +8,16 @@ from ._ffi import ffi
 #: Output memory is written whole by the C before it is read: no zeroing.
 new_output = ffi.new_allocator(should_clear_after_alloc=False)
 
-if platform.python_implementation() == "PyPy":
-    def view(data):
-        """A ``uint8_t[]`` over any buffer, no copy. (PyPy copies a bytes
-        object passed straight to a pointer argument; a view pins it.)"""
+# PyPy copies a bytes object passed straight to a pointer argument, where
+# a view pins it; CPython hands the C the object's own memory.
+_VIEW_BYTES = platform.python_implementation() == "PyPy"
+
+
+def view(data):
+    """What a ``const uint8_t *`` argument takes for any buffer, no copy."""
+    if _VIEW_BYTES or type(data) is not bytes:
         return ffi.from_buffer("uint8_t[]", data)
-else:
-    def view(data):
-        """What a ``const uint8_t *`` argument takes for any buffer, no copy:
-        CPython hands the C a bytes object's own memory, others get a view."""
-        return data if type(data) is bytes else ffi.from_buffer("uint8_t[]", data)
+    return data
 
 
 def output(n):
