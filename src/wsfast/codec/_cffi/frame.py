@@ -10,7 +10,7 @@ import os
 
 from ...constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, MASK_POOL_SIZE
 from ...errors import ProtocolError
-from ._buffers import output, to_bytes, view
+from ._buffers import new_output, output, to_bytes, view
 from ._ffi import ffi, lib
 
 _FIN = lib.WSF_FIN
@@ -18,6 +18,9 @@ _RSV1 = lib.WSF_RSV1
 _NEED_MORE = lib.WSF_NEED_MORE
 _HEADER = lib.WSF_HEADER
 _FRAME = lib.WSF_FRAME
+
+# Whole frames are taken up to this many per C call (wsfast_whole_frames).
+_BATCH = 64
 
 # encode_many sizes its buffer in a first pass; a payload or list changed
 # since (say, from a custom __getitem__) must not make it write past it.
@@ -158,25 +161,45 @@ class FrameParser:
     def feed(self, data, max_frames=0):
         p = self._p
         posp = self._pos
-        np = self._n
         buf = view(data)
         blen = len(buf)
         posp[0] = 0
         frames = []
+        # Per call, not per parser (an idle connection holds none of this)
+        # nor per module (threads): a frame takes at least 2 bytes.
+        batch = min(_BATCH, (blen >> 1) + 1)
+        lens_c = new_output("size_t[]", batch)
+        meta_c = new_output("uint8_t[]", 2 * batch)
+        out = None
         while True:
-            # Most frames are whole and unfragmented: one C call to check,
-            # one to unmask and validate straight into new memory.
-            if lib.wsf_whole_frame(p, buf, blen, posp[0], np):
-                n = np[0]
-                dst = output(n) if n else ffi.NULL
-                if lib.wsf_take_whole(p, buf, blen, posp, dst, n) != _FRAME:
+            # Most frames are whole and unfragmented: one C call takes a run
+            # of them, unmasked and validated into ``out``, whose payloads
+            # fit in the input left (which only shrinks: an unused ``out``
+            # serves again).
+            limit = batch if not max_frames else min(batch, max_frames - len(frames))
+            room = blen - posp[0]
+            if out is None:
+                out = output(room or 1)
+            k = lib.wsfast_whole_frames(p, buf, blen, posp, out, room, lens_c, meta_c, limit)
+            if k:
+                taken = k if k > 0 else -1 - k
+                lens = ffi.unpack(lens_c, taken)
+                meta = ffi.buffer(meta_c, 2 * taken)[:]
+                payloads = ffi.buffer(out, sum(lens))
+                at = 0
+                for i in range(taken):
+                    n = lens[i]
+                    frames.append((meta[2 * i], payloads[at:at + n] if n else b"", True,
+                                   (meta[2 * i + 1] & _RSV1) != 0))
+                    at += n
+                out = None
+                if k < 0:
                     self._raise(frames)
-                frames.append((p.opcode, to_bytes(dst, n) if n else b"", True,
-                               (p.frame_flags & _RSV1) != 0))
                 if max_frames and len(frames) >= max_frames:
                     self._consumed = posp[0]
                     return frames
-                continue
+                if k == limit:
+                    continue  # more whole frames may follow
             r = lib.wsf_parse(p, buf, blen, posp)
             if r == _FRAME:
                 item = self._take_frame()
