@@ -70,8 +70,9 @@ def test_no_extensions_wins_over_backend_env():
 
 
 def test_unknown_backend_is_refused_with_the_choices():
+    env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
     out = subprocess.run([sys.executable, "-c", "import wsfast"],
-                         env=dict(os.environ, WSFAST_BACKEND="rust"),
+                         env=dict(env, WSFAST_BACKEND="rust"),
                          capture_output=True, text=True)
     assert out.returncode != 0
     assert "WSFAST_BACKEND must be one of c, cffi, python, not 'rust'" in out.stderr
