@@ -1,9 +1,13 @@
-"""Builds wsfast's C extension (Cython bridge over csrc/).
+"""Builds wsfast's C extensions over csrc/: the Cython bridge (and the
+compiled twins) and the cffi binding (wsfast.codec._cffi._ffi). On PyPy
+only the cffi binding is built: Cython modules would run there through
+the slow C-API emulation, while the JIT runs the pure-Python twins fast.
 
 Build switches (environment variables):
-  WSFAST_EXTENSION=required  a failed extension build is an error
+  WSFAST_EXTENSION=required  a failed extension build is an error (both
+                             extensions; on PyPy the cffi one)
   WSFAST_EXTENSION=optional  (default) fall back to the pure-Python package
-  WSFAST_EXTENSION=off       do not build the extension at all
+  WSFAST_EXTENSION=off       do not build any extension at all
   WSFAST_CYTHON_ANNOTATE=1   write Cython's HTML annotation next to the .pyx
   WSFAST_DEBUG=1             -O0 -g, assertions on (and nothing stripped;
                              release builds on Linux link with -s)
@@ -19,9 +23,11 @@ Build switches (environment variables):
 """
 
 import os
+import platform
 import re
 import runpy
 import sys
+import threading
 from glob import glob
 
 from setuptools import Extension, setup
@@ -85,13 +91,19 @@ def csrc_files():
     return sorted(glob(os.path.join("csrc", "*.c")))
 
 
+PYPY = platform.python_implementation() == "PyPy"
+CFFI_MODULE = "wsfast.codec._cffi._ffi"
+# Both bindings link the same csrc/ objects, compiled once per build.
+CSRC_EXTENSIONS = ("wsfast.codec._core", CFFI_MODULE)
+
+
 class BuildExt(build_ext):
     """Compiles csrc/ as strict C99 (each SIMD kernel with its own flags),
     then links it with the Cython-generated module."""
 
     def build_extension(self, ext):
         try:
-            if ext.name == "wsfast.codec._core":
+            if ext.name in CSRC_EXTENSIONS:
                 self._compile_csrc(ext)
             super().build_extension(ext)
         except Exception as exc:  # compiler missing or failing
@@ -126,7 +138,17 @@ class BuildExt(build_ext):
             import shutil
             shutil.rmtree(tmp, ignore_errors=True)
 
+    _csrc_lock = threading.Lock()  # build_ext --parallel builds extensions in threads
+
     def _compile_csrc(self, ext):
+        with self._csrc_lock:
+            done = getattr(self, "_csrc_objects", None)
+            if done is None:
+                done = self._csrc_objects = self._compile_csrc_objects(ext)
+        ext.extra_objects.extend(done)
+
+    def _compile_csrc_objects(self, ext):
+        objects = []
         msvc = self.compiler.compiler_type == "msvc"
         target = self._target_family()
         wanted = plat_family(self.plat_name)
@@ -147,7 +169,7 @@ class BuildExt(build_ext):
         sys.stderr.write("wsfast: building for %s (%s)\n" % (target or "a generic CPU",
                                                                self.plat_name))
         for src in csrc_files():
-            ext.extra_objects.extend(
+            objects.extend(
                 self.compiler.compile(
                     [src],
                     output_dir=self.build_temp,
@@ -159,7 +181,7 @@ class BuildExt(build_ext):
         # zlib is C89 and not ours: built with the same optimisation, but
         # without -std=c99/-Wall, whose warnings are zlib's business.
         for src in zlib_files():
-            ext.extra_objects.extend(
+            objects.extend(
                 self.compiler.compile(
                     [src],
                     output_dir=self.build_temp,
@@ -169,6 +191,7 @@ class BuildExt(build_ext):
                     + ([] if msvc else ["-fvisibility=hidden"]),
                 )
             )
+        return objects
 
 
 # The modules compiled twice, listed once in the package (wsfast/_twins.py,
@@ -225,9 +248,43 @@ def _write_if_changed(path, text):
         f.write(text)
 
 
-def extensions():
+def zlib_settings():
+    """(libraries, include_dirs, define_macros) of the zlib setting."""
+    if ZLIB == "bundled":
+        zlib_files()  # fail early if the source is missing
+        return [], [ZLIB_SRC, "csrc"], [("Z_PREFIX", None)]
+    return (["zlib"] if sys.platform == "win32" else ["z"]), ["csrc"], []
+
+
+def cffi_extension():
+    """The cffi binding's extension (its C written by cffi now, like
+    cythonize does), or None when cffi is missing and not required."""
+    try:
+        make_builder = runpy.run_path(
+            os.path.join("src", "wsfast", "codec", "_cffi_build.py"))["make_builder"]
+    except ImportError:
+        if MODE == "required":
+            raise
+        sys.stderr.write("wsfast: cffi is missing; the cffi backend is not built\n")
+        return None
+    libs, incs, macros = zlib_settings()
+    ext = make_builder(incs, libs, macros).distutils_extension(
+        tmpdir=os.path.join("build", "cffi"), verbose=False)
+    ext.depends = csrc_files() + glob(os.path.join("csrc", "*.h"))
+    if STRIP:
+        ext.extra_link_args.append("-s")
+    return ext
+
+
+def all_extensions():
     if MODE == "off":
         return []
+    built = [] if PYPY else extensions()
+    ffi = cffi_extension()
+    return built + ([ffi] if ffi is not None else [])
+
+
+def extensions():
     try:
         from Cython.Build import cythonize
     except ImportError:
@@ -235,12 +292,7 @@ def extensions():
             raise
         sys.stderr.write("wsfast: Cython is missing; installing pure Python only\n")
         return []
-    if ZLIB == "bundled":
-        zlib_files()  # fail early if the source is missing
-        libs, incs, macros = [], [ZLIB_SRC, "csrc"], [("Z_PREFIX", None)]
-    else:
-        libs = ["zlib"] if sys.platform == "win32" else ["z"]
-        incs, macros = ["csrc"], []
+    libs, incs, macros = zlib_settings()
     ext = Extension(
         "wsfast.codec._core",
         sources=["src/wsfast/codec/_core.pyx"],
@@ -279,4 +331,4 @@ def extensions():
         return []
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
+setup(ext_modules=all_extensions(), cmdclass={"build_ext": BuildExt})

@@ -113,8 +113,8 @@ rm -rf "$CROSS"
     --sysconfigdata-file "$(ls "$SYSROOT"/usr/lib/python$PYVER/_sysconfigdata__aarch64-linux-gnu.py)" \
     --cc aarch64-linux-gnu-gcc --cxx aarch64-linux-gnu-g++ --ar aarch64-linux-gnu-ar \
     "$SYSROOT/usr/bin/python$PYVER" "$CROSS" >/dev/null
-# Cython runs on this machine: build-python's packages are cross-python's too.
-"$CROSS/bin/build-pip" install -q "Cython>=3.0.10,<3.4" "setuptools>=77" wheel
+# Cython and cffi run on this machine: build-python's packages are cross-python's too.
+"$CROSS/bin/build-pip" install -q "Cython>=3.0.10,<3.4" "cffi>=1.15" "setuptools>=77" wheel
 SRC="$WORK/src"
 rm -rf "$SRC" "$WORK/raw" "$WORK/wheelhouse"
 mkdir -p "$SRC"

@@ -40,7 +40,8 @@ import sys, tarfile
 names = {n.split("/", 1)[1] for n in tarfile.open(sys.argv[1]).getnames() if "/" in n}
 need = ["setup.py", "pyproject.toml", "MANIFEST.in", "LICENSE", "README.md", "CHANGELOG.md",
         "tools/fetch_zlib.py", "src/wsfast/codec/_core.pyx", "src/wsfast/server/_syscalls.pyx",
-        "src/wsfast/codec/_csrc.pxd", "src/wsfast/protocol/connection_c.pxd", "src/wsfast/apps/chat.html"]
+        "src/wsfast/codec/_csrc.pxd", "src/wsfast/protocol/connection_c.pxd", "src/wsfast/apps/chat.html",
+        "src/wsfast/codec/_cffi_build.py"]
 need += ["src/wsfast/codec/_%s.pxi" % n for n in ("deflate", "frame", "http_head", "mask", "utf8")]
 missing = [n for n in need if n not in names]
 generated = sorted(n for n in names if n.startswith("src/") and n.endswith((".c", ".so")))
@@ -101,6 +102,7 @@ sources = [n for n in names if n.endswith((".c", ".h", ".pyx", ".pxd", ".pxi"))]
 assert not sources, "wheel carries sources: %s" % sources
 sos = [n for n in names if n.endswith(".so")]
 assert any(n.startswith("wsfast/codec/_core.") for n in sos), sos
+assert any(n.startswith("wsfast/codec/_cffi/_ffi.") for n in sos), sos
 assert any(n.startswith("wsfast/server/_syscalls.") for n in sos), sos
 # Every compiled twin (wsfast/_twins.py) beside its .py, and no generated copy.
 for twin in ("protocol/connection", "protocol/server_connection", "protocol/http",

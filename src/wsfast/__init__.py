@@ -1,7 +1,8 @@
 """wsfast: a fast, strict WebSocket library (RFC 6455, RFC 7692).
 
-``wsfast.backend`` is ``"c"`` when the compiled core is in use and
-``"python"`` for the pure-Python fallback (WSFAST_NO_EXTENSIONS=1).
+``wsfast.backend`` is ``"c"`` when the compiled core is in use through
+Cython, ``"cffi"`` through cffi (PyPy's default), and ``"python"`` for the
+pure-Python fallback (WSFAST_NO_EXTENSIONS=1); WSFAST_BACKEND chooses.
 """
 
 from . import _moved, constants

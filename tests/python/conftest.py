@@ -1,8 +1,10 @@
-"""Runs every test against both backends: the C core and the Python oracle,
-and every protocol test against both builds of the compiled twins.
+"""Runs every test against the three backends: the C core through Cython,
+the same C through cffi, and the Python oracle; and every protocol test
+against both builds of the compiled twins.
 
-The C backend is skipped only when it is not built; with
-WSFAST_REQUIRE_C=1 (CI) a missing C backend is an error instead.
+A compiled backend is skipped only when it is not built; with
+WSFAST_REQUIRE_C=1 (CI) a missing Cython backend is an error instead, and
+with WSFAST_REQUIRE_CFFI=1 a missing cffi backend.
 """
 
 import importlib
@@ -20,6 +22,12 @@ except ImportError as exc:  # not built
     _core = None
     _core_error = exc
 
+try:
+    from wsfast.codec import _cffi
+except ImportError as exc:  # not built, or cffi's runtime missing
+    _cffi = None
+    _cffi_error = exc
+
 
 def _c_backend():
     if _core is None:
@@ -29,15 +37,35 @@ def _c_backend():
     return _core
 
 
-@pytest.fixture(params=["c", "python"])
+def _cffi_backend():
+    if _cffi is None:
+        if os.environ.get("WSFAST_REQUIRE_CFFI") == "1":
+            pytest.fail("cffi backend required but not importable: %s" % _cffi_error)
+        pytest.skip("cffi backend not built")
+    return _cffi
+
+
+def _backend(name):
+    return {"c": _c_backend, "cffi": _cffi_backend, "python": lambda: _python}[name]()
+
+
+@pytest.fixture(params=["c", "cffi", "python"])
 def impl(request):
-    """The backend module under test: wsfast.codec._core or wsfast.codec._python."""
-    return _c_backend() if request.param == "c" else _python
+    """The backend module under test: wsfast.codec._core, ._cffi or ._python."""
+    return _backend(request.param)
+
+
+@pytest.fixture(params=["c", "cffi"])
+def c_impl(request):
+    """Each binding of the C core, compared with the oracle (``py_impl``)."""
+    return _backend(request.param)
 
 
 @pytest.fixture
-def c_impl():
-    return _c_backend()
+def backend_named():
+    """backend_named("c" | "cffi" | "python"): that backend's module (skips
+    as ``impl`` does when it is not built)."""
+    return _backend
 
 
 @pytest.fixture
@@ -60,13 +88,18 @@ TWIN_TESTS = {"test_protocol", "test_handshake", "test_http", "test_extensions",
               "test_oracle_property"}
 # Helpers those tests use, whose imports are switched alike.
 TWIN_HELPERS = ("connpair",)
-_PURE = {name: importlib.import_module(name) for name in TWINS}
+
+
+def _pure_twins():
+    # Imported when a twin test first asks, so that the codec tests need
+    # no more of the package than the codec (they also run on PyPy 3.9).
+    return {name: importlib.import_module(name) for name in TWINS}
 
 
 def _twin_build(build):
     """{name of either build of a twin: the module of ``build``}."""
     chosen = {}
-    for name, pure in _PURE.items():
+    for name, pure in _pure_twins().items():
         module = pure
         if build == "c":
             module = compiled(name)

@@ -1,4 +1,4 @@
-"""Backend selection: WSFAST_NO_EXTENSIONS, and the public names."""
+"""Backend selection: WSFAST_BACKEND, WSFAST_NO_EXTENSIONS, and the public names."""
 
 import importlib
 import importlib.util
@@ -26,13 +26,92 @@ def test_no_extensions_selects_python():
     assert _backend_in_child(WSFAST_NO_EXTENSIONS="1") == "python"
 
 
+def _importable(module):
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def test_top_level_matches_environment():
+    asked = os.environ.get("WSFAST_BACKEND")
     if os.environ.get("WSFAST_NO_EXTENSIONS"):
         assert wsfast.backend == "python"
-    elif importlib.util.find_spec("wsfast.codec._core") is None:
-        assert wsfast.backend == "python"
+    elif asked:
+        assert wsfast.backend == asked
     else:
-        assert wsfast.backend == "c"
+        from wsfast.codec.backend import BACKENDS, DEFAULT_ORDER
+
+        built = [name for name in DEFAULT_ORDER
+                 if _importable("wsfast.codec" + BACKENDS[name])]
+        assert wsfast.backend == built[0]
+
+
+@pytest.mark.parametrize("name", ["c", "cffi", "python"])
+def test_backend_env_selects_each_built_backend(name):
+    module = {"c": "wsfast.codec._core", "cffi": "wsfast.codec._cffi",
+              "python": "wsfast.codec._python"}[name]
+    if not _importable(module):
+        pytest.skip("%s backend not built" % name)
+    env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import wsfast, wsfast.codec.prepared as p; "
+         "print(wsfast.backend, p.PreparedMessage(b'x')._impl.BACKEND, "
+         "wsfast.FrameParser.__module__)"],
+        env=dict(env, WSFAST_BACKEND=name), capture_output=True, text=True, check=True)
+    backend, prepared_with, parser_module = out.stdout.split()
+    assert backend == prepared_with == name
+    assert parser_module.startswith(module), parser_module
+
+
+def test_no_extensions_wins_over_backend_env():
+    assert _backend_in_child(WSFAST_NO_EXTENSIONS="1", WSFAST_BACKEND="cffi") == "python"
+
+
+def test_unknown_backend_is_refused_with_the_choices():
+    env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
+    out = subprocess.run([sys.executable, "-c", "import wsfast"],
+                         env=dict(env, WSFAST_BACKEND="rust"),
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "WSFAST_BACKEND must be one of c, cffi, python, not 'rust'" in out.stderr
+
+
+def test_a_backend_asked_for_but_not_built_is_an_error(monkeypatch):
+    from wsfast.codec import backend
+
+    def missing(name):
+        raise ImportError("no module named %s" % name)
+
+    monkeypatch.setenv("WSFAST_BACKEND", "cffi")
+    monkeypatch.delenv("WSFAST_NO_EXTENSIONS", raising=False)
+    monkeypatch.setattr(backend, "load", missing)
+    with pytest.raises(ImportError, match="WSFAST_BACKEND=cffi, but that backend is not built"):
+        backend.choose()
+
+
+def test_default_falls_back_along_the_order(monkeypatch):
+    from wsfast.codec import backend
+
+    real = backend.load
+
+    def only_python(name):
+        if name != "python":
+            raise ImportError(name)
+        return real(name)
+
+    monkeypatch.delenv("WSFAST_BACKEND", raising=False)
+    monkeypatch.delenv("WSFAST_NO_EXTENSIONS", raising=False)
+    monkeypatch.setattr(backend, "load", only_python)
+    assert backend.choose().BACKEND == "python"
+
+
+def test_pypy_prefers_cffi():
+    code = ("import platform; platform.python_implementation = lambda: 'PyPy'; "
+            "import wsfast.codec.backend as b; print(' '.join(b.DEFAULT_ORDER))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["cffi", "c", "python"]
 
 
 def test_public_names_come_from_the_active_backend():
