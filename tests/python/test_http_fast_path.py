@@ -224,3 +224,31 @@ def test_mutated_upgrade_same_answer(build, where, byte, cut):
     data = bytearray(HEAD)
     data[where] = byte
     check_head(*build, bytes(data[: max(cut, where + 1)]) if cut < len(HEAD) else bytes(data))
+
+
+def _cffi_or_skip():
+    try:
+        return importlib.import_module("wsfast.codec._cffi")
+    except ImportError:
+        pytest.skip("the cffi backend is not built")
+
+
+@pytest.mark.parametrize("data", CORPUS + [HEAD[:n] for n in range(0, len(HEAD), 7)])
+@pytest.mark.parametrize("limits", [(8192, 100), (len(HEAD), 5), (len(HEAD) - 1, 100), (8192, 0)])
+def test_both_bindings_read_a_head_alike(data, limits):
+    """The cffi binding of the fast path gives the Cython one's answers."""
+    c = pytest.importorskip("wsfast.codec._core")
+    cffi = _cffi_or_skip()
+    assert cffi.parse_request_head(data, *limits) == c.parse_request_head(data, *limits)
+    assert cffi.parse_request_head(memoryview(data), *limits) == c.parse_request_head(data, *limits)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_both_bindings_agree_on_mutated_heads(noise):
+    c = pytest.importorskip("wsfast.codec._core")
+    cffi = _cffi_or_skip()
+    cut = len(noise) % len(HEAD)
+    data = HEAD[:cut] + noise + HEAD[cut:]
+    assert cffi.parse_request_head(data, 8192, 100) == c.parse_request_head(data, 8192, 100)
+    assert cffi.websocket_accept(noise) == c.websocket_accept(noise)

@@ -96,6 +96,30 @@ CDEF = """
     size_t wsf_inflater_mem(const wsf_inflater *s);
     int wsf_z_close_code(int rc);
 
+    /* http_head.h, accept_key.h */
+    #define WSF_HEAD_DONE ...
+    #define WSF_UPGRADE_WEBSOCKET ...
+    #define WSF_UPGRADE_VALID ...
+    #define WSF_UPGRADE_OFFERS ...
+    #define WSF_ACCEPT_LEN ...
+    typedef struct wsf_head_field {
+        uint32_t name, name_len;
+        uint32_t value, value_len;
+    } wsf_head_field;
+    typedef struct wsf_request_head {
+        size_t head_len;
+        uint32_t target, target_len;
+        uint32_t nfields;
+        uint32_t key;
+        unsigned upgrade;
+    } wsf_request_head;
+    int wsf_parse_request_head(const uint8_t *in, size_t len, size_t max_head_size,
+                               wsf_head_field *fields, size_t max_fields,
+                               wsf_request_head *head);
+    void wsf_check_upgrade(const uint8_t *in, const wsf_head_field *fields,
+                           wsf_request_head *head);
+    int wsf_accept_key(const uint8_t *key, size_t key_len, uint8_t *out);
+
     /* this module's own helper (BATCH_SOURCE) */
     int wsfast_whole_frames(wsf_parser *p, const uint8_t *in, size_t len, size_t *pos,
                             uint8_t *out, size_t out_cap, size_t *lens, uint8_t *meta,

@@ -14,6 +14,13 @@ from .frame import (
     close_code_valid,
     encode_frame,
 )
+from .http_head import (
+    UPGRADE_OFFERS,
+    UPGRADE_VALID,
+    UPGRADE_WEBSOCKET,
+    parse_request_head,
+    websocket_accept,
+)
 from .mask import apply_mask, apply_mask_with, mask_kernel, mask_kernels
 from .utf8 import Utf8Validator, validate_utf8
 from ...constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, MASK_POOL_SIZE
@@ -25,6 +32,9 @@ __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "MASK_POOL_SIZE",
+    "UPGRADE_OFFERS",
+    "UPGRADE_VALID",
+    "UPGRADE_WEBSOCKET",
     "Deflater",
     "FrameEncoder",
     "Inflater",
@@ -37,5 +47,7 @@ __all__ = [
     "encode_frame",
     "mask_kernel",
     "mask_kernels",
+    "parse_request_head",
     "validate_utf8",
+    "websocket_accept",
 ]

@@ -17,6 +17,11 @@ from wsfast.codec._core import (
     mask_kernel as mask_kernel,
     mask_kernels as mask_kernels,
     validate_utf8 as validate_utf8,
+    UPGRADE_OFFERS as UPGRADE_OFFERS,
+    UPGRADE_VALID as UPGRADE_VALID,
+    UPGRADE_WEBSOCKET as UPGRADE_WEBSOCKET,
+    parse_request_head as parse_request_head,
+    websocket_accept as websocket_accept,
 )
 
 BACKEND: str
@@ -25,4 +30,6 @@ __all__ = [
     "Deflater", "FrameEncoder", "Inflater", "FrameParser", "Utf8Validator",
     "apply_mask", "apply_mask_with", "check_close_payload", "close_code_valid",
     "encode_frame", "mask_kernel", "mask_kernels", "validate_utf8",
+    "UPGRADE_OFFERS", "UPGRADE_VALID", "UPGRADE_WEBSOCKET", "parse_request_head",
+    "websocket_accept",
 ]
