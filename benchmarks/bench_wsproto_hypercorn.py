@@ -4,7 +4,7 @@
 
 One hypercorn process per stack (``--workers 0``: the server runs in the
 process started, so its CPU time is read from /proc), serving
-``wsproto_echo_app.py`` on loopback; a websockets client sends 64 B text
+``tests/conformance/asgi_echo.py`` on loopback; a websockets client sends 64 B text
 messages, ping-pong (send, wait for the echo) and burst (100 sent, then
 100 read), deflate off and on. The figure is the server's CPU time (user +
 system) per message, median over rounds with min-max; rounds alternate
@@ -40,8 +40,8 @@ def _start(dropin):
     port = _free_port()
     launcher = ["-m", "wsfast.wsproto", "hypercorn"] if dropin else ["-m", "hypercorn"]
     proc = subprocess.Popen([sys.executable] + launcher + [
-        "wsproto_echo_app:app", "--workers", "0", "--bind", "127.0.0.1:%d" % port],
-        cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        "asgi_echo:app", "--workers", "0", "--bind", "127.0.0.1:%d" % port],
+        cwd=os.path.join(os.path.dirname(HERE), "tests", "conformance"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

@@ -5,7 +5,9 @@
     python tests/conformance/autobahn.py client [--cases ...]
 
 ``server`` runs wstest's fuzzingclient against ``wsfast echo`` (compression
-on); ``client`` runs wstest's fuzzingserver against the wsfast client
+on), or with ``--testee hypercorn`` against hypercorn serving an ASGI echo
+app (``asgi_echo.py``) on the wsproto drop-in (``python -m wsfast.wsproto``);
+``client`` runs wstest's fuzzingserver against the wsfast client
 (``client_driver.py``). A case passes only as OK or INFORMATIONAL, for its
 behaviour and its close behaviour: NON-STRICT, UNIMPLEMENTED and FAILED
 all fail. The exit status is 0 only when every selected case passes.
@@ -125,7 +127,7 @@ def _summarise(outdir, agent, expect_all):
     return 0
 
 
-def run(mode, cases, exclude, timeout):
+def run(mode, cases, exclude, timeout, testee_name="wsfast"):
     wstest = setup()
     port = _free_port()
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -135,12 +137,24 @@ def run(mode, cases, exclude, timeout):
     agent = "wsfast"
     spec = {"outdir": outdir, "cases": cases, "exclude-cases": exclude, "exclude-agent-cases": {}}
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    testee_env = env
     log = open(os.path.join(rundir, "log.txt"), "w")
     started = time.monotonic()
     if mode == "server":
         spec["servers"] = [{"agent": agent, "url": "ws://127.0.0.1:%d" % port}]
-        testee = [sys.executable, "-m", "wsfast", "echo", "--port", str(port), "--workers", "1",
-                  "--max-message-size", str(64 << 20), "--ping-interval", "0"]
+        if testee_name in ("hypercorn", "hypercorn-wsproto"):
+            # hypercorn's own WebSocket code over wsfast.wsproto; the app
+            # is found on PYTHONPATH (the testee's only: this folder's
+            # autobahn.py would shadow wstest's own package).
+            testee_env = dict(env, PYTHONPATH=HERE)
+            # hypercorn-wsproto: the same on upstream wsproto, for comparison.
+            launcher = ["-m", "wsfast.wsproto", "hypercorn"] if testee_name == "hypercorn" \
+                else ["-m", "hypercorn"]
+            testee = [sys.executable] + launcher + ["asgi_echo:app", "--workers", "0",
+                                                    "--bind", "127.0.0.1:%d" % port]
+        else:
+            testee = [sys.executable, "-m", "wsfast", "echo", "--port", str(port), "--workers", "1",
+                      "--max-message-size", str(64 << 20), "--ping-interval", "0"]
         tool = [wstest, "-m", "fuzzingclient", "-s", "spec.json"]
     else:
         spec["url"] = "ws://127.0.0.1:%d" % port
@@ -149,15 +163,16 @@ def run(mode, cases, exclude, timeout):
     with open(os.path.join(rundir, "spec.json"), "w") as f:
         json.dump(spec, f)
     first, second = (testee, tool) if mode == "server" else (tool, testee)
+    first_env, second_env = (testee_env, env) if mode == "server" else (env, testee_env)
     background = subprocess.Popen(first, cwd=rundir, stdout=log, stderr=subprocess.STDOUT,
-                                  env=env, start_new_session=True)
+                                  env=first_env, start_new_session=True)
     try:
         if not _wait_port(port, background):
             print("%s did not start listening (see %s)" % (first[0], log.name))
             return 2
         try:
             rc = subprocess.run(second, cwd=rundir, stdout=log, stderr=subprocess.STDOUT,
-                                env=env, timeout=timeout).returncode
+                                env=second_env, timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             print("timed out after %ds" % timeout)
             return 2
@@ -177,11 +192,14 @@ def main(argv=None):
     ap.add_argument("--cases", nargs="*", default=["*"], help="case patterns (default: all)")
     ap.add_argument("--exclude", nargs="*", default=[], help="case patterns to skip")
     ap.add_argument("--timeout", type=int, default=1500, help="seconds for the whole suite")
+    ap.add_argument("--testee", choices=["wsfast", "hypercorn", "hypercorn-wsproto"],
+                    default="wsfast", help="server mode: wsfast echo, hypercorn on the wsproto "
+                    "drop-in, or hypercorn on upstream wsproto")
     args = ap.parse_args(argv)
     if args.mode == "setup":
         print(setup())
         return 0
-    return run(args.mode, args.cases, args.exclude, args.timeout)
+    return run(args.mode, args.cases, args.exclude, args.timeout, args.testee)
 
 
 if __name__ == "__main__":

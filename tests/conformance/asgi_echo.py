@@ -1,4 +1,5 @@
-"""A minimal ASGI WebSocket echo app for bench_wsproto_hypercorn.py."""
+"""A minimal ASGI WebSocket echo app: Autobahn's server cases against
+hypercorn on the wsproto drop-in, and benchmarks/bench_wsproto_hypercorn.py."""
 
 
 async def app(scope, receive, send):
