@@ -3,7 +3,7 @@
 # drop-in), from their pinned sdists fetched now, never copied here:
 # wsproto's API and behaviour tests, hypercorn's, trio-websocket's,
 # httpx-ws's, simple-websocket's and flask-sock's. A pytest plugin
-# (tests/wsproto/wsfast_wsproto_alias.py) makes `import wsproto` give the
+# (tests/wsproto_consumers/wsfast_wsproto_alias.py) makes `import wsproto` give the
 # drop-in; each run must say so. Then the end-to-end tests in
 # tests/python/test_wsproto_e2e.py (hypercorn and Flask-Sock serving real
 # clients). Run from the repository root inside the test venv, wsfast
@@ -30,7 +30,7 @@ for pin in wsproto==1.3.2 hypercorn==0.18.0 trio-websocket==0.12.2 httpx-ws==0.9
 done
 for f in sdists/*.tar.gz; do tar -xzf "$f"; done
 
-export PYTHONPATH="$ROOT/tests/wsproto"
+export PYTHONPATH="$ROOT/tests/wsproto_consumers"
 PLUGIN=(-p no:cacheprovider -p wsfast_wsproto_alias -o addopts= -W ignore::DeprecationWarning)
 FAILED=0
 suite() {  # suite NAME DIR PYTEST-ARGS...

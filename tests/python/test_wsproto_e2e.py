@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-APPS = pathlib.Path(__file__).resolve().parents[1] / "wsproto"
+APPS = pathlib.Path(__file__).resolve().parents[1] / "wsproto_consumers"
 SIZES = [0, 1, 125, 126, 65535, 65536, 1024 * 1024]
 START_TIMEOUT = 20.0
 
