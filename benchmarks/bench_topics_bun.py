@@ -23,9 +23,10 @@ counts; from the first publish written to the last message received, on
 the machine-wide monotonic clock), and the server's CPU time per
 delivered message (from /proc, all its threads). Each client checks
 that it got exactly the messages of its topics. The stacks alternate
-within each run, and every sample starts fresh processes; the table
-gives medians with min-max, and the ratio Bun / wsfast of CPU per
-message, per run. Bun comes from the npm package ``bun`` (its binary is
+within each run (their order rotating), and every sample starts fresh
+processes; the table gives medians with min-max, and each stack's CPU
+per message over wsfast's in the same run. ``--queued`` adds a
+prototype of another way to publish (see topics_server.py). Bun comes from the npm package ``bun`` (its binary is
 node_modules/bun/bin/bun.exe after ``npm install bun`` in any directory).
 """
 
@@ -157,18 +158,23 @@ def main(argv=None):
     parser.add_argument("--rate", type=float, default=0.0, help="publishes/s; 0: as fast as they are taken")
     parser.add_argument("--poll-interval", type=float, default=0.001,
                         help="clients pause this long (s) after each batch of events")
+    parser.add_argument("--queued", action="store_true",
+                        help="add wsfast-queued: topics_server.py --queued, a prototype that queues "
+                             "each publish for the loop's flush (one write per subscriber per pass)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per sample, at most")
     parser.add_argument("--json", help="write every sample here")
     args = parser.parse_args(argv)
     assignment(args.conns, args.topics, args.per_topic)  # a bad plan fails here, not in a client
     commands = {"wsfast": [sys.executable, os.path.join(HERE, "topics_server.py"), "{port}"]}
+    if args.queued:
+        commands["wsfast-queued"] = commands["wsfast"] + ["--queued"]
     if args.bun:
         commands["bun"] = [args.bun, os.path.join(HERE, "bun_topics_server.js"), "{port}"]
     samples = {name: [] for name in commands}
-    ratios = []
+    ratios = {name: [] for name in commands if name != "wsfast"}  # CPU per message / wsfast's, per run
     for run in range(args.runs):
-        order = list(commands) if run % 2 == 0 else list(reversed(commands))
+        order = list(commands)[run % len(commands):] + list(commands)[:run % len(commands)]
         got = {}
         for name in order:
             result = run_sample(name, commands[name], args)
@@ -177,27 +183,28 @@ def main(argv=None):
                 return 1
             got[name] = result
             samples[name].append(result)
-        if "bun" in got:
-            ratios.append(got["bun"]["server_cpu_us_per_msg"] / got["wsfast"]["server_cpu_us_per_msg"])
+        for name in ratios:
+            ratios[name].append(got[name]["server_cpu_us_per_msg"] / got["wsfast"]["server_cpu_us_per_msg"])
         print("run %d: " % (run + 1) + "; ".join(
             "%s %.0f msg/s, %.2f us CPU/msg" % (n, got[n]["delivered_per_s"], got[n]["server_cpu_us_per_msg"])
-            for n in commands) + ("; Bun/wsfast CPU %.2f" % ratios[-1] if ratios else ""), flush=True)
+            for n in commands), flush=True)
 
     each = args.topics * args.per_topic // args.conns
     print("\n%d topics x %d subscribers on %d connections (%d topics each), %d client processes; "
           "%d publishes of %d B per sample (%s), after %d uncounted; %d runs: median (min-max)"
           % (args.topics, args.per_topic, args.conns, each, args.procs, args.publishes, SIZE,
              "%g/s" % args.rate if args.rate else "as fast as taken", args.warmup, args.runs))
-    print("| server | delivered messages/s | server CPU per delivered message (us) |\n|---|---|---|")
+    print("| server | delivered messages/s | server CPU per delivered message (us) | CPU per message / "
+          "wsfast's, same run |\n|---|---|---|---|")
     for name in commands:
-        print("| %s | %s | %s |" % (name, spread([s["delivered_per_s"] for s in samples[name]], "%.0f"),
-                                    spread([s["server_cpu_us_per_msg"] for s in samples[name]], "%.2f")))
-    if ratios:
-        print("| Bun / wsfast, CPU per message, same run | | %s |" % spread(ratios, "%.2f"))
+        print("| %s | %s | %s | %s |" % (
+            name, spread([s["delivered_per_s"] for s in samples[name]], "%.0f"),
+            spread([s["server_cpu_us_per_msg"] for s in samples[name]], "%.2f"),
+            spread(ratios[name], "%.2f") if name in ratios else "1"))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "environment": environment(()), "samples": samples,
-                       "bun_over_wsfast_cpu": ratios}, f, indent=1)
+                       "cpu_per_message_over_wsfast": ratios}, f, indent=1)
     return 0
 
 

@@ -5,7 +5,15 @@ topics (``ws.subscribe``) and is answered with the text ``ok``; a binary
 message is published (``server.publish``) to topic ``t<N>``, N being its
 first 4 bytes (big-endian). Loopback only, compression and pings off.
 
-    python topics_server.py PORT"""
+``--queued``: a prototype of a different publish, to measure it, not an
+API: the message is encoded once and queued on each subscriber
+(``ws.send_prepared``) for the loop's flush at the end of the pass, so
+that what one pass publishes leaves in one write per subscriber, as
+uWebSockets does; ``server.publish`` writes to each subscriber at once.
+It reads the server's topic registry (a private name) and skips the
+backpressure rules; every client here reads.
+
+    python topics_server.py PORT [--queued]"""
 
 import os
 import sys
@@ -15,11 +23,17 @@ sys.path.insert(0, os.path.join(HERE, os.pardir, "src"))
 sys.path.insert(0, HERE)
 
 from servers import HOST, raise_nofile  # noqa: E402
+from wsfast.codec.prepared import PreparedMessage  # noqa: E402
 from wsfast.server import Server  # noqa: E402
 
 
-def main(port):
+def main(port, queued=False):
     raise_nofile()
+
+    def publish_queued(topic, message):
+        prepared = PreparedMessage(message)
+        for ws in server._topics.subscribers(topic):
+            ws.send_prepared(prepared)
 
     def on_message(ws, message):
         if type(message) is str:
@@ -29,13 +43,14 @@ def main(port):
                     ws.subscribe(name)
                 ws.send("ok")
             return
-        server.publish("t%d" % int.from_bytes(message[:4], "big"), message)
+        publish("t%d" % int.from_bytes(message[:4], "big"), message)
 
     server = Server(HOST, port, compression=False, ping_interval=None, backlog=4096,
                     on_message=on_message)
+    publish = publish_queued if queued else server.publish
     server.listen()
     server.run()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), "--queued" in sys.argv[2:])
