@@ -11,7 +11,9 @@ on what else the machine is doing, so this is the figure to compare
 builds with. The clients (a plain epoll loop in a second process) only
 drain their sockets. With ``--publish``, every client subscribes to one
 topic when it opens and each message goes out with ``server.publish``
-instead of ``server.broadcast``. Needs valgrind.
+instead of ``server.broadcast``. ``--functions N`` also prints the N
+functions whose instructions grow most with the messages (self cost from
+``callgrind_annotate``, differenced the same way). Needs valgrind.
 """
 
 import argparse
@@ -111,10 +113,28 @@ def count(clients, broadcasts, workdir, publish=False):
     return int(found.group(1))
 
 
+ANNOTATE_ROW = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)(?:\s+\[(.*)\])?\s*$")
+
+
+def function_costs(path):
+    """{function: self instructions} of one callgrind output."""
+    text = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True,
+                          text=True, timeout=600).stdout
+    costs = {}
+    for line in text.splitlines():
+        m = ANNOTATE_ROW.match(line)
+        if m and "PROGRAM TOTALS" not in line:
+            where = m.group(2).rsplit("/", 1)[-1]
+            name = "%s [%s]" % (where, os.path.basename(m.group(3) or "?"))
+            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=2000)
     p.add_argument("--broadcasts", type=int, default=20)
+    p.add_argument("--functions", type=int, default=0, help="show the N functions that grow most")
     p.add_argument("--publish", action="store_true", help="server.publish to one topic instead of broadcast")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -129,9 +149,16 @@ def main(argv=None):
         k = args.broadcasts
         low = count(args.clients, k, workdir, args.publish)
         high = count(args.clients, 3 * k, workdir, args.publish)
+        what = "publish" if args.publish else "broadcast"
+        if args.functions:
+            a = function_costs(os.path.join(workdir, "callgrind.%d" % k))
+            b = function_costs(os.path.join(workdir, "callgrind.%d" % (3 * k)))
+            per = sorted(((b.get(f, 0) - a.get(f, 0)) / (2.0 * k * args.clients), f) for f in set(a) | set(b))
+            print("instructions per client and %s, by function (self cost):" % what)
+            for v, f in reversed(per[-args.functions:]):
+                print("%8.1f  %s" % (v, f))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    what = "publish" if args.publish else "broadcast"
     print("%d clients: %d instructions for %d %ses, %d for %d; per client and %s: %d" % (
         args.clients, low, k, what, high, 3 * k, what, (high - low) // (2 * k * args.clients)))
     return 0
