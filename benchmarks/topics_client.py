@@ -17,7 +17,6 @@ the same client for every server. Sockets close with RST.
 """
 
 import argparse
-import json
 import os
 import select
 import sys
