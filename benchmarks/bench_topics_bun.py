@@ -160,7 +160,8 @@ def main(argv=None):
                         help="clients pause this long (s) after each batch of events")
     parser.add_argument("--queued", action="store_true",
                         help="add wsfast-queued: topics_server.py --queued, a prototype that queues "
-                             "each publish for the loop's flush (one write per subscriber per pass)")
+                             "each publish for the loop's flush (one write per subscriber per pass), "
+                             "and wsfast-queued-4096: the same taking up to 4,096 frames a pass")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per sample, at most")
     parser.add_argument("--json", help="write every sample here")
@@ -169,6 +170,7 @@ def main(argv=None):
     commands = {"wsfast": [sys.executable, os.path.join(HERE, "topics_server.py"), "{port}"]}
     if args.queued:
         commands["wsfast-queued"] = commands["wsfast"] + ["--queued"]
+        commands["wsfast-queued-4096"] = commands["wsfast"] + ["--queued", "--step-frames", "4096"]
     if args.bun:
         commands["bun"] = [args.bun, os.path.join(HERE, "bun_topics_server.js"), "{port}"]
     samples = {name: [] for name in commands}

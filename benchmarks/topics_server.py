@@ -11,9 +11,12 @@ API: the message is encoded once and queued on each subscriber
 that what one pass publishes leaves in one write per subscriber, as
 uWebSockets does; ``server.publish`` writes to each subscriber at once.
 It reads the server's topic registry (a private name) and skips the
-backpressure rules; every client here reads.
+backpressure rules; every client here reads. ``--step-frames N`` sets
+each connection's ``max_step_frames`` (128 by default: the frames of one
+read handled per loop pass), so that one pass can take more of the
+publisher's messages, and publish more, before the flush.
 
-    python topics_server.py PORT [--queued]"""
+    python topics_server.py PORT [--queued] [--step-frames N]"""
 
 import os
 import sys
@@ -27,8 +30,12 @@ from wsfast.codec.prepared import PreparedMessage  # noqa: E402
 from wsfast.server import Server  # noqa: E402
 
 
-def main(port, queued=False):
+def main(port, queued=False, step_frames=None):
     raise_nofile()
+
+    def on_open(ws):
+        if step_frames:
+            ws.conn.max_step_frames = step_frames
 
     def publish_queued(topic, message):
         prepared = PreparedMessage(message)
@@ -46,11 +53,13 @@ def main(port, queued=False):
         publish("t%d" % int.from_bytes(message[:4], "big"), message)
 
     server = Server(HOST, port, compression=False, ping_interval=None, backlog=4096,
-                    on_message=on_message)
+                    on_message=on_message, on_open=on_open)
     publish = publish_queued if queued else server.publish
     server.listen()
     server.run()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), "--queued" in sys.argv[2:])
+    opts = sys.argv[2:]
+    main(int(sys.argv[1]), "--queued" in opts,
+         int(opts[opts.index("--step-frames") + 1]) if "--step-frames" in opts else None)
