@@ -159,8 +159,9 @@ def main(argv=None):
                 print("%8.1f  %s" % (v, f))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("%d clients: %d instructions for %d %ses, %d for %d; per client and %s: %d" % (
-        args.clients, low, k, what, high, 3 * k, what, (high - low) // (2 * k * args.clients)))
+    print("%d clients: %d instructions for %d %s, %d for %d; per client and %s: %d" % (
+        args.clients, low, k, what + ("es" if what == "publish" else "s"), high, 3 * k, what,
+        (high - low) // (2 * k * args.clients)))
     return 0
 
 
