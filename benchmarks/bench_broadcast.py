@@ -52,14 +52,19 @@ def percentile(sorted_values, q):
 class ClientProcs:
     """The client processes, and their JSON lines read with a deadline."""
 
-    def __init__(self, port, sizes, broadcasts, timeout):
+    def __init__(self, port, sizes, broadcasts, timeout, argv=None):
+        """``argv(i, k)``: the command of client process i, holding k
+        connections (default: broadcast_client.py)."""
         self.procs, self.buffers, self.errlogs = [], {}, []
         self.sel = selectors.DefaultSelector()
-        for k in sizes:
+        if argv is None:
+            def argv(_i, k):
+                return [sys.executable, os.path.join(HERE, "broadcast_client.py"), "--port", str(port),
+                        "--conns", str(k), "--broadcasts", str(broadcasts), "--timeout", str(timeout)]
+        for i, k in enumerate(sizes):
             err = tempfile.TemporaryFile()
             proc = subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "broadcast_client.py"), "--port", str(port),
-                 "--conns", str(k), "--broadcasts", str(broadcasts), "--timeout", str(timeout)],
+                argv(i, k),
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
             self.procs.append(proc)
             self.errlogs.append(err)

@@ -1,6 +1,6 @@
 """Server instructions per client per broadcast, counted by callgrind.
 
-    python benchmarks/callgrind_broadcast.py [--clients 2000] [--broadcasts 20]
+    python benchmarks/callgrind_broadcast.py [--clients 2000] [--broadcasts 20] [--publish]
 
 Runs a wsfast server under ``valgrind --tool=callgrind`` twice, with
 ``--broadcasts`` K and 3K broadcasts of 64 B to ``--clients`` M
@@ -9,7 +9,11 @@ instructions the server spends per client and broadcast, with start-up,
 handshakes and shutdown cancelled out. Instruction counts do not depend
 on what else the machine is doing, so this is the figure to compare
 builds with. The clients (a plain epoll loop in a second process) only
-drain their sockets. Needs valgrind.
+drain their sockets. With ``--publish``, every client subscribes to one
+topic when it opens and each message goes out with ``server.publish``
+instead of ``server.broadcast``. ``--functions N`` also prints the N
+functions whose instructions grow most with the messages (self cost from
+``callgrind_annotate``, differenced the same way). Needs valgrind.
 """
 
 import argparse
@@ -27,8 +31,8 @@ UPGRADE = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgr
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 
 
-def serve(clients, broadcasts, port):
-    """The measured process: wait for the clients, broadcast, exit."""
+def serve(clients, broadcasts, port, publish=False):
+    """The measured process: wait for the clients, broadcast (or publish), exit."""
     from wsfast.server import Server
 
     done = [0]
@@ -36,11 +40,16 @@ def serve(clients, broadcasts, port):
     def step():
         if done[0] >= broadcasts:
             os._exit(0)  # the clients see EOF and stop
-        server.broadcast(b"x" * 64)
+        if publish:
+            server.publish("t", b"x" * 64)
+        else:
+            server.broadcast(b"x" * 64)
         done[0] += 1
         server.call_later(0.002, step)  # after the loop's flush
 
     def on_open(ws):
+        if publish:
+            ws.subscribe("t")
         if len(server.clients) == clients:
             server.call_later(0.5, step)
 
@@ -79,7 +88,7 @@ def drain(clients, port, timeout=600.0):
                 socks.pop(fd).close()
 
 
-def count(clients, broadcasts, workdir):
+def count(clients, broadcasts, workdir, publish=False):
     """Instructions of one server run under callgrind."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,7 +98,7 @@ def count(clients, broadcasts, workdir):
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, "--log-file=" + log,
          sys.executable, os.path.abspath(__file__), "--serve", "--clients", str(clients),
-         "--broadcasts", str(broadcasts), "--port", str(port)])
+         "--broadcasts", str(broadcasts), "--port", str(port)] + (["--publish"] if publish else []))
     try:
         drain(clients, port)
         server.wait(timeout=600)
@@ -104,26 +113,55 @@ def count(clients, broadcasts, workdir):
     return int(found.group(1))
 
 
+ANNOTATE_ROW = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)(?:\s+\[(.*)\])?\s*$")
+
+
+def function_costs(path):
+    """{function: self instructions} of one callgrind output."""
+    text = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True,
+                          text=True, timeout=600).stdout
+    costs = {}
+    for line in text.splitlines():
+        m = ANNOTATE_ROW.match(line)
+        if m and "PROGRAM TOTALS" not in line:
+            where = m.group(2).rsplit("/", 1)[-1]
+            name = "%s [%s]" % (where, os.path.basename(m.group(3) or "?"))
+            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=2000)
     p.add_argument("--broadcasts", type=int, default=20)
+    p.add_argument("--functions", type=int, default=0, help="show the N functions that grow most")
+    p.add_argument("--publish", action="store_true", help="server.publish to one topic instead of broadcast")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve:
-        serve(args.clients, args.broadcasts, args.port)
+        serve(args.clients, args.broadcasts, args.port, args.publish)
         return 0
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed")
     workdir = tempfile.mkdtemp(prefix="wsfast-callgrind-")
     try:
         k = args.broadcasts
-        low, high = count(args.clients, k, workdir), count(args.clients, 3 * k, workdir)
+        low = count(args.clients, k, workdir, args.publish)
+        high = count(args.clients, 3 * k, workdir, args.publish)
+        what = "publish" if args.publish else "broadcast"
+        if args.functions:
+            a = function_costs(os.path.join(workdir, "callgrind.%d" % k))
+            b = function_costs(os.path.join(workdir, "callgrind.%d" % (3 * k)))
+            per = sorted(((b.get(f, 0) - a.get(f, 0)) / (2.0 * k * args.clients), f) for f in set(a) | set(b))
+            print("instructions per client and %s, by function (self cost):" % what)
+            for v, f in reversed(per[-args.functions:]):
+                print("%8.1f  %s" % (v, f))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("%d clients: %d instructions for %d broadcasts, %d for %d; per client and broadcast: %d" % (
-        args.clients, low, k, high, 3 * k, (high - low) // (2 * k * args.clients)))
+    print("%d clients: %d instructions for %d %s, %d for %d; per client and %s: %d" % (
+        args.clients, low, k, what + ("es" if what == "publish" else "s"), high, 3 * k, what,
+        (high - low) // (2 * k * args.clients)))
     return 0
 
 

@@ -7,6 +7,11 @@ import subprocess
 import sys
 import time
 
+# benchmarks/servers.py imports its sibling common.py by name.
+BENCHMARKS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if BENCHMARKS not in sys.path:
+    sys.path.append(BENCHMARKS)
+
 from benchmarks.servers import raise_nofile  # noqa: E402,F401  (one copy, shared)
 
 PAGE = os.sysconf("SC_PAGE_SIZE")

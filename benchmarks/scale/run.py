@@ -18,6 +18,12 @@ Phases:
   minus that instant. Repeated ``--repeat`` times. While waiting, clients
   pause ``--poll-interval`` (1 ms) after each batch of events, so that on
   one machine their wakeups do not run inside the server's send().
+- ``publish`` (wsfast): every connection subscribes to one topic when it
+  opens; one worker publishes a 64 B message to it (``server.publish``:
+  the other workers get it over the workers' bus), and the same message
+  is broadcast as above, alternating, ``--repeat`` times each, so that
+  the two figures come from the same run. ``--publish-variants`` adds
+  ``publish-early`` (the bus is flushed before the local writes).
 - ``slow``: ``--slow-fraction`` of the clients stop reading; a pressure
   stream aimed at them pushes them over the water marks; then the 64 B
   broadcast again (policy ``slow="skip"``), then a ``slow="queue"`` stream
@@ -47,7 +53,8 @@ from benchmarks.scale import procs  # noqa: E402
 from benchmarks.scale.scenario import Harness, procs_for  # noqa: E402
 from benchmarks.scale.stats import kib, mib, ms  # noqa: E402
 
-PHASES = ("connect", "broadcast", "slow", "peers", "churn")
+PHASES = ("connect", "broadcast", "publish", "slow", "peers", "churn")
+TOPIC = "all"  # the publish phase's topic
 PEER_STEPS = (10_000, 25_000, 50_000, 100_000)
 
 
@@ -67,7 +74,8 @@ def run_main(opts, report):
                             "client_procs": clients, "slow_every": slow_every}
     with Harness(opts.stack, workers, clients, slow_every=slow_every, high_water=opts.high_water,
                  low_water=opts.low_water, max_buffered=opts.max_buffered,
-                 poll_interval=opts.poll_interval, log=log) as h:
+                 poll_interval=opts.poll_interval, topic=TOPIC if "publish" in opts.phases else None,
+                 log=log) as h:
         base = h.start_server()
         h.start_clients()
         log("%s: %d workers %s, %d client processes; baseline RSS %s" % (
@@ -96,8 +104,26 @@ def run_main(opts, report):
                     i, r["received"], r["readers"], ms(r["latency"]["p50"]), ms(r["latency"]["p99"]),
                     ms(r["latency"]["max"]), r["reached"], r["eligible"]))
                 time.sleep(0.5)
+        if "publish" in opts.phases:
+            out["publish"] = run_publish(h, opts)
         if "slow" in opts.phases and slow_every:
             out["slow"] = run_slow(h, opts)
+
+
+def run_publish(h, opts):
+    """Publish to the topic everyone holds, against broadcast, alternating."""
+    variants = ["broadcast"] + opts.publish_variants
+    runs = {v: [] for v in variants}
+    for i in range(opts.repeat):
+        order = variants[i % len(variants):] + variants[:i % len(variants)]
+        for j, via in enumerate(order):
+            r = h.broadcast(400 + 10 * i + j, timeout=opts.broadcast_timeout, via=via)
+            runs[via].append(r)
+            log("%s %d: %d/%d received; p50 %s p99 %s max %s; workers' CPU %.2f+%.2f s" % (
+                via, i, r["received"], r["readers"], ms(r["latency"]["p50"]), ms(r["latency"]["p99"]),
+                ms(r["latency"]["max"]), r["server_cpu"]["user"], r["server_cpu"]["system"]))
+            time.sleep(0.5)
+    return runs
 
 
 def run_slow(h, opts):
@@ -243,6 +269,9 @@ def markdown(report):
             lines += ["", "### " + title, ""] + broadcast_table(runs)
             lines += ["", "Clients pause %g ms after each batch of events (`--poll-interval`)." % (
                 1000 * report["options"]["poll_interval"])]
+    pub = (main or {}).get("publish")
+    if pub:
+        lines += publish_report(pub)
     slow = (main or {}).get("slow")
     if slow:
         lines += ["", "### Slow readers (%d stalled)" % slow["stalled"], ""] + broadcast_table(slow["broadcast"])
@@ -288,6 +317,40 @@ def markdown(report):
                   "- descriptors per worker: %s at start, %s at the end" % (
                       sorted(b["fds"].values()), sorted(f["fds"].values()))]
     return "\n".join(lines)
+
+
+def publish_report(pub):
+    """Each variant's runs, then medians and ratios to broadcast of the same run."""
+    lines = []
+    for via, runs in pub.items():
+        lines += ["", "### %s: 64 B to every client (all subscribe to one topic)" % via, ""] + broadcast_table(runs)
+    base = pub["broadcast"]
+
+    def cpu_total(r):
+        return r["server_cpu"]["user"] + r["server_cpu"]["system"]
+
+    lines += ["", "| | max (all delivered), median (min-max) | x broadcast, per repeat | workers' CPU "
+              "user+sys, median | x broadcast |", "|---|---|---|---|---|"]
+    for via, runs in pub.items():
+        done = [r for r in runs if not r["missing"]]
+        if not done:
+            lines.append("| %s | incomplete | | | |" % via)
+            continue
+        t = sorted(r["latency"]["max"] for r in done)
+        c = sorted(cpu_total(r) for r in runs)
+        ratio_t = sorted(r["latency"]["max"] / b["latency"]["max"] for r, b in zip(runs, base)
+                         if not r["missing"] and not b["missing"])
+        ratio_c = sorted(cpu_total(r) / cpu_total(b) for r, b in zip(runs, base) if cpu_total(b))
+        lines.append("| %s | %s (%s-%s) | %s | %.2f s | %s |" % (
+            via, ms(median(t)), ms(t[0]), ms(t[-1]),
+            "%.2f (%.2f-%.2f)" % (median(ratio_t), ratio_t[0], ratio_t[-1]) if ratio_t else "-",
+            median(c), "%.2f (%.2f-%.2f)" % (median(ratio_c), ratio_c[0], ratio_c[-1]) if ratio_c else "-"))
+    return lines
+
+
+def median(sorted_values):
+    n = len(sorted_values)
+    return (sorted_values[n // 2] + sorted_values[(n - 1) // 2]) / 2
 
 
 def broadcast_table(runs):
@@ -346,6 +409,8 @@ def main(argv=None):
     p.add_argument("--poll-interval", type=float, default=0.001,
                    help="clients pause this long (s) after each batch of events while expecting a "
                         "broadcast; 0 = wake for every event")
+    p.add_argument("--publish-variants", default="publish",
+                   help="for the publish phase, comma-separated: publish, publish-early")
     p.add_argument("--slow-fraction", type=float, default=0.1)
     p.add_argument("--pressure-size", type=int, default=16 * 1024)
     p.add_argument("--high-water", type=int, default=64 * 1024)
@@ -367,6 +432,13 @@ def main(argv=None):
         opts.client_procs = opts.client_procs or 2
     opts.phases = [x for x in opts.phases.split(",") if x]
     opts.peers = [x for x in opts.peers.split(",") if x and x != "none"]
+    opts.publish_variants = [x for x in opts.publish_variants.split(",") if x]
+    if "publish" in opts.phases and opts.stack != "wsfast":
+        log("the publish phase needs --stack wsfast: left out")
+        opts.phases.remove("publish")
+    for v in opts.publish_variants:
+        if v not in ("publish", "publish-early"):
+            p.error("unknown publish variant %r" % v)
     opts.peer_steps = [int(x) for x in opts.peer_steps.split(",")]
     for ph in opts.phases:
         if ph not in PHASES:
@@ -375,7 +447,7 @@ def main(argv=None):
     report = {"env": environment(), "argv": sys.argv[1:], "started": time.time(),
               "options": {"poll_interval": opts.poll_interval}}
     try:
-        if {"connect", "broadcast", "slow"} & set(opts.phases):
+        if {"connect", "broadcast", "publish", "slow"} & set(opts.phases):
             run_main(opts, report)
         if "peers" in opts.phases:
             run_peers(opts, report)

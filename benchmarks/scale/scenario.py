@@ -43,8 +43,9 @@ def split(total, parts):
 class Harness:
     def __init__(self, stack, workers, client_procs, *, slow_every=0, sources_per_client=4,
                  high_water=64 * 1024, low_water=16 * 1024, max_buffered=1024 * 1024,
-                 poll_interval=0.0, log=print):
+                 poll_interval=0.0, topic=None, log=print):
         self.poll_interval = poll_interval
+        self.topic = topic  # every connection subscribes to it (wsfast only)
         self.stack, self.workers, self.client_procs = stack, workers, client_procs
         self.slow_every = slow_every
         self.sources_per_client = sources_per_client
@@ -87,7 +88,8 @@ class Harness:
         hw, lw, mb = self.water
         cmd = procs.python_cmd("benchmarks.scale.servers", "--stack", self.stack,
                                "--workers", self.workers, "--port", self.port, "--control", self.dir,
-                               "--high-water", hw, "--low-water", lw, "--max-buffered", mb)
+                               "--high-water", hw, "--low-water", lw, "--max-buffered", mb,
+                               *(("--topic", self.topic) if self.topic else ()))
         self.server = procs.start(cmd, ROOT)
         self.ctl = Controller(self.dir)
         self.pids = self.ctl.discover(self.workers, 60.0)
@@ -205,12 +207,20 @@ class Harness:
         return {"steps": steps, "seconds": time.monotonic() - t_all, "failed": failed, "errors": errors,
                 "dead": self.alive()}
 
-    def broadcast(self, tag, *, size=64, to="all", policy="skip", lead=0.5, timeout=15.0):
+    def broadcast(self, tag, *, size=64, to="all", policy="skip", lead=0.5, timeout=15.0, via="broadcast"):
+        """One 64 B message to every client: every worker broadcasts at one
+        agreed instant (``via="broadcast"``), or the first worker alone
+        publishes it to the topic all clients subscribe to (``"publish"``;
+        ``"publish-early"``: handed to the bus before its own clients)."""
         client_pids = [c.pid for c in self.clients]
         cpu0 = procs.cpu_total(self.pids), procs.cpu_total(client_pids)
         at = time.monotonic() + lead
-        seq = self.ctl.send({"cmd": "broadcast", "at": at, "size": size, "tag": tag, "to": to,
-                             "policy": policy})
+        if via == "broadcast":
+            command = {"cmd": "broadcast", "at": at, "size": size, "tag": tag, "to": to, "policy": policy}
+        else:
+            command = {"cmd": "publish", "at": at, "size": size, "tag": tag, "topic": self.topic,
+                       "publisher": self.pids[0], "early": via == "publish-early"}
+        seq = self.ctl.send(command)
         self.send_clients({"cmd": "expect", "tag": tag, "timeout": lead + timeout})
         workers = self.ctl.gather(seq, lead + timeout)
         answers = self.read_clients(lead + timeout + 30.0)
@@ -225,7 +235,7 @@ class Harness:
                 lat_sent.extend(decode(a["lat_sent"]))
         s = summary(lat)
         return {
-            "tag": tag, "readers": readers, "received": received, "missing": readers - received,
+            "tag": tag, "via": via, "readers": readers, "received": received, "missing": readers - received,
             "latency": s, "latency_from_send": summary(lat_sent),
             "all_delivered": (s["max"] if received >= readers and readers else None),
             "reached": sum(w["reached"] for w in workers.values()),

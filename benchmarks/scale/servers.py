@@ -21,6 +21,15 @@ only traffic is the scenario's. Worker commands (JSON, see control.py):
   broadcast one ``size``-byte binary message carrying (at, send instant,
   tag) to every client (``to="all"``) or to the slow ones (``"slow"``);
   answers reached/eligible and how long the call and the flush took.
+- ``publish at size tag publisher topic early`` (wsfast, with
+  ``--topic``): the same message published to ``topic``, to which every
+  connection subscribed when it opened, by the worker whose PID is
+  ``publisher`` alone (``server.publish``: its own subscribers, and the
+  others through the workers' bus); the other workers answer at once.
+  ``early``: a variant that hands the message to the bus and flushes it
+  before writing to its own subscribers (``server.bus.publish``,
+  ``server.bus.flush``, then ``server.broadcast``), to measure what that
+  order would change.
 - ``pressure size count policy interval``: ``count`` broadcasts of
   ``size`` bytes to the slow clients only, one per loop pass or one every
   ``interval`` seconds; answers how many were
@@ -81,6 +90,14 @@ class Worker:
         elif name == "broadcast":
             delay = cmd["at"] - time.monotonic()
             self.stack.call_later(max(0.0, delay), self._fire, cmd, addr)
+        elif name == "publish":
+            if cmd["publisher"] != os.getpid():
+                count = self.stack.subscriber_count(cmd["topic"])
+                self.endpoint.reply(addr, {"seq": cmd.get("seq"), "reached": 0, "eligible": count,
+                                           "late": 0.0, "call": 0.0, "flushed": 0.0})
+                return
+            delay = cmd["at"] - time.monotonic()
+            self.stack.call_later(max(0.0, delay), self._fire, cmd, addr)
         elif name == "pressure":
             self._pressure(cmd, addr, 0, 0, 0)
         else:
@@ -96,9 +113,14 @@ class Worker:
     def _fire(self, cmd, addr):
         t0 = time.monotonic()
         payload = STAMP.pack(cmd["at"], t0, cmd["tag"]).ljust(cmd["size"], b"x")
-        targets = None if cmd.get("to", "all") == "all" else list(self.slow)
-        eligible = len(self.stack.clients()) if targets is None else len(targets)
-        reached = self.stack.broadcast(payload, targets, cmd.get("policy", "skip"))
+        if cmd["cmd"] == "publish":
+            # reached: this worker's own subscribers; the others' go through the bus
+            eligible = self.stack.subscriber_count(cmd["topic"])
+            reached = self.stack.publish(cmd["topic"], payload, cmd.get("early", False))
+        else:
+            targets = None if cmd.get("to", "all") == "all" else list(self.slow)
+            eligible = len(self.stack.clients()) if targets is None else len(targets)
+            reached = self.stack.broadcast(payload, targets, cmd.get("policy", "skip"))
         t1 = time.monotonic()
         # A timer due now runs on the next pass, after the loop's flush.
         self.stack.call_later(0, self._fired, cmd, addr, t0, t1, reached, eligible)
@@ -142,6 +164,20 @@ def run_wsfast(args):
         def call_later(self, delay, fn, *a):
             self.server.call_later(delay, fn, *a)
 
+        def subscriber_count(self, topic):
+            return self.server.subscriber_count(topic)
+
+        def publish(self, topic, payload, early):
+            if not early:
+                return self.server.publish(topic, payload)
+            # Every client here subscribes to the one topic, so its local
+            # subscribers are all the clients: broadcast reaches the same ones.
+            bus = self.server.bus
+            if bus is not None:
+                bus.publish(topic, payload)
+                bus.flush()
+            return self.server.broadcast(payload)
+
         def buffered(self, ws):
             return ws.buffered_amount if ws.ready_state == 1 else None
 
@@ -153,11 +189,16 @@ def run_wsfast(args):
             if args.slow_sndbuf:
                 ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.slow_sndbuf)
 
+    def on_open(ws, holder):
+        if args.topic:
+            ws.subscribe(args.topic)
+        holder["w"].on_open(ws)
+
     def make_server(port=None):
         holder = {}
         server = Server(
             args.host, port or args.port,
-            on_open=lambda ws: holder["w"].on_open(ws),
+            on_open=lambda ws: on_open(ws, holder),
             on_message=lambda ws, m: holder["w"].on_message(ws, m),
             on_close=lambda ws, code, reason: holder["w"].on_close(ws, reason),
             reuse_port=True, ping_interval=None, compression=False,
@@ -336,6 +377,7 @@ def main(argv=None):
     p.add_argument("--high-water", type=int, default=64 * 1024)
     p.add_argument("--low-water", type=int, default=16 * 1024)
     p.add_argument("--max-buffered", type=int, default=1024 * 1024)
+    p.add_argument("--topic", help="wsfast: every connection subscribes to this topic when it opens")
     p.add_argument("--slow-sndbuf", type=int, default=8192,
                    help="SO_SNDBUF for clients that say they are slow (0: leave it)")
     args = p.parse_args(argv)
