@@ -45,7 +45,7 @@ import sys, wsfast
 sys.exit(0 if wsfast.backend == "cffi" else "PyPy did not pick the cffi backend: %s" % wsfast.backend)
 PY
 # The C backend (Cython) is not built on PyPy: its tests skip; cffi's are required.
-WSFAST_REQUIRE_CFFI=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+env -u WSFAST_REQUIRE_C WSFAST_REQUIRE_CFFI=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
     tests/python/test_mask.py tests/python/test_utf8.py tests/python/test_frame_parse.py \
     tests/python/test_frame_rules.py tests/python/test_deflate.py
 "$VENV/bin/python" benchmarks/bench_cffi_pypy.py --rounds 3 --frames 20000
