@@ -21,6 +21,7 @@ TWINS = (
     "wsfast.protocol.connection",
     "wsfast.server.websocket",
     "wsfast.server.loop",
+    "wsfast.server.lifecycle",
     "wsfast.protocol.http",
     "wsfast.protocol.handshake",
     "wsfast.protocol.server_connection",

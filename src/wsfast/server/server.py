@@ -8,13 +8,9 @@ the application's handlers.
 from __future__ import annotations
 
 import collections
-import errno
 import logging
 import signal
-import _socket
 import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,41 +19,34 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from .._twins import load
 from ..shared import backpressure, topics
 from ..constants import (
-    CLOSE_ABNORMAL,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL_ERROR,
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
 )
-from ..errors import ProtocolError
-from ..protocol.events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
+from ..protocol.events import CLOSING, OPEN
 from ..protocol import INTERNAL_ERROR, NOT_FOUND, SERVER_FULL, UPGRADE_REQUIRED, Reject, build_rejection
 from ..codec.prepared import PreparedMessage
-from ..protocol import FAILURE_KEEPALIVE, FAILURE_PEER, ServerConnection, keepalive_tick
+from ..protocol import ServerConnection, keepalive_tick
 from . import limits
 from .poller import READ, Poller
 from .timers import Timers
-from .tls import TLSLayer
 
 if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
-    from . import loop
+    from . import lifecycle, loop
     from .websocket import (
         PHASE_CLOSING,
-        PHASE_DRAINING,
-        PHASE_GONE,
         PHASE_HANDSHAKE,
-        PHASE_LINGER,
         PHASE_OPEN,
         WebSocket,
         send_to_many,
     )
 else:
     loop = load("wsfast.server.loop")
+    lifecycle = load("wsfast.server.lifecycle")
     _websocket = load("wsfast.server.websocket")
-    PHASE_CLOSING, PHASE_DRAINING, PHASE_GONE = (
-        _websocket.PHASE_CLOSING, _websocket.PHASE_DRAINING, _websocket.PHASE_GONE)
-    PHASE_HANDSHAKE, PHASE_LINGER, PHASE_OPEN = (
-        _websocket.PHASE_HANDSHAKE, _websocket.PHASE_LINGER, _websocket.PHASE_OPEN)
+    PHASE_CLOSING, PHASE_HANDSHAKE, PHASE_OPEN = (
+        _websocket.PHASE_CLOSING, _websocket.PHASE_HANDSHAKE, _websocket.PHASE_OPEN)
     WebSocket, send_to_many = _websocket.WebSocket, _websocket.send_to_many
 
 log = logging.getLogger("wsfast.server")
@@ -66,23 +55,6 @@ READ_BUFFER_SIZE = 256 * 1024
 _EVENTS = ("open", "message", "close", "error", "ping", "pong", "http")
 #: Other names for events, as Node's ``ws`` spells them.
 _EVENT_ALIASES = {"connection": "open"}
-# Failures the error event reports: the peer's doing, not the application's.
-_REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)
-# Linux hands TCP_NODELAY from a listening socket to the sockets it
-# accepts, which saves a system call per connection.
-_NODELAY_INHERITED = sys.platform.startswith("linux")
-# The C socket's own getters give plain ints; socket.socket's properties
-# convert them to enums, about 1 us per accept wakeup.
-_sock_family = _socket.socket.family.__get__
-_sock_type = _socket.socket.type.__get__
-try:  # accept4 without an exception per batch, nor a socket.socket wrapper
-    from ._syscalls import accept as _accept_fd
-except ImportError:
-    _accept_fd = None  # type: ignore[assignment]
-_FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-# SO_LINGER on, 0 seconds: close() sends RST and frees unsent data at once.
-_ABORT = struct.pack("ii", 1, 0)
-
 
 if TYPE_CHECKING:
     import ssl as _ssl
@@ -369,43 +341,12 @@ class Server:
 
     # -- accepting -------------------------------------------------------------------
 
-    def _accept(self, lsock):
-        conns, poller = self._conns, self._poller
-        deadline = time.monotonic() + self.handshake_timeout
-        lfd, family, type_ = lsock.fileno(), _sock_family(lsock), _sock_type(lsock)
-        for _ in range(limits.ACCEPT_BATCH):
-            try:
-                if _accept_fd is None:
-                    sock, address = lsock.accept()
-                    sock.setblocking(False)
-                else:  # accept4, already non-blocking; None: no more waiting
-                    got = _accept_fd(lfd)
-                    if got is None:
-                        return
-                    sock = _socket.socket(family, type_, 0, got[0])
-                    address = got[1]
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in _FD_LIMIT_ERRNOS:
-                    self._pause_accepting(exc)
-                    return
-                continue  # ECONNABORTED and friends: that client is gone
-            n = len(conns)
-            if n >= self.max_connections + limits.REFUSE_MARGIN:
-                sock.close()
-                continue
-            if not _NODELAY_INHERITED and sock.family != socket.AF_UNIX:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if isinstance(address, tuple):
-                address = address[:2]
-            options = self._conn_options if n < self.max_connections else self._refuse_options
-            conn = ServerConnection(remote_address=address, **options)
-            tls = TLSLayer(self.ssl) if self.ssl is not None else None
-            ws = WebSocket(self, sock, address, conn, tls)
-            conns[ws.fd] = ws
-            poller.register(ws.fd, READ)
-            self._deadlines[ws] = deadline
+    # A handshake's accept, dispatch and close: compiled with the extension
+    # (server/lifecycle.py).
+    _accept = lifecycle.accept
+    _dispatch = lifecycle.dispatch
+    _closed = lifecycle.closed
+    _destroy = lifecycle.destroy
 
     def _pause_accepting(self, exc):
         """Out of descriptors: stop accepting briefly instead of spinning
@@ -425,35 +366,6 @@ class Server:
             self._poller.modify(fd, READ)
 
     # -- events -------------------------------------------------------------------------
-
-    def _dispatch(self, ws, events):
-        on_message = self._on_message
-        for ev in events:
-            t = type(ev)
-            if t is str or t is bytes:
-                # Closed here only if a handler failed the connection (a
-                # peer's close frame starts a step of its own: the messages
-                # before it are dispatched while the connection is open).
-                if on_message is not None and ws.conn.ready_state != CLOSED:
-                    try:
-                        on_message(ws, ev)
-                    except Exception as exc:
-                        self._handler_failed(ws, exc)
-            elif t is Open:
-                ws.phase = PHASE_OPEN
-                self._deadlines.pop(ws, None)
-                self.clients.add(ws)
-                self._call(ws, self._handlers["open"], ws)
-            elif t is Close:
-                self._closed(ws, ev.code, ev.reason)
-            elif t is Ping:
-                self._call(ws, self._handlers["ping"], ws, ev.data)
-            elif t is Pong:
-                self._call(ws, self._handlers["pong"], ws, ev.data)
-            elif t is HttpRequest:
-                self._answer_http(ws, ev.request)
-            elif t is HandshakeFailed:
-                log.debug("handshake from %s refused: %s %s", ws.remote_address, ev.status, ev.reason)
 
     def _call(self, ws, handler, *args):
         if handler is None:
@@ -477,16 +389,6 @@ class Server:
             ws.conn.fail(CLOSE_INTERNAL_ERROR, "internal error")
             ws._wrote()
 
-    def _closed(self, ws, code, reason):
-        conn = ws.conn
-        self._topics.unsubscribe_all(ws)
-        if code == CLOSE_ABNORMAL and conn.failure_kind in _REPORTED_FAILURES:
-            # We failed the connection (bad frames, bad data, a dead peer): say why.
-            self._call(None, self._handlers["error"], ws, ProtocolError(*conn.failure))
-        if ws in self.clients:
-            self.clients.discard(ws)
-            self._call(None, self._handlers["close"], ws, code, reason)
-
     def _answer_http(self, ws, request):
         handler = self._handlers["http"] or _no_upgrade
         try:
@@ -504,42 +406,6 @@ class Server:
 
     def _set_deadline(self, ws, delay):
         self._deadlines[ws] = time.monotonic() + delay
-
-    def _destroy(self, ws, reason="", eof=False):
-        """Close the socket now. Fires ``close`` (1006) if it has not fired.
-
-        This is where it is decided how TCP ends. Gracefully (FIN) only
-        when both sides are done: we sent everything and our FIN
-        (``_linger``), and the peer's FIN came (``eof``). Every other way
-        here drops the peer (timeouts, max_buffered, terminate(), a peer
-        that vanished without the close handshake, errors, shutdown):
-        that close is abortive (RST), so that the kernel frees what is
-        still unsent at once rather than retrying it for minutes to a peer
-        that does not read."""
-        if ws.phase == PHASE_GONE:
-            return
-        graceful = eof and ws.phase == PHASE_LINGER
-        ws.phase = PHASE_GONE
-        ws._out = None
-        if self._poller.name != "epoll":
-            # Closing the only descriptor of a socket removes it from epoll.
-            self._poller.unregister(ws.fd)
-        self._conns.pop(ws.fd, None)
-        self._deadlines.pop(ws, None)
-        sock = ws.sock
-        if not graceful:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
-            except OSError:
-                pass  # already reset, or not a socket that lingers
-        try:
-            sock.close()
-        except OSError:
-            pass
-        if ws in self.clients:
-            conn = ws.conn
-            conn.receive_eof(discard=True)
-            self._closed(ws, conn.close_code, reason or conn.close_reason)
 
     def _sweep_deadlines(self):
         now = time.monotonic()

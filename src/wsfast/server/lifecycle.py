@@ -1,0 +1,186 @@
+"""A connection's life on the server: accept, the events a read brings
+(open, messages, close, a plain HTTP request), and the end of its socket.
+
+These are the Server's per-handshake methods (``Server._accept``,
+``_dispatch``, ``_closed``, ``_destroy`` are these functions), kept apart
+from server.py so that they are compiled with the extension (see
+lifecycle_c.pxd): a handshake runs each of them once, and as interpreted
+Python they were most of a handshake's cost.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import _socket
+import struct
+import sys
+import time
+
+from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR
+from ..errors import ProtocolError
+from ..protocol.events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
+from ..protocol.server_connection import ServerConnection
+from ..protocol.connection import FAILURE_KEEPALIVE, FAILURE_PEER
+from . import limits
+from .poller import READ
+from .tls import TLSLayer
+from .websocket import PHASE_GONE, PHASE_HANDSHAKE, PHASE_LINGER, PHASE_OPEN, WebSocket
+
+try:  # accept4 without an exception per batch, nor a socket.socket wrapper
+    from ._syscalls import accept as _accept_fd
+except ImportError:
+    _accept_fd = None
+
+# Failures the error event reports: the peer's doing, not the application's.
+_REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)
+# Linux hands TCP_NODELAY from a listening socket to the sockets it
+# accepts, which saves a system call per connection.
+_NODELAY_INHERITED = sys.platform.startswith("linux")
+# The C socket's own getters give plain ints; socket.socket's properties
+# convert them to enums, about 1 us per accept wakeup.
+_sock_family = _socket.socket.family.__get__
+_sock_type = _socket.socket.type.__get__
+_FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+# SO_LINGER on, 0 seconds: close() sends RST and frees unsent data at once.
+_ABORT = struct.pack("ii", 1, 0)
+
+
+def accept(server, lsock):
+    """Accept up to ``limits.ACCEPT_BATCH`` connections from ``lsock``."""
+    conns, poller, deadlines = server._conns, server._poller, server._deadlines
+    deadline = time.monotonic() + server.handshake_timeout
+    lfd, family, type_ = lsock.fileno(), _sock_family(lsock), _sock_type(lsock)
+    max_connections = server.max_connections
+    ssl = server.ssl
+    for _ in range(limits.ACCEPT_BATCH):
+        try:
+            if _accept_fd is None:
+                sock, address = lsock.accept()
+                sock.setblocking(False)
+            else:  # accept4, already non-blocking; None: no more waiting
+                got = _accept_fd(lfd)
+                if got is None:
+                    return
+                sock = _socket.socket(family, type_, 0, got[0])
+                address = got[1]
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            if exc.errno in _FD_LIMIT_ERRNOS:
+                server._pause_accepting(exc)
+                return
+            continue  # ECONNABORTED and friends: that client is gone
+        n = len(conns)
+        if n >= max_connections + limits.REFUSE_MARGIN:
+            sock.close()
+            continue
+        if not _NODELAY_INHERITED and family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(address, tuple):
+            address = address[:2]
+        options = server._conn_options if n < max_connections else server._refuse_options
+        conn = ServerConnection(remote_address=address, **options)
+        ws = WebSocket(server, sock, address, conn, TLSLayer(ssl) if ssl is not None else None)
+        conns[ws.fd] = ws
+        poller.register(ws.fd, READ)
+        deadlines[ws] = deadline
+
+
+def dispatch(server, ws, events):
+    """Hand one read's events to the application's handlers."""
+    on_message = server._on_message
+    for ev in events:
+        t = type(ev)
+        if t is str or t is bytes:
+            # Closed here only if a handler failed the connection (a
+            # peer's close frame starts a step of its own: the messages
+            # before it are dispatched while the connection is open).
+            if on_message is not None and ws.conn.ready_state != CLOSED:
+                try:
+                    on_message(ws, ev)
+                except Exception as exc:
+                    server._handler_failed(ws, exc)
+        elif t is Open:
+            ws.phase = PHASE_OPEN
+            server._deadlines.pop(ws, None)
+            server.clients.add(ws)
+            handler = server._handlers["open"]
+            if handler is not None:
+                try:
+                    handler(ws)
+                except Exception as exc:
+                    server._handler_failed(ws, exc)
+        elif t is Close:
+            closed(server, ws, ev.code, ev.reason)
+        elif t is Ping or t is Pong:
+            handler = server._handlers["ping" if t is Ping else "pong"]
+            if handler is not None:
+                try:
+                    handler(ws, ev.data)
+                except Exception as exc:
+                    server._handler_failed(ws, exc)
+        elif t is HttpRequest:
+            server._answer_http(ws, ev.request)
+        elif t is HandshakeFailed:
+            server._log_debug("handshake from %s refused: %s %s", ws.remote_address, ev.status, ev.reason)
+
+
+def closed(server, ws, code, reason):
+    """The connection ended (``code``, ``reason``): forget its topics and
+    fire ``error`` (when we failed it for the peer's doing) and ``close``."""
+    conn = ws.conn
+    if ws._topics is not None:
+        server._topics.unsubscribe_all(ws)
+    if code == CLOSE_ABNORMAL and conn.failure_kind in _REPORTED_FAILURES:
+        # We failed the connection (bad frames, bad data, a dead peer): say why.
+        server._call(None, server._handlers["error"], ws, ProtocolError(*conn.failure))
+    clients = server.clients
+    if ws in clients:
+        clients.discard(ws)
+        handler = server._handlers["close"]
+        if handler is not None:
+            try:
+                handler(ws, code, reason)
+            except Exception as exc:
+                server._handler_failed(None, exc)
+
+
+def destroy(server, ws, reason="", eof=False):
+    """Close the socket now. Fires ``close`` (1006) if it has not fired.
+
+    This is where it is decided how TCP ends. Gracefully (FIN) only
+    when both sides are done: we sent everything and our FIN
+    (``_linger``), and the peer's FIN came (``eof``). Every other way
+    here drops the peer (timeouts, max_buffered, terminate(), a peer
+    that vanished without the close handshake, errors, shutdown):
+    that close is abortive (RST), so that the kernel frees what is
+    still unsent at once rather than retrying it for minutes to a peer
+    that does not read."""
+    if ws.phase == PHASE_GONE:
+        return
+    graceful = eof and ws.phase == PHASE_LINGER
+    ws.phase = PHASE_GONE
+    ws._out = None
+    if server._poller.name != "epoll":
+        # Closing the only descriptor of a socket removes it from epoll.
+        server._poller.unregister(ws.fd)
+    server._conns.pop(ws.fd, None)
+    server._deadlines.pop(ws, None)
+    sock = ws.sock
+    if not graceful:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+        except OSError:
+            pass  # already reset, or not a socket that lingers
+    try:
+        sock.close()
+    except OSError:
+        pass
+    if ws in server.clients:
+        conn = ws.conn
+        conn.receive_eof(discard=True)
+        closed(server, ws, conn.close_code, reason or conn.close_reason)
+
+
+__all__ = ["PHASE_HANDSHAKE", "accept", "closed", "destroy", "dispatch"]
