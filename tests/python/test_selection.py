@@ -181,6 +181,26 @@ def test_the_compiled_twins_are_chosen_when_built():
     assert out.stdout.split() == ["wsfast.protocol.connection_c", "wsfast.server.websocket_c"]
 
 
+def _server_path_in_child(env):
+    code = ("from wsfast.server import Server; import wsfast.server.websocket as w; "
+            "print(Server._accept.__module__, Server._dispatch.__module__, "
+            "Server._destroy.__module__, Server._closed.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], env=env,
+                         capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_the_servers_handshake_path_follows_the_twins():
+    # Server._accept and friends are server/lifecycle.py's functions:
+    # pure Python under WSFAST_NO_EXTENSIONS, the compiled twin otherwise.
+    pure = _server_path_in_child(dict(os.environ, WSFAST_NO_EXTENSIONS="1"))
+    assert pure == ["wsfast.server.lifecycle"] * 4
+    if not all(_compiled_twins().values()):
+        pytest.skip("compiled twins not built")
+    env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
+    assert _server_path_in_child(env) == ["wsfast.server.lifecycle_c"] * 4
+
+
 def test_a_twin_loads_only_by_its_listed_name():
     from wsfast._twins import load
 

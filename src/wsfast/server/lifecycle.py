@@ -25,7 +25,7 @@ from ..protocol.connection import FAILURE_KEEPALIVE, FAILURE_PEER
 from . import limits
 from .poller import READ
 from .tls import TLSLayer
-from .websocket import PHASE_GONE, PHASE_HANDSHAKE, PHASE_LINGER, PHASE_OPEN, WebSocket
+from .websocket import PHASE_GONE, PHASE_LINGER, PHASE_OPEN, WebSocket
 
 try:  # accept4 without an exception per batch, nor a socket.socket wrapper
     from ._syscalls import accept as _accept_fd
@@ -146,6 +146,11 @@ def closed(server, ws, code, reason):
                 server._handler_failed(None, exc)
 
 
+def set_deadline(server, ws, delay):
+    """Drop ``ws`` unless it ends within ``delay`` seconds (its close)."""
+    server._deadlines[ws] = time.monotonic() + delay
+
+
 def destroy(server, ws, reason="", eof=False):
     """Close the socket now. Fires ``close`` (1006) if it has not fired.
 
@@ -183,4 +188,4 @@ def destroy(server, ws, reason="", eof=False):
         closed(server, ws, conn.close_code, reason or conn.close_reason)
 
 
-__all__ = ["PHASE_HANDSHAKE", "accept", "closed", "destroy", "dispatch"]
+__all__ = ["accept", "closed", "destroy", "dispatch", "set_deadline"]

@@ -21,3 +21,6 @@ cpdef closed(server, ws, code, reason)
 
 @cython.locals(ws=WebSocket, conn=Connection, graceful=bint)
 cpdef destroy(server, ws, reason=*, eof=*)
+
+
+cpdef set_deadline(server, ws, delay)

@@ -347,6 +347,7 @@ class Server:
     _dispatch = lifecycle.dispatch
     _closed = lifecycle.closed
     _destroy = lifecycle.destroy
+    _set_deadline = lifecycle.set_deadline
 
     def _pause_accepting(self, exc):
         """Out of descriptors: stop accepting briefly instead of spinning
@@ -403,9 +404,6 @@ class Server:
         ws.conn.send_http_response(response)
 
     # -- closing ----------------------------------------------------------------------------
-
-    def _set_deadline(self, ws, delay):
-        self._deadlines[ws] = time.monotonic() + delay
 
     def _sweep_deadlines(self):
         now = time.monotonic()
