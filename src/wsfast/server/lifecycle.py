@@ -30,7 +30,7 @@ from .websocket import PHASE_GONE, PHASE_LINGER, PHASE_OPEN, WebSocket
 try:  # accept4 without an exception per batch, nor a socket.socket wrapper
     from ._syscalls import accept as _accept_fd
 except ImportError:
-    _accept_fd = None
+    _accept_fd = None  # type: ignore[assignment]
 
 # Failures the error event reports: the peer's doing, not the application's.
 _REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)
