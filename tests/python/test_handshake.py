@@ -621,3 +621,66 @@ def test_our_client_rejected_by_websockets_server():
         check_response(response, key, body=body)
     assert info.value.status == 403
     assert info.value.body  # websockets explains the refusal in the body
+
+
+# -- a server connection's first read: the C fast path before any reader ------
+
+from wsfast.protocol import ServerConnection  # noqa: E402  (switched per build by the twin fixture)
+
+UPGRADE_HEAD = (
+    b"GET /chat?room=1&x=%41 HTTP/1.1\r\n"
+    + b"".join(b"%s: %s\r\n" % (n.encode(), v.encode()) for n, v in VALID)
+    + b"X-Token: abc\r\n\r\n"
+)
+
+
+def _chunks(data, size):
+    return [data] if size is None else [data[i:i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("size", [None, 1, 9])
+def test_the_hook_sees_the_same_request_whole_or_split(size):
+    # Whole, the head is read by the C fast path with no RequestReader;
+    # split, a RequestReader reads it. The hook sees the same either way.
+    seen = []
+
+    def hook(request, address):
+        seen.append((request.method, request.path, request.query_string, request.http_version,
+                     list(request.headers), request.headers.get("x-token"), address))
+
+    conn = ServerConnection(handshake_hook=hook, remote_address=("10.0.0.1", 4321), compression=False)
+    events = []
+    for chunk in _chunks(UPGRADE_HEAD + b"\x88\x80\x00\x00\x00\x00", size):
+        events += conn.receive_data(chunk)
+    assert seen == [("GET", "/chat", b"room=1&x=%41", "1.1", VALID + [("X-Token", "abc")], "abc",
+                     ("10.0.0.1", 4321))]
+    names = [type(e).__name__ for e in events]
+    assert names[0] == "Open" and names[-1] == "Close"  # the close frame after the head is read too
+    assert conn.request.path == "/chat"
+    response = conn.data_to_send()
+    assert response.startswith(b"HTTP/1.1 101 ")
+    assert b"\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in response  # RFC 6455 1.3
+
+
+@pytest.mark.parametrize("size", [None, 5])
+def test_a_refused_first_read_keeps_its_status(size):
+    # A head the fast path declines goes to the reader with every check.
+    conn = ServerConnection(compression=False)
+    events = []
+    for chunk in _chunks(UPGRADE_HEAD.replace(b"Version: 13", b"Version: 8"), size):
+        events += conn.receive_data(chunk)
+    assert [(type(e).__name__, e.status) for e in events] == [("HandshakeFailed", 426)]
+    assert conn.data_to_send().startswith(b"HTTP/1.1 426 ")
+
+
+def test_head_limits_are_checked_when_the_connection_is_built():
+    with pytest.raises(ValueError):
+        ServerConnection(max_head_size=3)
+    with pytest.raises(ValueError):
+        ServerConnection(max_headers=-1)
+
+
+def test_a_head_over_the_limit_on_the_first_read_is_431():
+    conn = ServerConnection(max_head_size=len(UPGRADE_HEAD) - 1)
+    events = conn.receive_data(UPGRADE_HEAD)
+    assert [(type(e).__name__, e.status) for e in events] == [("HandshakeFailed", 431)]

@@ -27,7 +27,9 @@ __all__ = [
     "RequestReader",
     "Response",
     "ResponseReader",
+    "check_head_limits",
     "format_headers",
+    "read_whole_head",
 ]
 
 #: Largest request or response head accepted, in bytes, counting the request
@@ -302,8 +304,7 @@ class _HeadReader:
     _kind = "head"
 
     def __init__(self, parser_class: Any, max_head_size: int, max_headers: int) -> None:
-        if max_head_size < len(_TERMINATOR) or max_headers < 0:
-            raise ValueError("limits too small")
+        check_head_limits(max_head_size, max_headers)
         self.max_head_size = max_head_size
         self.max_headers = max_headers
         self._parser_class = parser_class
@@ -441,9 +442,11 @@ class RequestReader(_HeadReader):
     def feed(self, data: bytes | bytearray | memoryview) -> Request | None:
         if not self._buf and not self._done:
             # Usually the whole head comes in one read: try the fast path.
-            fast = _parse_head(data, self.max_head_size, self.max_headers)
+            fast = read_whole_head(data, self.max_head_size, self.max_headers)
             if fast is not None:
-                return self._fast_request(data, fast)
+                self._done = True
+                request, self.remaining = fast
+                return request
         if not self._feed(data):
             return None
         parser, self._parser = self._parser, None  # break the cycle: freed at once, not by the GC
@@ -457,19 +460,32 @@ class RequestReader(_HeadReader):
             raise HandshakeError(400, "upgrade request must not have a body")
         return request
 
-    def _fast_request(self, data: bytes | bytearray | memoryview,
-                      fast: tuple[str, tuple[str, ...], int, int, str | None]) -> Request:
-        # A GET, HTTP/1.1, origin-form target, no Content-Length or
-        # Transfer-Encoding (so no body): what the fast path accepts.
-        target, items, head_len, upgrade, key = fast
-        self._done = True
-        self.remaining = bytes(data[head_len:])
-        # The lines come as one flat tuple, Headers' compact form.
-        request = Request("GET", target, "1.1", Headers._from_strings(items))
-        request._websocket = bool(upgrade & _FAST_WEBSOCKET)
-        request._upgrade_key = key
-        request._offers = bool(upgrade & _FAST_OFFERS)
-        return request
+
+def read_whole_head(data: bytes | bytearray | memoryview, max_head_size: int,
+                    max_headers: int) -> tuple[Request, bytes] | None:
+    """The C fast path alone: ``(request, bytes after its head)`` when
+    ``data`` starts with a whole request head in its strict subset, else
+    None (a RequestReader then reads it, with every check and status).
+    A server tries this on a connection's first read before it builds a
+    RequestReader, which most connections then never need."""
+    fast = _parse_head(data, max_head_size, max_headers)
+    if fast is None:
+        return None
+    # A GET, HTTP/1.1, origin-form target, no Content-Length or
+    # Transfer-Encoding (so no body): what the fast path accepts.
+    target, items, head_len, upgrade, key = fast
+    # The lines come as one flat tuple, Headers' compact form.
+    request = Request("GET", target, "1.1", Headers._from_strings(items))
+    request._websocket = bool(upgrade & _FAST_WEBSOCKET)
+    request._upgrade_key = key
+    request._offers = bool(upgrade & _FAST_OFFERS)
+    return request, bytes(data[head_len:])
+
+
+def check_head_limits(max_head_size: int, max_headers: int) -> None:
+    """ValueError for limits no head can meet."""
+    if max_head_size < len(_TERMINATOR) or max_headers < 0:
+        raise ValueError("limits too small")
 
 
 def _has_body(headers: Headers) -> bool:

@@ -36,7 +36,7 @@ from .handshake import (
     select_subprotocol,
 )
 from .connection import Connection
-from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader
+from .http import DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, RequestReader, check_head_limits, read_whole_head
 
 if TYPE_CHECKING:
     from .events import EventType
@@ -84,7 +84,11 @@ class ServerConnection(Connection):
         self.extra_headers = list(extra_headers) if extra_headers else []
         self.remote_address = remote_address
         self.request: RequestHead | None = None
-        self._reader: RequestReader | None = RequestReader(max_head_size, max_headers)
+        check_head_limits(max_head_size, max_headers)
+        # The head's limits until the first read: most heads are read whole
+        # by the C fast path, and only the others need a RequestReader.
+        # None once the head is read (waiting for accept() or reject()).
+        self._reader: RequestReader | tuple[int, int] | None = (max_head_size, max_headers)
         self._key: str | None = None
         self._hook_accept: tuple[str | None, list[tuple[str, str]]] = (None, [])  # (subprotocol, headers) from hooks
         self._pending = b""  # frames that arrived before the 101 went out
@@ -98,14 +102,24 @@ class ServerConnection(Connection):
                     HandshakeFailed(None, "too much data before the handshake completed"))
             self._pending += data
             return []
+        reader = self._reader
+        request: RequestHead | None
         try:
-            request = self._reader.feed(data)
+            if isinstance(reader, tuple):  # the first read
+                whole = read_whole_head(data, reader[0], reader[1])
+                if whole is not None:
+                    request, remaining = whole
+                else:
+                    reader = self._reader = RequestReader(reader[0], reader[1])
+            if not isinstance(reader, tuple):
+                request = reader.feed(data)
+                remaining = reader.remaining
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         if request is None:
             return []
         self.request = request
-        self._pending = self._reader.remaining
+        self._pending = remaining
         self._reader = None
         if not request.is_websocket:
             return [HttpRequest(request)]
