@@ -155,8 +155,10 @@ class Connection:
         # A client's HandshakeError (to raise), or the reason a server refused.
         self.handshake_error: Exception | str | None = None
         self._out: list[bytes] = []
+        # Created by the first frame received (see _new_parser): an idle
+        # connection holds none.
         self._parser: Any = None
-        self._encoder = self._impl.FrameEncoder(not self.is_server)
+        self._encoder = _encoder_for(self._impl, self.is_server)
         self._deflater: Any = None
         self._inflater: Any = None
         self._inflating = False  # streaming: the open message is compressed
@@ -184,15 +186,6 @@ class Connection:
         self.extensions = extensions
         self.deflate = deflate
         srv = self.is_server
-        self._parser = impl.FrameParser(
-            srv,
-            max_frame_size=self.max_frame_size,
-            # Compressed messages are capped after inflating; on the wire,
-            # allow deflate's worst-case growth over incompressible data.
-            max_message_size=_wire_limit(self.max_message_size, deflate),
-            allow_rsv1=deflate is not None,
-            reassemble=not self.streaming,
-        )
         if deflate is not None:
             self._plain_limit = self.max_message_size or 0
             nct = deflate.deflate_no_context_takeover(srv)
@@ -213,6 +206,20 @@ class Connection:
             )
         self.ready_state = OPEN
 
+    def _new_parser(self) -> Any:
+        """The frame parser, made when the first frame bytes arrive."""
+        deflate = self.deflate
+        self._parser = parser = self._impl.FrameParser(
+            self.is_server,
+            max_frame_size=self.max_frame_size,
+            # Compressed messages are capped after inflating; on the wire,
+            # allow deflate's worst-case growth over incompressible data.
+            max_message_size=_wire_limit(self.max_message_size, deflate),
+            allow_rsv1=deflate is not None,
+            reassemble=not self.streaming,
+        )
+        return parser
+
     # -- output ------------------------------------------------------------
 
     def data_to_send(self) -> bytes:
@@ -225,6 +232,18 @@ class Connection:
             return b""
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
+
+    def chunks_to_send(self) -> list[bytes]:
+        """What ``data_to_send()`` would return, as the list of chunks
+        queued (not joined), for a transport that writes them with one
+        vectored call; clears the queue. Do not modify the list."""
+        if self._deferred_failure is not None:
+            self.fail(*self._deferred_failure, kind=FAILURE_PEER)
+            self._deferred_failure = None
+        out = self._out
+        if out:
+            self._out = []
+        return out
 
     def output_pending(self) -> bool:
         """True if ``data_to_send()`` would return bytes: queued frames, or
@@ -378,6 +397,8 @@ class Connection:
         # rule that applies to it (limits, UTF-8).
         self._received = True
         parser = self._parser
+        if parser is None:
+            parser = self._new_parser()
         limit = self.max_step_frames
         try:
             frames = parser.feed(data, limit)
@@ -411,6 +432,8 @@ class Connection:
             self._unparsed = bytes(self._unparsed) + bytes(data)
             return self._next_step()
         parser = self._parser
+        if parser is None:
+            parser = self._new_parser()
         limit = self.max_step_frames
         try:
             frames = parser.feed(data, limit)
@@ -638,6 +661,20 @@ class Connection:
             self.ping(self._ping_sent)
             return True
         return False
+
+
+#: One encoder per backend for every server-side connection: a server
+#: never masks, so its encoder holds no per-connection state.
+_SERVER_ENCODERS: dict[Any, Any] = {}
+
+
+def _encoder_for(impl: Any, is_server: bool) -> Any:
+    if not is_server:
+        return impl.FrameEncoder(True)  # its own pool of mask keys
+    encoder = _SERVER_ENCODERS.get(impl)
+    if encoder is None:
+        encoder = _SERVER_ENCODERS[impl] = impl.FrameEncoder(False)
+    return encoder
 
 
 def keepalive_tick(ping_interval: float, ping_timeout: float | None) -> float:

@@ -32,6 +32,7 @@ cdef class Connection:
     cdef object __weakref__
 
     cpdef data_to_send(self)
+    cpdef list chunks_to_send(self)
     cpdef send(self, data, compress=*)
     @cython.locals(limit=Py_ssize_t, n=Py_ssize_t)
     cpdef receive_data(self, data)

@@ -81,12 +81,14 @@ class ServerConnection(Connection):
         # The server's permessage-deflate settings, or False for none.
         self.compression: dict[str, Any] | bool = compression
         self.auto_accept = auto_accept
-        self.extra_headers = list(extra_headers) if extra_headers else []
+        # A shared empty tuple when there are none: nothing per connection.
+        self.extra_headers: list[tuple[str, str]] | tuple[()] = list(extra_headers) if extra_headers else ()
         self.remote_address = remote_address
         self.request: RequestHead | None = None
         self._reader: RequestReader | None = RequestReader(max_head_size, max_headers)
         self._key: str | None = None
-        self._hook_accept: tuple[str | None, list[tuple[str, str]]] = (None, [])  # (subprotocol, headers) from hooks
+        # (subprotocol, headers) from hooks; None: nothing from them.
+        self._hook_accept: tuple[str | None, list[tuple[str, str]]] | None = None
         self._pending = b""  # frames that arrived before the 101 went out
 
     def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[EventType]:
@@ -125,7 +127,8 @@ class ServerConnection(Connection):
                     subprotocol = decision.subprotocol or subprotocol
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
-        self._hook_accept = (subprotocol, headers)
+        if subprotocol is not None or headers:
+            self._hook_accept = (subprotocol, headers)
         if not self.auto_accept:
             return [Request(request)]
         return self.accept()
@@ -137,10 +140,13 @@ class ServerConnection(Connection):
         request = self.request
         if self.ready_state != CONNECTING or self._key is None or request is None:
             raise InvalidState("no handshake to accept")
-        hook_subprotocol, hook_headers = self._hook_accept
-        if subprotocol is None:
-            subprotocol = hook_subprotocol
-        headers = hook_headers + list(headers)
+        if self._hook_accept is not None:
+            hook_subprotocol, hook_headers = self._hook_accept
+            if subprotocol is None:
+                subprotocol = hook_subprotocol
+            headers = hook_headers + list(headers)
+        else:
+            headers = list(headers)
         try:
             # Nothing offered (as the fast path saw): no subprotocol, no
             # extension, whatever the hooks or the configuration say.
@@ -159,11 +165,15 @@ class ServerConnection(Connection):
                 agreed = negotiate_deflate(offers, **self.compression)
                 if agreed is not None:
                     ext_header, deflate = agreed
-            response = build_response(self._key, chosen, ext_header, self.extra_headers + headers)
+            if self.extra_headers:
+                headers = list(self.extra_headers) + headers
+            response = build_response(self._key, chosen, ext_header, headers)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         self._out.append(response)
         request.headers.compact()
+        # Handshake-only state, not kept for the connection's life.
+        self._key = self._hook_accept = None
         self._open(chosen, ext_header, deflate)
         events: list[EventType] = [Open(chosen, ext_header)]
         pending, self._pending = self._pending, b""
