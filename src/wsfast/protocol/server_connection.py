@@ -170,7 +170,7 @@ class ServerConnection(Connection):
             response = build_response(self._key, chosen, ext_header, headers)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
-        self._out.append(response)
+        self._queue(response)
         request.headers.compact()
         # Handshake-only state, not kept for the connection's life.
         self._key = self._hook_accept = None
@@ -185,19 +185,19 @@ class ServerConnection(Connection):
         """Refuse the handshake with an HTTP response, then close."""
         if self.ready_state != CONNECTING:
             raise InvalidState("no handshake to reject")
-        self._out.append(build_rejection(status, None, headers, body))
+        self._queue(build_rejection(status, None, headers, body))
         return self._closed_after_handshake(HandshakeFailed(status, "rejected"))
 
     def send_http_response(self, response_bytes: bytes) -> None:
         """Answer a plain ``HttpRequest`` with a whole response, then close."""
-        self._out.append(response_bytes)
+        self._queue(response_bytes)
         self._closed_after_handshake(None)
 
     def _refuse(self, status: int | None, reason: str,
                 headers: Iterable[tuple[str, str]] = ()) -> list[EventType]:
         body = (reason + "\n").encode("utf-8", "replace")
         # A HandshakeError without a status is still the client's fault.
-        self._out.append(build_rejection(400 if status is None else status, None, headers, body))
+        self._queue(build_rejection(400 if status is None else status, None, headers, body))
         self.handshake_error = reason
         return self._closed_after_handshake(HandshakeFailed(status, reason))
 

@@ -52,7 +52,9 @@ def run_io(events, conns, buf, view):
             continue
         if mask & WRITE:
             ws._on_writable()
-        if mask & READABLE and ws.phase != PHASE_GONE:
+        # A held connection is not read (its steps come first), but stays
+        # registered for reading: no epoll_ctl pair per held read.
+        if mask & READABLE and ws.phase != PHASE_GONE and not ws._held:
             ws._on_readable(buf, view)
     return others
 
@@ -293,9 +295,7 @@ class WebSocket:
     def _hold(self):
         """The read held more than one step (see Connection.next_events):
         stop reading and handle a step per loop pass until none is left."""
-        if not self._held:
-            self._held = True
-            self._update_mask()
+        self._held = True  # run_io skips its reads
         if not self._paused:
             self.server._backlog.append(self)
 
@@ -312,9 +312,8 @@ class WebSocket:
         if conn.events_pending():
             if self.phase != PHASE_GONE:
                 self._hold()
-        elif self._held:
+        else:
             self._held = False
-            self._update_mask()
         self._flush()
 
     def _on_eof(self):
@@ -471,7 +470,7 @@ class WebSocket:
     def _update_mask(self):
         if self.phase == PHASE_GONE:
             return
-        mask = (0 if self._paused or self._held else READ) | (WRITE if self._out is not None else 0)
+        mask = (0 if self._paused else READ) | (WRITE if self._out is not None else 0)
         if mask != self._mask:
             self._mask = mask
             self.server._poller.modify(self.fd, mask)
