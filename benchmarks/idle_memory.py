@@ -101,9 +101,13 @@ def _named_children(obj, gc):
     kids = []
     for n in names:
         try:
-            kids.append((n, getattr(obj, n)))
+            value = getattr(obj, n)
         except AttributeError:
-            pass
+            continue
+        # A C field (an int, a flag) comes back as a new object each
+        # time: it is part of its owner's size, not an object of its own.
+        if getattr(obj, n) is value:
+            kids.append((n, value))
     if not kids and not isinstance(obj, (str, bytes, int, float)):
         kids = [("", c) for c in gc.get_referents(obj)]
     return kids
