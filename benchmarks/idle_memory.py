@@ -53,22 +53,22 @@ def owned_objects(ws, others):
     """(label, size) for each object reachable from ``ws`` and not from
     the connections in ``others`` (those are shared)."""
     import gc
-    import sys as _sys
     import types
 
+    server = ws.server  # shared by all; not walked
     shared = set()
     stack = list(others)
     # What other connections reach (and module-level objects) is shared.
     seen_other = set()
     while stack:
         obj = stack.pop()
-        if id(obj) in seen_other or isinstance(obj, (type, types.ModuleType, types.FunctionType)):
+        if (id(obj) in seen_other or obj is server
+                or isinstance(obj, (type, types.ModuleType, types.FunctionType))):
             continue
         seen_other.add(id(obj))
         shared.add(id(obj))
         stack.extend(_children(obj, gc))
     out, seen, stack = [], set(), [("WebSocket", ws)]
-    server = ws.server
     while stack:
         label, obj = stack.pop()
         if id(obj) in seen or obj is server:
@@ -80,7 +80,7 @@ def owned_objects(ws, others):
             continue
         if isinstance(obj, int) and -5 <= obj <= 256:
             continue  # cached small ints
-        out.append((label, _sys.getsizeof(obj)))
+        out.append((label, sys.getsizeof(obj)))
         for name, child in _named_children(obj, gc):
             stack.append(("%s.%s" % (label, name) if name else "%s[]" % label, child))
     return out
