@@ -68,7 +68,7 @@ def test_echo_with_each_poller(poller, rec):
 
 
 def test_open_and_close_events_with_code_and_reason(impl, rec):
-    with running(backend=impl, subprotocols=["chat.v2", "chat.v1"], **rec.handlers()) as server:
+    with running(backend=impl, subprotocols=["chat.v2", "chat.v1"], keep_request=True, **rec.handlers()) as server:
         with connect(server, "/room?x=1", subprotocols=["chat.v1", "chat.v2"]) as ws:
             _, sws = rec.next("open")
             assert ws.subprotocol == "chat.v2"

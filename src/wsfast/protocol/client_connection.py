@@ -71,7 +71,7 @@ class ClientConnection(Connection):
             extra_headers=self.extra_headers,
             origin=self.origin,
         )
-        self._out.append(request)
+        self._queue(request)
 
     def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[EventType]:
         if self._key is None:

@@ -154,9 +154,13 @@ class Connection:
         self.should_close = False  # the transport should be closed now
         # A client's HandshakeError (to raise), or the reason a server refused.
         self.handshake_error: Exception | str | None = None
-        self._out: list[bytes] = []
+        # Frames queued for the transport; None when there are none (an
+        # idle connection holds no list).
+        self._out: list[bytes] | None = None
+        # Created by the first frame received (see _new_parser): an idle
+        # connection holds none.
         self._parser: Any = None
-        self._encoder = self._impl.FrameEncoder(not self.is_server)
+        self._encoder = _encoder_for(self._impl, self.is_server)
         self._deflater: Any = None
         self._inflater: Any = None
         self._inflating = False  # streaming: the open message is compressed
@@ -184,15 +188,6 @@ class Connection:
         self.extensions = extensions
         self.deflate = deflate
         srv = self.is_server
-        self._parser = impl.FrameParser(
-            srv,
-            max_frame_size=self.max_frame_size,
-            # Compressed messages are capped after inflating; on the wire,
-            # allow deflate's worst-case growth over incompressible data.
-            max_message_size=_wire_limit(self.max_message_size, deflate),
-            allow_rsv1=deflate is not None,
-            reassemble=not self.streaming,
-        )
         if deflate is not None:
             self._plain_limit = self.max_message_size or 0
             nct = deflate.deflate_no_context_takeover(srv)
@@ -213,6 +208,20 @@ class Connection:
             )
         self.ready_state = OPEN
 
+    def _new_parser(self) -> Any:
+        """The frame parser, made when the first frame bytes arrive."""
+        deflate = self.deflate
+        self._parser = parser = self._impl.FrameParser(
+            self.is_server,
+            max_frame_size=self.max_frame_size,
+            # Compressed messages are capped after inflating; on the wire,
+            # allow deflate's worst-case growth over incompressible data.
+            max_message_size=_wire_limit(self.max_message_size, deflate),
+            allow_rsv1=deflate is not None,
+            reassemble=not self.streaming,
+        )
+        return parser
+
     # -- output ------------------------------------------------------------
 
     def data_to_send(self) -> bytes:
@@ -221,23 +230,45 @@ class Connection:
             self.fail(*self._deferred_failure, kind=FAILURE_PEER)
             self._deferred_failure = None
         out = self._out
-        if not out:
+        if out is None:
             return b""
-        self._out = []
+        self._out = None
         return out[0] if len(out) == 1 else b"".join(out)
+
+    def chunks_to_send(self) -> list[bytes]:
+        """What ``data_to_send()`` would return, as the list of chunks
+        queued (not joined), for a transport that writes them with one
+        vectored call; clears the queue. Do not modify the list."""
+        if self._deferred_failure is not None:
+            self.fail(*self._deferred_failure, kind=FAILURE_PEER)
+            self._deferred_failure = None
+        out = self._out
+        if out is None:
+            return _NO_CHUNKS
+        self._out = None
+        return out
+
+    def _queue(self, frame: bytes) -> None:
+        out = self._out
+        if out is None:
+            self._out = [frame]
+        else:
+            out.append(frame)
 
     def output_pending(self) -> bool:
         """True if ``data_to_send()`` would return bytes: queued frames, or
         a failure whose close frame is still to be queued."""
-        return bool(self._out) or self._deferred_failure is not None
+        return self._out is not None or self._deferred_failure is not None
 
     @property
     def bytes_pending(self) -> int:
         # A plain loop: compiled, it costs next to nothing on the empty
         # queue that broadcast asks about for every client.
         n = 0
-        for chunk in self._out:
-            n += len(chunk)
+        out = self._out
+        if out is not None:
+            for chunk in out:
+                n += len(chunk)
         return n
 
     # -- sending -------------------------------------------------------------
@@ -255,9 +286,9 @@ class Connection:
             else:
                 self.send_binary(data, compress)
         elif isinstance(data, str):  # open, uncompressed: the hot path
-            self._out.append(self._encoder.encode(OP_TEXT, data.encode()))
+            self._queue(self._encoder.encode(OP_TEXT, data.encode()))
         else:
-            self._out.append(self._encoder.encode(OP_BINARY, data))
+            self._queue(self._encoder.encode(OP_BINARY, data))
 
     def send_text(self, data: str | bytes, compress: bool | None = None) -> None:
         """Send a text message; ``data`` is str or UTF-8 bytes."""
@@ -276,9 +307,9 @@ class Connection:
         if self._deflater is not None and (
             compress or (compress is None and len(data) >= self.compress_min_size)
         ):
-            self._out.append(self._encoder.encode(opcode, self._deflater.compress(data), True, True))
+            self._queue(self._encoder.encode(opcode, self._deflater.compress(data), True, True))
         else:
-            self._out.append(self._encoder.encode(opcode, data))
+            self._queue(self._encoder.encode(opcode, data))
 
     def send_fragment(self, data: str | bytes | bytearray | memoryview, fin: bool, text: bool = False, first: bool = False,
                       compress: bool | None = None) -> None:
@@ -298,11 +329,11 @@ class Connection:
             opcode = 0
         if self._stream_compress:
             data = self._deflater.compress(data, final=fin)
-        self._out.append(self._encoder.encode(opcode, data, fin, first and self._stream_compress))
+        self._queue(self._encoder.encode(opcode, data, fin, first and self._stream_compress))
 
     def send_prepared(self, prepared: PreparedMessage) -> None:
         """Send a message prepared once for many connections (broadcast)."""
-        self._out.append(self.prepared_frame(prepared))
+        self._queue(self.prepared_frame(prepared))
 
     def prepared_frame(self, prepared: PreparedMessage) -> bytes:
         """The frame ``send_prepared`` would queue, for a transport that
@@ -326,11 +357,11 @@ class Connection:
 
     def ping(self, data: bytes = b"") -> None:
         self._check_open()
-        self._out.append(self._encoder.encode(OP_PING, data))
+        self._queue(self._encoder.encode(OP_PING, data))
 
     def pong(self, data: bytes = b"") -> None:
         self._check_open()
-        self._out.append(self._encoder.encode(OP_PONG, data))
+        self._queue(self._encoder.encode(OP_PONG, data))
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Start the close handshake. Data may not be sent afterwards."""
@@ -342,7 +373,7 @@ class Connection:
         self._send_close(code, reason, payload)
 
     def _send_close(self, code: int, reason: str, payload: bytes) -> None:
-        self._out.append(self._encoder.encode(OP_CLOSE, payload))
+        self._queue(self._encoder.encode(OP_CLOSE, payload))
         self.close_sent = (code, reason)
         self.ready_state = CLOSING
 
@@ -378,6 +409,8 @@ class Connection:
         # rule that applies to it (limits, UTF-8).
         self._received = True
         parser = self._parser
+        if parser is None:
+            parser = self._new_parser()
         limit = self.max_step_frames
         try:
             frames = parser.feed(data, limit)
@@ -411,6 +444,8 @@ class Connection:
             self._unparsed = bytes(self._unparsed) + bytes(data)
             return self._next_step()
         parser = self._parser
+        if parser is None:
+            parser = self._new_parser()
         limit = self.max_step_frames
         try:
             frames = parser.feed(data, limit)
@@ -551,7 +586,7 @@ class Connection:
                 events.append(payload)
         elif opcode == OP_PING:
             if self.auto_pong and self.ready_state == OPEN:
-                self._out.append(self._encoder.encode(OP_PONG, payload))
+                self._queue(self._encoder.encode(OP_PONG, payload))
             events.append(Ping(payload))
         elif opcode == OP_PONG:
             if self._ping_sent is not None and payload == self._ping_sent:
@@ -638,6 +673,22 @@ class Connection:
             self.ping(self._ping_sent)
             return True
         return False
+
+
+_NO_CHUNKS: list[bytes] = []  # chunks_to_send() with nothing queued; never modified
+
+#: One encoder per backend for every server-side connection: a server
+#: never masks, so its encoder holds no per-connection state.
+_SERVER_ENCODERS: dict[Any, Any] = {}
+
+
+def _encoder_for(impl: Any, is_server: bool) -> Any:
+    if not is_server:
+        return impl.FrameEncoder(True)  # its own pool of mask keys
+    encoder = _SERVER_ENCODERS.get(impl)
+    if encoder is None:
+        encoder = _SERVER_ENCODERS[impl] = impl.FrameEncoder(False)
+    return encoder
 
 
 def keepalive_tick(ping_interval: float, ping_timeout: float | None) -> float:

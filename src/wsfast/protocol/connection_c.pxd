@@ -16,7 +16,7 @@ cdef class Connection:
     cdef public object _deferred_failure, _deflate_idle, _deflater, _encoder, _impl, _inflater
     cdef public bint _inflating
     cdef public object _last_seen, _mem_level
-    cdef public list _out
+    cdef public list _out  # None when empty
     cdef public object _parser, _ping_sent, _ping_sent_at, _plain_limit
     cdef public bint _received, _sending_fragments, _stream_compress
     cdef public int _stream_opcode
@@ -32,6 +32,8 @@ cdef class Connection:
     cdef object __weakref__
 
     cpdef data_to_send(self)
+    cpdef list chunks_to_send(self)
+    cpdef _queue(self, frame)
     cpdef send(self, data, compress=*)
     @cython.locals(limit=Py_ssize_t, n=Py_ssize_t)
     cpdef receive_data(self, data)

@@ -81,7 +81,8 @@ class ServerConnection(Connection):
         # The server's permessage-deflate settings, or False for none.
         self.compression: dict[str, Any] | bool = compression
         self.auto_accept = auto_accept
-        self.extra_headers = list(extra_headers) if extra_headers else []
+        # A shared empty tuple when there are none: nothing per connection.
+        self.extra_headers: list[tuple[str, str]] | tuple[()] = list(extra_headers) if extra_headers else ()
         self.remote_address = remote_address
         self.request: RequestHead | None = None
         check_head_limits(max_head_size, max_headers)
@@ -90,7 +91,8 @@ class ServerConnection(Connection):
         # None once the head is read (waiting for accept() or reject()).
         self._reader: RequestReader | tuple[int, int] | None = (max_head_size, max_headers)
         self._key: str | None = None
-        self._hook_accept: tuple[str | None, list[tuple[str, str]]] = (None, [])  # (subprotocol, headers) from hooks
+        # (subprotocol, headers) from hooks; None: nothing from them.
+        self._hook_accept: tuple[str | None, list[tuple[str, str]]] | None = None
         self._pending = b""  # frames that arrived before the 101 went out
 
     def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[EventType]:
@@ -139,7 +141,8 @@ class ServerConnection(Connection):
                     subprotocol = decision.subprotocol or subprotocol
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
-        self._hook_accept = (subprotocol, headers)
+        if subprotocol is not None or headers:
+            self._hook_accept = (subprotocol, headers)
         if not self.auto_accept:
             return [Request(request)]
         return self.accept()
@@ -151,10 +154,13 @@ class ServerConnection(Connection):
         request = self.request
         if self.ready_state != CONNECTING or self._key is None or request is None:
             raise InvalidState("no handshake to accept")
-        hook_subprotocol, hook_headers = self._hook_accept
-        if subprotocol is None:
-            subprotocol = hook_subprotocol
-        headers = hook_headers + list(headers)
+        if self._hook_accept is not None:
+            hook_subprotocol, hook_headers = self._hook_accept
+            if subprotocol is None:
+                subprotocol = hook_subprotocol
+            headers = hook_headers + list(headers)
+        else:
+            headers = list(headers)
         try:
             # Nothing offered (as the fast path saw): no subprotocol, no
             # extension, whatever the hooks or the configuration say.
@@ -173,11 +179,15 @@ class ServerConnection(Connection):
                 agreed = negotiate_deflate(offers, **self.compression)
                 if agreed is not None:
                     ext_header, deflate = agreed
-            response = build_response(self._key, chosen, ext_header, self.extra_headers + headers)
+            if self.extra_headers:
+                headers = list(self.extra_headers) + headers
+            response = build_response(self._key, chosen, ext_header, headers)
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
-        self._out.append(response)
+        self._queue(response)
         request.headers.compact()
+        # Handshake-only state, not kept for the connection's life.
+        self._key = self._hook_accept = None
         self._open(chosen, ext_header, deflate)
         events: list[EventType] = [Open(chosen, ext_header)]
         pending, self._pending = self._pending, b""
@@ -189,19 +199,19 @@ class ServerConnection(Connection):
         """Refuse the handshake with an HTTP response, then close."""
         if self.ready_state != CONNECTING:
             raise InvalidState("no handshake to reject")
-        self._out.append(build_rejection(status, None, headers, body))
+        self._queue(build_rejection(status, None, headers, body))
         return self._closed_after_handshake(HandshakeFailed(status, "rejected"))
 
     def send_http_response(self, response_bytes: bytes) -> None:
         """Answer a plain ``HttpRequest`` with a whole response, then close."""
-        self._out.append(response_bytes)
+        self._queue(response_bytes)
         self._closed_after_handshake(None)
 
     def _refuse(self, status: int | None, reason: str,
                 headers: Iterable[tuple[str, str]] = ()) -> list[EventType]:
         body = (reason + "\n").encode("utf-8", "replace")
         # A HandshakeError without a status is still the client's fault.
-        self._out.append(build_rejection(400 if status is None else status, None, headers, body))
+        self._queue(build_rejection(400 if status is None else status, None, headers, body))
         self.handshake_error = reason
         return self._closed_after_handshake(HandshakeFailed(status, reason))
 

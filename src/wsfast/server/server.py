@@ -98,6 +98,12 @@ class Server:
     Connection options (``subprotocols``, ``origins``, ``handshake_hook``,
     ``compression``, ``max_message_size``, ``max_frame_size``, ...) go to
     every ``ServerConnection``. Loop limits are in ``server.limits``.
+
+    ``keep_request``: keep ``ws.request`` (the handshake's request head)
+    for the connection's life. By default it is there for the handshake
+    hook and ``on_open`` and dropped when ``on_open`` returns, as an idle
+    connection would otherwise hold its head (the larger part of its
+    memory); keep what you need from it in ``ws.data``.
     """
 
     def __init__(
@@ -134,6 +140,7 @@ class Server:
         reuse_port: bool = False,
         sock: socket.socket | None = None,
         bus: RedisBus | None = None,
+        keep_request: bool = False,
         **connection_options: Any,
     ) -> None:
         self.host, self._port = host, port
@@ -158,6 +165,7 @@ class Server:
         self.max_buffered = max_buffered
         self.backlog = backlog
         self.reuse_port = reuse_port
+        self.keep_request = keep_request
         self._conn_options = dict(
             connection_options,
             subprotocols=subprotocols,

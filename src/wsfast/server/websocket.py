@@ -25,15 +25,16 @@ if TYPE_CHECKING:
     from ..protocol.http import Request
 
 try:  # recv/send on the descriptor: see _syscalls.pyx
-    from ._syscalls import recv_into as _recv_into, send as _send
+    from ._syscalls import recv_into as _recv_into, send as _send, send_many as _send_many
 except ImportError:  # not compiled, or not Linux: the socket methods
-    _recv_into = _send = None  # type: ignore[assignment]
+    _recv_into = _send = _send_many = None  # type: ignore[assignment]
 
 # Connection life cycle, as the loop sees it (ready_state is the
 # protocol's view and stays the browser's 0-3).
 PHASE_HANDSHAKE, PHASE_OPEN, PHASE_CLOSING, PHASE_DRAINING, PHASE_LINGER, PHASE_GONE = range(6)
 
 _SEND_BATCH = 64  # chunks per sendmsg(); well under IOV_MAX
+_SEND_MANY_MAX = 256  # chunks per send_many(), its limit
 _MESSAGES = (bytes, str)
 
 
@@ -51,7 +52,9 @@ def run_io(events, conns, buf, view):
             continue
         if mask & WRITE:
             ws._on_writable()
-        if mask & READABLE and ws.phase != PHASE_GONE:
+        # A held connection is not read (its steps come first), but stays
+        # registered for reading: no epoll_ctl pair per held read.
+        if mask & READABLE and ws.phase != PHASE_GONE and not ws._held:
             ws._on_readable(buf, view)
     return others
 
@@ -292,9 +295,7 @@ class WebSocket:
     def _hold(self):
         """The read held more than one step (see Connection.next_events):
         stop reading and handle a step per loop pass until none is left."""
-        if not self._held:
-            self._held = True
-            self._update_mask()
+        self._held = True  # run_io skips its reads
         if not self._paused:
             self.server._backlog.append(self)
 
@@ -311,9 +312,8 @@ class WebSocket:
         if conn.events_pending():
             if self.phase != PHASE_GONE:
                 self._hold()
-        elif self._held:
+        else:
             self._held = False
-            self._update_mask()
         self._flush()
 
     def _on_eof(self):
@@ -333,11 +333,16 @@ class WebSocket:
         self._dirty = False
         if self.phase == PHASE_GONE:
             return
-        data = self.conn.data_to_send()
         if self._tls is not None:
+            data = self.conn.data_to_send()
             data = self._tls.send(data) if data else self._tls.pending()
-        if data and not self._write(data):
-            return
+            if data and not self._write(data):
+                return
+        else:
+            # The frames as queued, in one sendmsg: no join (see send_many).
+            chunks = self.conn.chunks_to_send()
+            if chunks and not (self._write(chunks[0]) if len(chunks) == 1 else self._write_many(chunks)):
+                return
         if self.conn.should_close and self.phase < PHASE_DRAINING:
             self._finish()
 
@@ -361,6 +366,56 @@ class WebSocket:
             self._out.append(data)
             self._out_size += len(data)
             self._check_water()
+        return True
+
+    def _write_many(self, chunks):
+        """``_write`` of several chunks, as one sendmsg when the socket is
+        not backed up. False if the socket failed."""
+        if self._out is not None or _send_many is None:
+            return self._write(b"".join(chunks))
+        total = 0
+        for chunk in chunks:
+            total += len(chunk)
+        sent = 0
+        start = 0
+        count = len(chunks)
+        while start < count:
+            batch = chunks if start == 0 and count <= _SEND_MANY_MAX else chunks[start:start + _SEND_MANY_MAX]
+            try:
+                n = _send_many(self.fd, batch)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self.server._destroy(self)
+                return False
+            except TypeError:  # a chunk that is not bytes (never queued by wsfast)
+                return self._write(b"".join(chunks)) if not sent else self._write(b"".join(chunks)[sent:])
+            sent += n
+            size = 0
+            for chunk in batch:
+                size += len(chunk)
+            start += len(batch)
+            if n < size:
+                break
+        if sent == total:
+            return True
+        # Queue what the kernel did not take: the chunk it stopped in
+        # (from where it stopped) and those after it.
+        out = collections.deque()
+        skip = sent
+        for chunk in chunks:
+            size = len(chunk)
+            if skip >= size:
+                skip -= size
+            elif skip:
+                out.append(memoryview(chunk)[skip:])
+                skip = 0
+            else:
+                out.append(chunk)
+        self._out = out
+        self._out_size = total - sent
+        self._update_mask()
+        self._check_water()
         return True
 
     def _on_writable(self):
@@ -415,7 +470,7 @@ class WebSocket:
     def _update_mask(self):
         if self.phase == PHASE_GONE:
             return
-        mask = (0 if self._paused or self._held else READ) | (WRITE if self._out is not None else 0)
+        mask = (0 if self._paused else READ) | (WRITE if self._out is not None else 0)
         if mask != self._mask:
             self._mask = mask
             self.server._poller.modify(self.fd, mask)

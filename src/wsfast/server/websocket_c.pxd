@@ -15,6 +15,8 @@ cdef class WebSocket:
     cpdef send(self, data, compress=*)
     cpdef _flush(self)
     cpdef bint _write(self, data) except -1
+    @cython.locals(total=Py_ssize_t, sent=Py_ssize_t, start=Py_ssize_t, count=Py_ssize_t, n=Py_ssize_t, size=Py_ssize_t, skip=Py_ssize_t)
+    cpdef bint _write_many(self, list chunks) except -1
     cpdef _on_readable(self, buf, view)
     cpdef _on_writable(self)
     cpdef _hold(self)
