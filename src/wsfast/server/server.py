@@ -157,6 +157,7 @@ class Server:
         write_low_water: int = limits.WRITE_LOW_WATER,
         max_buffered: int | None = None,
         backlog: int = limits.BACKLOG,
+        max_step_frames: int = limits.MAX_STEP_FRAMES,
         max_topic_length: int = topics.MAX_TOPIC_LENGTH,
         max_topics_per_connection: int = topics.MAX_TOPICS_PER_CONNECTION,
         reuse_port: bool = False,
@@ -194,6 +195,7 @@ class Server:
             compression=compression,
             max_message_size=max_message_size,
             max_frame_size=max_frame_size,
+            max_step_frames=max_step_frames,
         )
         self._refuse_options = dict(self._conn_options, origins=None, handshake_hook=_server_full)
         ServerConnection(**self._conn_options)  # fail now, not per connection, on a bad option
