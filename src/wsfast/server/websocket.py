@@ -76,25 +76,30 @@ def send_to_many(prepared, clients, dirty, high, stats):
     waits would make it look slow although the kernel has room."""
     reached = 0
     skipped = 0
+    limit = -1 if high is None else high  # a C integer when compiled
     for ws in clients:
         conn = ws.conn
         if conn.ready_state != OPEN:
             continue
-        if conn.frames_pending() >= PASS_FRAMES:
+        queued = conn.frames_pending()
+        if queued >= PASS_FRAMES:
             ws._flush()
             if conn.ready_state != OPEN or ws.phase == PHASE_GONE:
                 continue
-        if high is not None:
+            queued = conn.frames_pending()
+        if limit >= 0:
             # Output queued in this pass and not yet flushed counts as unsent.
-            pending = conn.bytes_pending
-            if ws._out_size + pending > high:
+            pending = conn.bytes_pending if queued else 0
+            unsent = ws._out_size
+            if unsent + pending > limit:
                 if ws._out is None and pending:
                     # Only this pass's output waits: the kernel decides.
                     ws._flush()
                     if conn.ready_state != OPEN or ws.phase == PHASE_GONE:
                         continue
                     pending = conn.bytes_pending
-                if ws._out_size + pending > high:
+                    unsent = ws._out_size
+                if unsent + pending > limit:
                     skipped += 1
                     continue
         conn.send_prepared(prepared)
