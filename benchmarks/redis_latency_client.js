@@ -14,6 +14,17 @@ const [mode, port, connections, seconds] = [process.argv[2], Number(process.argv
   Number(process.argv[4]), Number(process.argv[5])];
 const url = mode === "ws" ? `ws://127.0.0.1:${port}/sub`
   : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&sub=1`;
+// Bun's process.hrtime counts from the process's start; the stamps are
+// CLOCK_MONOTONIC (Python's time.monotonic_ns, Node's hrtime): read that
+// clock once through libc, next to hrtime, for the offset.
+const { dlopen, ptr } = require("bun:ffi");
+const libc = dlopen("libc.so.6", { clock_gettime: { args: ["i32", "ptr"], returns: "i32" } });
+const ts = new BigInt64Array(2);
+const before = process.hrtime.bigint();
+libc.symbols.clock_gettime(1, ptr(ts)); // CLOCK_MONOTONIC
+const after = process.hrtime.bigint();
+const offset = ts[0] * 1000000000n + ts[1] - (before + after) / 2n;
+const monotonic = () => process.hrtime.bigint() + offset;
 const latencies = [];
 let ready = 0;
 
@@ -37,13 +48,13 @@ function open(i) {
   if (mode === "ws") {
     ws.onopen = onReady;
     ws.onmessage = (e) => {
-      latencies.push(Number(process.hrtime.bigint() - BigInt(e.data)));
+      latencies.push(Number(monotonic() - BigInt(e.data)));
     };
   } else {
     ws.onmessage = (e) => {
       const data = e.data;
       if (data.startsWith("42")) {
-        const now = process.hrtime.bigint();
+        const now = monotonic();
         latencies.push(Number(now - BigInt(JSON.parse(data.slice(2))[1])));
       } else if (data === "2") {
         ws.send("3");
