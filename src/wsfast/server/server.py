@@ -600,6 +600,8 @@ class Server:
         a client whose unsent output is above ``write_high_water``: "skip"
         (it misses this message) or "queue" (sent anyway; a client past
         ``max_buffered`` is dropped). Returns how many clients it reached.
+        The frame is queued behind each client's other output and written
+        when the loop pass ends (one write per client per pass).
         Call it from the loop's thread (a handler, or ``call_soon_threadsafe``).
         """
         if slow not in ("skip", "queue"):
