@@ -9,8 +9,19 @@ is measured the same way with a minimal subscriber (a socket and
 hiredis.Reader) and a minimal publisher, at the same rate: the difference
 is wsfast's overhead on top of Redis. Not a pass/fail test.
 
+``--client bun --bun PATH``: the subscribers are Bun's WebSocket clients
+(``redis_latency_client.js``, one process) instead of Python's asyncio
+ones, so that 1,000 subscribers at 1,000 messages/s each are not limited
+by the reader. ``--socketio DIR`` (a directory whose node_modules holds
+socket.io, @socket.io/redis-adapter and redis, from npm) adds socket.io
+on the same Redis: two ``socketio_redis_server.js`` servers under node,
+the same roles (publish on A, subscribers in a room on B), with
+``--client bun`` only (the receiver speaks Engine.IO's WebSocket
+transport directly).
+
     python benchmarks/bench_redis_latency.py [--subscribers 1000] [--rate 1000]
-        [--seconds 5] [--runs 3] [--workers 1]
+        [--seconds 5] [--runs 3] [--workers 1] [--client py|bun] [--bun PATH]
+        [--socketio DIR]
 """
 
 import argparse
@@ -71,11 +82,38 @@ def start_group(url, workers):
     return proc, port
 
 
+BUN = None  # --client bun: the bun binary
+
+
 def start_receiver(*args):
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "redis_latency_client.py")] + list(map(str, args)),
-                            stdout=subprocess.PIPE, text=True)
+    if BUN is not None and args[0] != "raw":
+        command_line = [BUN, os.path.join(HERE, "redis_latency_client.js")]
+    else:
+        command_line = [sys.executable, os.path.join(HERE, "redis_latency_client.py")]
+    proc = subprocess.Popen(command_line + list(map(str, args)), stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready", "the receiver did not get ready"
     return proc
+
+
+def start_socketio(url, modules):
+    env = dict(os.environ, NODE_PATH=os.path.join(modules, "node_modules"))
+    proc = subprocess.Popen([shutil.which("node"), os.path.join(HERE, "socketio_redis_server.js"), url],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    return proc, int(proc.stdout.readline())
+
+
+def socketio_sample(args, port_a, port_b):
+    receiver = start_receiver("sio", port_b, args.subscribers, args.seconds + 3)
+    time.sleep(0.5)  # the adapter's subscriptions are made at start; joins are local
+    publisher = connect("ws://127.0.0.1:%d/socket.io/?EIO=4&transport=websocket" % port_a, compression=False)
+    assert publisher.recv(timeout=5).startswith("0")  # Engine.IO open
+    publisher.send("40")  # connect to the namespace "/"
+    assert publisher.recv(timeout=5).startswith("40")
+    sent = paced(args.rate, args.seconds, lambda: publisher.send('42["pub"]'))
+    result = finish_receiver(receiver)
+    publisher.close()
+    result["expected"] = sent * args.subscribers
+    return result
 
 
 def finish_receiver(proc):
@@ -139,7 +177,18 @@ def main():
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="workers per server group")
+    parser.add_argument("--client", choices=("py", "bun"), default="py", help="the subscribers' client")
+    parser.add_argument("--bun", help="the bun binary (for --client bun)")
+    parser.add_argument("--socketio", metavar="DIR", help="add socket.io + @socket.io/redis-adapter from "
+                        "DIR/node_modules (needs --client bun)")
     args = parser.parse_args()
+    global BUN
+    if args.client == "bun":
+        if not args.bun:
+            parser.error("--client bun needs --bun")
+        BUN = args.bun
+    elif args.socketio:
+        parser.error("--socketio needs --client bun")
     directory = tempfile.mkdtemp()
     redis, redis_port = start_redis(directory)
     url = "redis://127.0.0.1:%d/0" % redis_port
@@ -147,26 +196,40 @@ def main():
     try:
         groups = [start_group(url, args.workers), start_group(url, args.workers)]
         (_, port_a), (_, port_b) = groups
-        rows = []
+        if args.socketio:
+            groups += [start_socketio(url, args.socketio), start_socketio(url, args.socketio)]
+        rows, sio_rows = [], []
         for run in range(args.runs):
             ours = wsfast_sample(args, redis_port, port_a, port_b)
             raw = redis_sample(args, redis_port)
             rows.append((ours, raw))
-            print("run %d: wsfast p50 %.0f us p99 %.0f us (%d/%d delivered); Redis alone p50 %.0f us "
-                  "p99 %.0f us (%d/%d)" % (run + 1, ours["p50_us"], ours["p99_us"], ours["count"],
-                                           ours["expected"], raw["p50_us"], raw["p99_us"], raw["count"],
-                                           raw["expected"]), flush=True)
+            line = ("run %d: wsfast p50 %.0f us p99 %.0f us (%d/%d delivered); Redis alone p50 %.0f us "
+                    "p99 %.0f us (%d/%d)" % (run + 1, ours["p50_us"], ours["p99_us"], ours["count"],
+                                             ours["expected"], raw["p50_us"], raw["p99_us"], raw["count"],
+                                             raw["expected"]))
+            if args.socketio:
+                sio = socketio_sample(args, groups[2][1], groups[3][1])
+                sio_rows.append(sio)
+                line += "; socket.io p50 %.0f us p99 %.0f us (%d/%d)" % (
+                    sio["p50_us"], sio["p99_us"], sio["count"], sio["expected"])
+            print(line, flush=True)
 
         def spread(values):
             return "%.0f (%.0f-%.0f)" % (statistics.median(values), min(values), max(values))
 
         print("\n%d subscribers on group B, %.0f publishes/s on group A for %.0f s, %d worker(s) per group, "
-              "%d runs: median (min-max)" % (args.subscribers, args.rate, args.seconds, args.workers, args.runs))
+              "%s clients, %d runs: median (min-max)" % (args.subscribers, args.rate, args.seconds, args.workers,
+                                                         args.client, args.runs))
         print("| | p50 (us) | p99 (us) |\n|---|---|---|")
         print("| wsfast, publish to receipt | %s | %s |" % (spread([o["p50_us"] for o, _ in rows]),
                                                           spread([o["p99_us"] for o, _ in rows])))
         print("| Redis alone, PUBLISH to subscriber | %s | %s |" % (spread([r["p50_us"] for _, r in rows]),
                                                                   spread([r["p99_us"] for _, r in rows])))
+        if sio_rows:
+            print("| socket.io + @socket.io/redis-adapter, emit to receipt | %s | %s |" % (
+                spread([r["p50_us"] for r in sio_rows]), spread([r["p99_us"] for r in sio_rows])))
+            print("| delivered: wsfast / socket.io | %s | |" % spread(
+                [o["count"] / max(1, r["count"]) for (o, _), r in zip(rows, sio_rows)]))
         print("| wsfast's overhead (same run) | %s | %s |" % (
             spread([o["p50_us"] - r["p50_us"] for o, r in rows]),
             spread([o["p99_us"] - r["p99_us"] for o, r in rows])))

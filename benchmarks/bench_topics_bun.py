@@ -25,8 +25,10 @@ delivered message (from /proc, all its threads). Each client checks
 that it got exactly the messages of its topics. The stacks alternate
 within each run (their order rotating), and every sample starts fresh
 processes; the table gives medians with min-max, and each stack's CPU
-per message over wsfast's in the same run. ``--queued`` adds a
-prototype of another way to publish (see topics_server.py). Bun comes from the npm package ``bun`` (its binary is
+per message over wsfast's in the same run. ``--step-frames N [N ...]``
+adds ``wsfast-steps-N``: the same server with ``max_step_frames=N``
+(frames of one read handled per loop pass; the default is
+``wsfast.server.limits.MAX_STEP_FRAMES``). Bun comes from the npm package ``bun`` (its binary is
 node_modules/bun/bin/bun.exe after ``npm install bun`` in any directory).
 """
 
@@ -158,19 +160,17 @@ def main(argv=None):
     parser.add_argument("--rate", type=float, default=0.0, help="publishes/s; 0: as fast as they are taken")
     parser.add_argument("--poll-interval", type=float, default=0.001,
                         help="clients pause this long (s) after each batch of events")
-    parser.add_argument("--queued", action="store_true",
-                        help="add wsfast-queued: topics_server.py --queued, a prototype that queues "
-                             "each publish for the loop's flush (one write per subscriber per pass), "
-                             "and wsfast-queued-4096: the same taking up to 4,096 frames a pass")
+    parser.add_argument("--step-frames", type=int, nargs="*", default=[],
+                        help="add wsfast-steps-N for each N: max_step_frames=N (frames of one read "
+                             "handled per loop pass)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per sample, at most")
     parser.add_argument("--json", help="write every sample here")
     args = parser.parse_args(argv)
     assignment(args.conns, args.topics, args.per_topic)  # a bad plan fails here, not in a client
     commands = {"wsfast": [sys.executable, os.path.join(HERE, "topics_server.py"), "{port}"]}
-    if args.queued:
-        commands["wsfast-queued"] = commands["wsfast"] + ["--queued"]
-        commands["wsfast-queued-4096"] = commands["wsfast"] + ["--queued", "--step-frames", "4096"]
+    for n in args.step_frames:
+        commands["wsfast-steps-%d" % n] = commands["wsfast"] + ["--step-frames", str(n)]
     if args.bun:
         commands["bun"] = [args.bun, os.path.join(HERE, "bun_topics_server.js"), "{port}"]
     samples = {name: [] for name in commands}

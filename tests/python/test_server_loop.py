@@ -386,28 +386,33 @@ def test_broadcast_reaches_everyone_and_skips_slow_clients(impl, rec):
             assert on_loop(server, server.broadcast, b"skip?") == 4
             assert on_loop(server, lambda: server.broadcast(b"queue", slow="queue")) == 5
             on_loop(server, setattr, slow, "_out_size", 0)
-            # Output queued in the same pass counts too. A send queued first
-            # puts the broadcasts behind it (no direct write), and of eight
-            # 16 KiB broadcasts from the same callback a client then gets
-            # them only until its unsent output passes the high mark
-            # (32 KiB): two.
+            # Broadcasts queue behind a send of the same pass, in order. What
+            # the pass queued does not make a client slow by itself: past the
+            # high mark (32 KiB) it is written at once, and the client is
+            # skipped only if the kernel leaves over 32 KiB unsent.
             chunk = os.urandom(16384)  # incompressible: 16 KiB on the wire
+            skipped = on_loop(server, lambda: server.stats.skipped)
 
             def queued_then_broadcasts():
                 slow.send(b"first")
-                return [server.broadcast(chunk, [slow]) for _ in range(8)]
+                counts = [server.broadcast(chunk, [slow]) for _ in range(8)]
+                return counts, slow._out_size
 
-            counts = on_loop(server, queued_then_broadcasts)
-            assert counts == [1, 1, 0, 0, 0, 0, 0, 0], counts
+            counts, unsent = on_loop(server, queued_then_broadcasts)
+            assert counts[:2] == [1, 1] and sum(counts) > 2, counts
+            assert on_loop(server, lambda: server.stats.skipped) - skipped == 8 - sum(counts)
+            assert sum(counts) == 8 or unsent > 32 * 1024  # skipped only when the kernel refused
             peer = next(c for c in clients if tuple(c.local_address[:2]) == tuple(slow.remote_address[:2]))
             assert peer.recv(timeout=5) == b"queue"  # it missed "skip?"
             assert peer.recv(timeout=5) == b"first"
-            assert [peer.recv(timeout=5) for _ in range(2)] == [chunk, chunk]
+            assert [peer.recv(timeout=5) for _ in range(sum(counts))] == [chunk] * sum(counts)
+            with pytest.raises(TimeoutError):
+                peer.recv(timeout=0.2)
 
 
 def test_broadcast_writes_directly_and_queues_what_the_kernel_refuses(impl, rec):
-    # With nothing queued, a broadcast frame goes straight to the socket;
-    # what the kernel does not take is queued, in order, and the high mark
+    # A pass's broadcasts leave in one write (or sooner, past the high
+    # mark); what the kernel does not take is queued, in order, and the high mark
     # still bounds the queue (a skipped client misses whole messages).
     high = 32 * 1024
     with running(backend=impl, compression=False, write_high_water=high, **rec.handlers()) as server:

@@ -210,6 +210,107 @@ def test_epoll_publish_skips_a_slow_subscriber_and_counts_it():
         slow.close()
 
 
+def _subscribed(server, clients, topic):
+    """The server's side of ``clients`` (connected sync clients or raw
+    sockets), in their order, each subscribed to ``topic``."""
+    deadline = time.monotonic() + 5
+    while len(on_loop(server, lambda: list(server.clients))) < len(clients):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    by_port = {ws.remote_address[1]: ws for ws in on_loop(server, lambda: list(server.clients))}
+    mine = [by_port[getattr(c, "_sock", c).getsockname()[1]] for c in clients]
+    for ws in mine:
+        on_loop(server, ws.subscribe, topic)
+    return mine
+
+
+def test_epoll_publish_in_a_pass_keeps_order_with_the_connections_own_sends(impl):
+    # Publishes wait for the end of the pass, sends too: one queue, in order.
+    with running(backend=impl, compression=False) as server:
+        a, b = _clients(server, 2)
+        ws_a, ws_b = _subscribed(server, [a, b], "t")
+
+        def mixed():
+            for i in range(3):
+                ws_a.send("own %d" % i)
+                server.publish("t", "pub %d" % i)
+                server.broadcast("all %d" % i)
+                ws_b.publish("t", "from b %d" % i)  # not to b itself
+            return ws_a.buffered_amount > 0  # still queued: written when the pass ends
+
+        assert on_loop(server, mixed) is True
+        expected_a = [m for i in range(3) for m in ("own %d" % i, "pub %d" % i, "all %d" % i, "from b %d" % i)]
+        expected_b = [m for i in range(3) for m in ("pub %d" % i, "all %d" % i)]
+        assert [a.recv(timeout=5) for _ in expected_a] == expected_a
+        assert [b.recv(timeout=5) for _ in expected_b] == expected_b
+        a.close()
+        b.close()
+
+
+def test_epoll_many_publishes_in_a_pass_reach_each_subscriber_once_in_order(impl):
+    # More than PASS_FRAMES messages per subscriber in one pass.
+    n = 500
+    with running(backend=impl, compression=False) as server:
+        clients = _clients(server, 3)
+        _subscribed(server, clients, "t")
+        reached = on_loop(server, lambda: [server.publish("t", "m %d" % i) for i in range(n)])
+        assert reached == [3] * n
+        for c in clients:
+            assert [c.recv(timeout=5) for _ in range(n)] == ["m %d" % i for i in range(n)]
+        with pytest.raises(TimeoutError):
+            clients[0].recv(timeout=0.2)  # nothing twice
+        assert on_loop(server, lambda: server.stats.skipped) == 0
+        for c in clients:
+            c.close()
+
+
+def test_epoll_max_step_frames_is_a_server_setting():
+    from wsfast.server import limits
+
+    assert limits.MAX_STEP_FRAMES > 128  # the protocol's own default
+    with pytest.raises(ValueError):
+        from wsfast.server import Server
+        Server("127.0.0.1", 0, max_step_frames=0)
+    for options, expected in (({}, limits.MAX_STEP_FRAMES), ({"max_step_frames": 7}, 7)):
+        with running(compression=False, **options) as server:
+            with _clients(server, 1)[0]:
+                ws = on_loop(server, lambda: next(iter(server.clients)))
+                assert on_loop(server, lambda: ws.conn.max_step_frames) == expected
+
+
+def test_epoll_a_subscriber_that_never_reads_is_bounded_skipped_then_dropped():
+    high, bound = 16 * 1024, 256 * 1024
+    with running(compression=False, write_high_water=high, write_low_water=1024,
+                 max_buffered=bound) as server:
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", server.port))
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        slow.recv(4096)
+        ws = _subscribed(server, [slow], "feed")[0]
+        on_loop(server, ws.sock.setsockopt, socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        frame = 1024 + 4  # payload and header
+        # "skip": many passes of publishes; what waits never passes the
+        # high-water mark by more than a frame.
+        reached = 0
+        for _ in range(20):
+            got = on_loop(server, lambda: [server.publish("feed", b"x" * 1024) for _ in range(200)]
+                          + [ws.buffered_amount])
+            assert got[-1] <= high + frame
+            reached += sum(got[:-1])
+        skipped = on_loop(server, lambda: server.stats.skipped)
+        assert skipped > 0 and skipped == 20 * 200 - reached
+        assert on_loop(server, lambda: server.stats.dropped) == 0
+        # "queue": past max_buffered it is dropped; memory stays bounded.
+        sizes = on_loop(server, lambda: [(server.publish("feed", b"x" * 1024, slow="queue"),
+                                          ws.buffered_amount)[1] for _ in range(1000)])
+        assert max(sizes) <= bound + 64 * frame
+        assert on_loop(server, lambda: server.stats.dropped) == 1
+        assert on_loop(server, server.subscriber_count, "feed") == 0
+        slow.close()
+
+
 # -- the asyncio adapter ----------------------------------------------------------------
 
 

@@ -260,6 +260,10 @@ class Connection:
         a failure whose close frame is still to be queued."""
         return self._out is not None or self._deferred_failure is not None
 
+    def frames_pending(self) -> int:
+        """How many chunks ``data_to_send()`` would join (frames, mostly)."""
+        return len(self._out)
+
     @property
     def bytes_pending(self) -> int:
         # A plain loop: compiled, it costs next to nothing on the empty

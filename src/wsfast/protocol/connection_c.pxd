@@ -47,4 +47,5 @@ cdef class Connection:
     cpdef send_prepared(self, prepared)
     cpdef bytes prepared_frame(self, prepared)
     cpdef bint output_pending(self) except -1
+    cpdef Py_ssize_t frames_pending(self) except -1
     cpdef _check_open(self)

@@ -24,6 +24,14 @@ WRITE_LOW_WATER = backpressure.WRITE_LOW_WATER
 MAX_BUFFERED = backpressure.MAX_BUFFERED
 # (Dropped connections, here and on timeouts, are reset, so that the
 # kernel does not keep their unsent output either.)
+#: Frames of one read a connection handles per loop pass (``max_step_frames``;
+#: the protocol's byte budget, ``max_step_bytes``, applies too); the rest
+#: waits for the next pass, after every other connection's turn. Larger
+#: than the protocol's own default: what a pass publishes leaves in one
+#: write per subscriber when the pass ends, so a publisher whose read
+#: holds many small messages costs far less handled in one pass than in
+#: many; one read (at most the 256 KiB read buffer) still bounds the pass.
+MAX_STEP_FRAMES = 1024
 #: Connections accepted per wakeup of a listening socket.
 ACCEPT_BATCH = 128
 #: listen() backlog.

@@ -135,6 +135,7 @@ class Server:
         write_low_water: int = limits.WRITE_LOW_WATER,
         max_buffered: int | None = None,
         backlog: int = limits.BACKLOG,
+        max_step_frames: int = limits.MAX_STEP_FRAMES,
         max_topic_length: int = topics.MAX_TOPIC_LENGTH,
         max_topics_per_connection: int = topics.MAX_TOPICS_PER_CONNECTION,
         reuse_port: bool = False,
@@ -174,6 +175,7 @@ class Server:
             compression=compression,
             max_message_size=max_message_size,
             max_frame_size=max_frame_size,
+            max_step_frames=max_step_frames,
         )
         self._refuse_options = dict(self._conn_options, origins=None, handshake_hook=_server_full)
         ServerConnection(**self._conn_options)  # fail now, not per connection, on a bad option
@@ -470,6 +472,8 @@ class Server:
         a client whose unsent output is above ``write_high_water``: "skip"
         (it misses this message) or "queue" (sent anyway; a client past
         ``max_buffered`` is dropped). Returns how many clients it reached.
+        The frame is queued behind each client's other output and written
+        when the loop pass ends (one write per client per pass).
         Call it from the loop's thread (a handler, or ``call_soon_threadsafe``).
         """
         if slow not in ("skip", "queue"):

@@ -59,30 +59,56 @@ def run_io(events, conns, buf, view):
     return others
 
 
+# Frames a publish or broadcast lets wait on one client for the loop's
+# flush; at this many, the next one first writes them (one system call):
+# bounds the memory a pass queues and the cost of the checks below.
+PASS_FRAMES = 64
+
+
 def send_to_many(prepared, clients, dirty, high, stats):
     """Queue a prepared message on every open client of ``clients`` whose
     unsent output is at most ``high`` bytes (None: no limit), marking them
     for the loop's flush (``dirty``); counts the slow ones skipped in
     ``stats``. Returns how many it reached. Server.broadcast's and
-    Server.publish's per-client loop, compiled with the extension."""
+    Server.publish's per-client loop, compiled with the extension.
+
+    Nothing is written here: what one loop pass sends a client (publishes,
+    broadcasts and its own sends, in order) leaves in one write when the
+    pass ends, as uWebSockets batches a pass's publishes. A client is
+    written to at once only when PASS_FRAMES frames wait, or when what
+    waits would make it look slow although the kernel has room."""
     reached = 0
     skipped = 0
+    limit = -1 if high is None else high  # a C integer when compiled
     for ws in clients:
         conn = ws.conn
         if conn.ready_state != OPEN:
             continue
-        # Output queued in this pass and not yet flushed counts as unsent.
-        if high is not None and ws._out_size + conn.bytes_pending > high:
-            skipped += 1
-            continue
-        if ws._out is None and ws._tls is None and not conn.output_pending():
-            # Nothing ahead of it: straight to the kernel, no flush pass.
-            ws._write(conn.prepared_frame(prepared))
-        else:
-            conn.send_prepared(prepared)
-            if not ws._dirty:
-                ws._dirty = True
-                dirty.append(ws)
+        queued = conn.frames_pending()
+        if queued >= PASS_FRAMES:
+            ws._flush()
+            if conn.ready_state != OPEN or ws.phase == PHASE_GONE:
+                continue
+            queued = conn.frames_pending()
+        if limit >= 0:
+            # Output queued in this pass and not yet flushed counts as unsent.
+            pending = conn.bytes_pending if queued else 0
+            unsent = ws._out_size
+            if unsent + pending > limit:
+                if ws._out is None and pending:
+                    # Only this pass's output waits: the kernel decides.
+                    ws._flush()
+                    if conn.ready_state != OPEN or ws.phase == PHASE_GONE:
+                        continue
+                    pending = conn.bytes_pending
+                    unsent = ws._out_size
+                if unsent + pending > limit:
+                    skipped += 1
+                    continue
+        conn.send_prepared(prepared)
+        if not ws._dirty:
+            ws._dirty = True
+            dirty.append(ws)
         reached += 1
     if skipped:
         stats.skipped += skipped
