@@ -63,9 +63,12 @@ from common import human, lib_version
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SUITE_VERSION = 1
-BUILTIN = ("wsfast", "picows", "websockets", "aiohttp", "wsproto", "rawtcp")
-SCENARIOS = ("codec", "deflate", "pingpong", "burst", "idle", "handshakes", "broadcast")
+BUILTIN = ("wsfast", "picows", "websockets", "aiohttp", "wsproto", "rawtcp", "bun", "socketify")
+# Stacks whose server is not a servers.py function: a command (common.external_command).
+EXTERNAL = ("bun", "socketify")
+SCENARIOS = ("codec", "deflate", "pingpong", "pingpong-deflate", "burst", "idle", "handshakes", "broadcast")
 ECHO = ("pingpong", "burst", "idle", "handshakes")
+NETWORK = ECHO + ("pingpong-deflate",)
 CODEC_SECTIONS = ("mask", "parse", "encode", "utf8")
 HIDE_ENV = "WSFAST_BENCH_HIDE"
 
@@ -73,10 +76,11 @@ HIDE_ENV = "WSFAST_BENCH_HIDE"
 SCENARIO_STACKS = {
     "codec": ("wsfast", "picows", "websockets", "aiohttp", "wsproto"),
     "deflate": ("wsfast", "websockets"),
-    "pingpong": ("wsfast", "picows", "websockets", "aiohttp", "rawtcp"),
-    "burst": ("wsfast", "picows", "websockets", "aiohttp"),
-    "idle": ("wsfast", "picows", "websockets", "aiohttp"),
-    "handshakes": ("wsfast", "picows", "websockets", "aiohttp"),
+    "pingpong": ("wsfast", "picows", "websockets", "aiohttp", "rawtcp", "bun", "socketify"),
+    "pingpong-deflate": ("wsfast", "bun", "socketify"),
+    "burst": ("wsfast", "picows", "websockets", "aiohttp", "bun", "socketify"),
+    "idle": ("wsfast", "picows", "websockets", "aiohttp", "bun", "socketify"),
+    "handshakes": ("wsfast", "picows", "websockets", "aiohttp", "bun", "socketify"),
     "broadcast": ("wsfast", "picows", "websockets", "aiohttp"),
 }
 # Why a stack is absent from a scenario, for the report.
@@ -85,10 +89,22 @@ NOT_APPLICABLE = {
     ("deflate", "aiohttp"): "not measured: no sans-I/O deflate API with the same settings",
     ("deflate", "wsproto"): "codec scenarios only",
     ("broadcast", "wsproto"): "sans-I/O library, no server",
+    ("codec", "bun"): "in-process tables of Python libraries; Bun's codec is inside its server",
+    ("codec", "socketify"): "no frame codec API (uWebSockets' parser is inside its server)",
+    ("deflate", "bun"): "in-process; Bun's compression is measured in pingpong-deflate",
+    ("deflate", "socketify"): "in-process; socketify's compression is measured in pingpong-deflate",
+    ("broadcast", "bun"): "no server in broadcast_servers.py (bench_publish_bun.py compares Bun's publish)",
+    ("broadcast", "socketify"): "no server in broadcast_servers.py",
+    ("pingpong-deflate", "picows"): "no permessage-deflate",
+    ("pingpong-deflate", "websockets"): "not measured: its server here runs without compression",
+    ("pingpong-deflate", "aiohttp"): "not measured: its server here runs without compression",
+    ("pingpong-deflate", "rawtcp"): "no WebSocket",
+    ("pingpong-deflate", "wsproto"): "sans-I/O library, no server",
 }
 # Modules a stack needs: in-process (codec, deflate) and for its servers.
 LIB_MODULES = {"wsfast": ("wsfast",), "picows": ("picows",), "websockets": ("websockets",),
-               "aiohttp": ("aiohttp",), "wsproto": ("wsproto",), "rawtcp": ("uvloop",)}
+               "aiohttp": ("aiohttp",), "wsproto": ("wsproto",), "rawtcp": ("uvloop",),
+               "bun": (), "socketify": ("socketify",)}
 SERVER_MODULES = common.REQUIRES
 # The one row per stack that the suite compares, in each codec section
 # (bench_codec.py's labels). Its README explains every row; picows' parse
@@ -122,6 +138,37 @@ def missing(modules, stack):
     if stack in hidden():
         return [stack]
     return common.missing_modules(modules)
+
+
+def socketify_problem():
+    """Why socketify cannot serve here (it installs from a wheel that bundles
+    uWebSockets and loads libuv at import), or None."""
+    import subprocess
+
+    if "socketify" in hidden() or common.missing_modules(("socketify",)):
+        return "not installed (pip install socketify)"
+    done = subprocess.run([sys.executable, "-c", "import socketify"], capture_output=True, timeout=60)
+    if done.returncode:
+        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+        return "installed but does not import on this Python: %s" % last[0][:160]
+    return None
+
+
+def bun_problem(opts):
+    """(executable, None) or (None, why Bun is skipped); installs it into the
+    cache folder first with --install-bun."""
+    if "bun" in hidden():
+        return None, "not installed (bun)"
+    exe = common.find_bun(opts.bun)
+    if exe is None and opts.install_bun:
+        try:
+            exe = common.install_bun()
+        except (RuntimeError, OSError) as exc:
+            return None, "could not be installed: %s" % exc
+    if exe is None:
+        return None, ("not installed (bun: not on PATH, not in %s; give --bun PATH, set %s, "
+                      "or add --install-bun)" % (common.bun_cache_dir(), common.BUN_ENV))
+    return exe, None
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -267,6 +314,8 @@ def _count(n):
 
 NETWORK_TITLES = {
     "pingpong": ("ping-pong, 256 B, 1 in flight", "round trips/s", True),
+    "pingpong-deflate": ("ping-pong, JSON text, permessage-deflate as a browser offers it, 1 in flight",
+                         "round trips/s", True),
     "burst": ("burst of 1 KiB messages", "msg/s", True),
     "idle": ("idle connection, server RSS", "KiB/conn", False),
     "handshakes": ("handshakes (connect, upgrade, close)", "handshakes/s", True),
@@ -274,6 +323,7 @@ NETWORK_TITLES = {
 }
 NETWORK_LABELS = {
     "pingpong": "ping-pong 256 B",
+    "pingpong-deflate": "ping-pong deflate %(deflate_size)d B JSON",
     "burst": "burst 1 KiB",
     "idle": "idle RSS/conn",
     "handshakes": "handshakes",
@@ -290,9 +340,31 @@ class Suite:
         self.samples = []
         self.skipped = {}    # (scenario, stack) -> reason
         self.cases = []
+        self.bun = None       # Bun's executable, when it takes part
+        self.versions = {}    # stack -> version, for stacks not found by distribution name
+
+    def command(self, scenario, stack):
+        """The server command for ``stack`` in a network scenario, or None
+        for servers.py's own."""
+        if stack in self.custom:
+            return self.custom[stack]
+        deflate = scenario == "pingpong-deflate"
+        if stack in EXTERNAL:
+            return common.external_command(stack, self.bun, deflate)
+        if stack == "wsfast" and deflate:  # the echo server, compression on (its defaults)
+            return [sys.executable, "-m", "wsfast", "echo", "--host", "127.0.0.1", "--port", "{port}",
+                    "--workers", "1"]
+        return None
 
     def plan(self):
         o = self.opts
+        problems = {}
+        if "bun" in self.stacks:
+            self.bun, problems["bun"] = bun_problem(o)
+            if self.bun:
+                self.versions["bun"] = common.bun_version(self.bun)
+        if "socketify" in self.stacks:
+            problems["socketify"] = socketify_problem()
         for sc in o.scenarios:
             members = [s for s in self.stacks if s in SCENARIO_STACKS[sc]]
             if sc in ECHO:
@@ -301,6 +373,12 @@ class Suite:
             for st in members:
                 if st in self.custom:
                     runnable.append(st)
+                    continue
+                if st in EXTERNAL:
+                    if problems.get(st):
+                        self.skipped[(sc, st)] = problems[st]
+                    else:
+                        runnable.append(st)
                     continue
                 need = LIB_MODULES[st] if sc in ("codec", "deflate") else SERVER_MODULES[st]
                 miss = missing(need, st)
@@ -320,6 +398,8 @@ class Suite:
                     title = "burst, %d x 1 KiB" % o.messages
                 if sc == "handshakes":
                     title += ", %d in flight" % o.concurrency
+                if sc == "pingpong-deflate":
+                    title += ", %d B" % o.deflate_size
                 if sc == "broadcast":
                     title = "broadcast 64 B to %d clients, until all have it" % o.bcast_clients
                 case = Case(sc, sc, title, unit, better, runnable)
@@ -335,7 +415,7 @@ class Suite:
         o = self.opts
         if case.contenders:
             return 0.1
-        return {"pingpong": o.duration + 1.5, "burst": 2.0 + o.bursts * o.messages / 20000,
+        return {"pingpong": o.duration + 1.5, "pingpong-deflate": o.duration + 1.5, "burst": 2.0 + o.bursts * o.messages / 20000,
                 "idle": 2.0 + o.settle + o.conns / 1500, "handshakes": o.duration + 1.5,
                 "broadcast": 2.5 + o.bcast_clients / 400 + o.broadcasts * 0.05}[case.scenario]
 
@@ -392,7 +472,7 @@ class Suite:
         o = self.opts
         ns = argparse.Namespace(duration=o.duration, timeout=o.timeout, browser_headers=False,
                                 messages=o.messages, bursts=o.bursts, conns=o.conns, settle=o.settle,
-                                concurrency=o.concurrency, profile_dir=None)
+                                concurrency=o.concurrency, profile_dir=None, size=o.deflate_size)
         stacks = case.stacks
         shift = rep % len(stacks)
         for st in stacks[shift:] + stacks[:shift]:
@@ -400,7 +480,7 @@ class Suite:
             if case.scenario == "broadcast":
                 res = bench_broadcast.run_sample(st, o.bcast_clients, o.bcast_procs, o.broadcasts, o.timeout)
             else:
-                res = bench_server.run_sample(case.scenario, st, ns, rep, command=self.custom.get(st))
+                res = bench_server.run_sample(case.scenario, st, ns, rep, command=self.command(case.scenario, st))
             if "error" in res:
                 result = {"error": res["error"]}
                 if res.get("server_log"):
@@ -434,7 +514,7 @@ def _note(result):
 # -- summary -------------------------------------------------------------------------------------
 
 
-CPU_UNITS = {"pingpong": ("µs/round trip", 1.0), "burst": ("µs/message", 1.0),
+CPU_UNITS = {"pingpong": ("µs/round trip", 1.0), "pingpong-deflate": ("µs/round trip", 1.0), "burst": ("µs/message", 1.0),
              "handshakes": ("µs/handshake", 1.0), "broadcast": ("ms/broadcast", 1e-3)}
 
 
@@ -525,7 +605,8 @@ def stack_status(suite, summary):
         if st in suite.custom:
             entry.update(kind="custom", command=suite.custom[st])
         else:
-            entry.update(kind="builtin", version=lib_version("uvloop" if st == "rawtcp" else st))
+            entry.update(kind="builtin", version=suite.versions.get(st) or
+                         lib_version("uvloop" if st == "rawtcp" else st))
         status[st] = entry
     return status
 
@@ -751,6 +832,8 @@ def build_parser(prog=None):
                    help="mask sizes in bytes (default 125,65536)")
     g.add_argument("--deflate-sizes", type=int_list, default=[256, 16384], metavar="N,N",
                    help="JSON message sizes (default 256,16384)")
+    g.add_argument("--deflate-size", type=int, default=256,
+                   help="pingpong-deflate: JSON message size in bytes (default 256)")
     g.add_argument("--deflate-scale", type=float, help="messages per deflate sample, as a "
                    "fraction of bench_protocol.py's (default 0.25)")
     g = p.add_argument_group("network scenarios")
@@ -764,6 +847,12 @@ def build_parser(prog=None):
     g.add_argument("--bcast-procs", type=int, help="broadcast: client processes (default 2)")
     g.add_argument("--broadcasts", type=int, help="broadcast: counted broadcasts per sample (default 10)")
     g.add_argument("--timeout", type=float, default=120.0, help="time limit per network sample (s)")
+    g = p.add_argument_group("optional stacks (skipped when absent)")
+    g.add_argument("--bun", metavar="PATH", help="Bun executable (default: $%s, bun on PATH, "
+                   "or the one --install-bun put in the cache folder)" % common.BUN_ENV)
+    g.add_argument("--install-bun", action="store_true",
+                   help="when Bun is not found, run `npm install bun` into the cache folder "
+                        "($%s, default ~/.cache/wsfast-bench) first" % common.BUN_CACHE_ENV)
     g = p.add_argument_group("output")
     g.add_argument("--json", metavar="FILE", help="every sample, the summary and the environment")
     g.add_argument("--png", metavar="FILE", help="chart of the ratios to wsfast (needs matplotlib)")
