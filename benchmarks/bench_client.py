@@ -395,20 +395,16 @@ def _deflate_params(head):
     raise BenchError("the server did not accept permessage-deflate")
 
 
-def pingpong_deflate(args):
-    """One connection with permessage-deflate negotiated as a browser does,
-    one JSON text message of ``--size`` bytes in flight (200 distinct ones
-    from json_corpus, cycled); each echo is inflated and compared. Server
-    CPU per round trip covers its inflate of the request and deflate of the
-    reply."""
+def deflate_session(port, timeout=10.0):
+    """A connection with permessage-deflate negotiated as a browser offers
+    it (client_max_window_bits, both sides keeping context). Returns
+    (round_trip, socket): ``round_trip(msg)`` sends the JSON text ``msg``
+    compressed and masked, reads the echo, inflates it and checks it."""
     import zlib
 
-    from json_corpus import sized_message
-
-    msgs = [sized_message(args.size, i) for i in range(200)]
-    s = new_socket(10.0)
-    s.connect((HOST, args.port))
-    s.sendall(request_bytes(args.port).replace(b"\r\n\r\n", ("\r\n" + DEFLATE_OFFER + "\r\n").encode(), 1))
+    s = new_socket(timeout)
+    s.connect((HOST, port))
+    s.sendall(request_bytes(port).replace(b"\r\n\r\n", ("\r\n" + DEFLATE_OFFER + "\r\n").encode(), 1))
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = s.recv(65536)
@@ -422,16 +418,14 @@ def pingpong_deflate(args):
     cbits = int(params.get("client_max_window_bits") or 15)
     ctakeover = "client_no_context_takeover" not in params
     stakeover = "server_no_context_takeover" not in params
-    comp = zlib.compressobj(6, zlib.DEFLATED, -cbits)
-    decomp = zlib.decompressobj(-15)
+    state = {"comp": zlib.compressobj(6, zlib.DEFLATED, -cbits), "decomp": zlib.decompressobj(-15)}
     buf = bytearray(rest)
 
     def round_trip(msg):
-        nonlocal comp, decomp, buf
         if not ctakeover:
-            comp = zlib.compressobj(6, zlib.DEFLATED, -cbits)
-        body = comp.compress(msg) + comp.flush(zlib.Z_SYNC_FLUSH)
-        body = body[:-4]
+            state["comp"] = zlib.compressobj(6, zlib.DEFLATED, -cbits)
+        comp = state["comp"]
+        body = (comp.compress(msg) + comp.flush(zlib.Z_SYNC_FLUSH))[:-4]
         n = len(body)
         # FIN + RSV1 + text; masked with a zero key (XOR leaves it as is).
         hdr = bytes((0xC1, 0x80 | n)) if n < 126 else bytes((0xC1, 0xFE)) + struct.pack("!H", n)
@@ -441,14 +435,13 @@ def pingpong_deflate(args):
                 ln, off = buf[1] & 0x7F, 2
                 if ln == 126 and len(buf) >= 4:
                     ln, off = struct.unpack_from("!H", buf, 2)[0], 4
-                elif ln == 127 and len(buf) >= 10:
-                    ln, off = struct.unpack_from("!Q", buf, 2)[0], 10
-                if ln < 126 and len(buf) >= off + ln:
-                    break
+                if ln < 126 or off == 4:
+                    if len(buf) >= off + ln:
+                        break
             chunk = s.recv(65536)
             if not chunk:
                 raise BenchError("connection closed")
-            buf += chunk
+            buf.extend(chunk)
         b0 = buf[0]
         payload = bytes(buf[off:off + ln])
         del buf[:off + ln]
@@ -456,10 +449,25 @@ def pingpong_deflate(args):
             raise BenchError("unexpected frame 0x%02x" % b0)
         if b0 & 0x40:
             if not stakeover:
-                decomp = zlib.decompressobj(-15)
-            payload = decomp.decompress(payload + b"\0\0\xff\xff")
+                state["decomp"] = zlib.decompressobj(-15)
+            payload = state["decomp"].decompress(payload + b"\0\0\xff\xff")
         if payload != msg:
             raise BenchError("bad echo")
+
+    round_trip.params = params
+    return round_trip, s
+
+
+def pingpong_deflate(args):
+    """One connection with permessage-deflate negotiated as a browser does,
+    one JSON text message of ``--size`` bytes in flight (200 distinct ones
+    from json_corpus, cycled); each echo is inflated and compared. Server
+    CPU per round trip covers its inflate of the request and deflate of the
+    reply."""
+    from json_corpus import sized_message
+
+    msgs = [sized_message(args.size, i) for i in range(200)]
+    round_trip, s = deflate_session(args.port)
 
     def loop(duration):
         rounds, t0 = 0, time.perf_counter()
@@ -481,7 +489,7 @@ def pingpong_deflate(args):
         s.close()
     return {"rate": rounds / secs, "unit": "round trips/s", "ops": rounds, "seconds": secs,
             "server_cpu_us": cpu / rounds * 1e6, "client_cpu_us": own / rounds * 1e6,
-            "negotiated": params}
+            "negotiated": round_trip.params}
 
 
 SCENARIOS = {"pingpong": pingpong, "burst": burst, "idle": idle, "handshakes": handshakes,

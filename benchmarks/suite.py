@@ -124,10 +124,10 @@ CODEC_REFS = {"mask": ("memcpy", "memcpy: bytearray[:]"), "utf8": ("bytes.decode
 
 FULL = dict(repeats=3, codec_rounds=3, frames=50000, min_time=0.012, deflate_scale=0.25,
             duration=2.0, messages=10000, bursts=3, conns=5000, settle=1.0, concurrency=4,
-            bcast_clients=1000, bcast_procs=2, broadcasts=10)
+            bcast_clients=1000, bcast_procs=2, broadcasts=10, callgrind_ops=2000)
 QUICK = dict(repeats=1, codec_rounds=1, frames=5000, min_time=0.003, deflate_scale=0.03,
              duration=0.5, messages=2000, bursts=1, conns=300, settle=0.3, concurrency=4,
-             bcast_clients=100, bcast_procs=1, broadcasts=3)
+             bcast_clients=100, bcast_procs=1, broadcasts=3, callgrind_ops=300)
 
 
 def hidden():
@@ -511,6 +511,87 @@ def _note(result):
     return fmt(result["value"])
 
 
+# -- callgrind mode --------------------------------------------------------------------------------
+
+# The callgrind.py client for each scenario it measures.
+CALLGRIND_KINDS = {"pingpong": "echo", "handshakes": "handshake", "burst": "burst",
+                   "pingpong-deflate": "deflate"}
+CALLGRIND_UNITS = {"pingpong": "round trip", "handshakes": "handshake", "burst": "message",
+                   "pingpong-deflate": "round trip"}
+CALLGRIND_NA = {"idle": "a memory figure", "broadcast": "not measured under callgrind (many clients)",
+                "codec": "in-process, timed", "deflate": "in-process, timed"}
+
+
+def run_callgrind(suite, progress_stream=sys.stderr):
+    """Instructions per operation of every stack's server in the scenarios
+    that callgrind.py can drive: {scenario: {stack: value or {"error"}}}."""
+    import callgrind
+
+    o = suite.opts
+    out = {}
+    for case in suite.cases:
+        sc = case.scenario
+        if sc not in CALLGRIND_KINDS:
+            continue
+        row = out.setdefault(sc, {})
+        for st in case.stacks:
+            command = suite.command(sc, st)
+            if command is None:
+                command = [sys.executable, os.path.join(HERE, "servers.py"), st, "--port", "{port}"]
+            elif isinstance(command, str):
+                command = shlex.split(command)
+
+            def argv(port, ops, command=command):
+                return [a.replace("{port}", str(port)) for a in command]
+
+            t = time.monotonic()
+            try:
+                row[st] = callgrind.per_operation(argv, CALLGRIND_KINDS[sc], o.callgrind_ops,
+                                                  timeout=o.timeout * 5)
+                note = "%.0f instructions/%s" % (row[st], CALLGRIND_UNITS[sc])
+            except Exception as exc:  # a server callgrind cannot run: say why
+                why = "%s: %s" % (type(exc).__name__, exc)
+                if st == "bun":
+                    why = ("n/a: Bun does not run to completion under valgrind (JIT-compiled code, "
+                           "several threads): " + why)
+                row[st] = {"error": why[:400]}
+                note = "FAILED: " + why[:100]
+            print("callgrind %s %s: %s (%.0fs)" % (sc, st, note, time.monotonic() - t),
+                  file=progress_stream, flush=True)
+    return out
+
+
+def callgrind_markdown(suite, counts, command):
+    o = suite.opts
+    stacks = [st for st in list(suite.stacks) + list(suite.custom)
+              if any(st in row for row in counts.values())]
+    out = ["## wsfast bench --callgrind", "", "Command: `%s`" % command, "",
+           "Server user-space instructions per operation: (I(3N) - I(N)) / 2N under "
+           "`valgrind --tool=callgrind`, N = %d (`callgrind.py`)." % o.callgrind_ops, "",
+           "| scenario | %s |" % " | ".join(stacks), "|---|%s" % ("---:|" * len(stacks))]
+    for sc, row in counts.items():
+        cells = []
+        for st in stacks:
+            v = row.get(st)
+            if v is None:
+                cells.append("skipped" if (sc, st) in suite.skipped else "n/a")
+            elif isinstance(v, dict):
+                cells.append("n/a" if v["error"].startswith("n/a") else "**FAILED**")
+            else:
+                cells.append("{:,.0f}".format(v))
+        out.append("| %s, per %s | %s |" % (sc, CALLGRIND_UNITS[sc], " | ".join(cells)))
+    out.append("")
+    notes = ["%s in %s: %s" % (st, sc, v["error"]) for sc, row in counts.items()
+             for st, v in row.items() if isinstance(v, dict)]
+    notes += ["%s in %s: %s" % (st, sc, why) for (sc, st), why in sorted(suite.skipped.items())
+              if sc in counts]
+    notes += ["%s: not measured (%s)" % (sc, CALLGRIND_NA[sc]) for sc in o.scenarios if sc in CALLGRIND_NA]
+    for n in notes:
+        out.append("* " + n.replace("|", "/"))
+    out.append("")
+    return "\n".join(out)
+
+
 # -- summary -------------------------------------------------------------------------------------
 
 
@@ -847,6 +928,12 @@ def build_parser(prog=None):
     g.add_argument("--bcast-procs", type=int, help="broadcast: client processes (default 2)")
     g.add_argument("--broadcasts", type=int, help="broadcast: counted broadcasts per sample (default 10)")
     g.add_argument("--timeout", type=float, default=120.0, help="time limit per network sample (s)")
+    g = p.add_argument_group("instruction counts")
+    g.add_argument("--callgrind", action="store_true",
+                   help="instead of timing, count each server's instructions per operation under "
+                        "valgrind's callgrind (pingpong, pingpong-deflate, burst, handshakes)")
+    g.add_argument("--callgrind-ops", type=int, help="N: operations in the shorter of the two runs "
+                   "(default 2,000; quick 300)")
     g = p.add_argument_group("optional stacks (skipped when absent)")
     g.add_argument("--bun", metavar="PATH", help="Bun executable (default: $%s, bun on PATH, "
                    "or the one --install-bun put in the cache folder)" % common.BUN_ENV)
@@ -892,7 +979,8 @@ def parse_args(argv, prog=None):
         if "{port}" not in command:
             p.error("--server %s: COMMAND must contain {port}" % name)
         custom[name] = command.strip()
-    for k in ("repeats", "codec_rounds", "frames", "bcast_clients", "bcast_procs", "broadcasts", "conns"):
+    for k in ("repeats", "codec_rounds", "frames", "bcast_clients", "bcast_procs", "broadcasts", "conns",
+              "callgrind_ops"):
         if getattr(o, k) < 1:
             p.error("--%s must be at least 1" % k.replace("_", "-"))
     return o, stacks, custom
@@ -908,6 +996,25 @@ def main(argv=None, prog=None):
     suite.plan()
     for (sc, st), why in sorted(suite.skipped.items()):
         print("skipping %s in %s: %s" % (st, sc, why), file=sys.stderr)
+    if o.callgrind:
+        import callgrind
+
+        if not callgrind.available():
+            print("--callgrind needs valgrind (e.g. apt-get install valgrind)", file=sys.stderr)
+            return 2
+        counts = run_callgrind(suite)
+        text = callgrind_markdown(suite, counts, command)
+        print(text)
+        if o.md:
+            with open(o.md, "w") as f:
+                f.write(text)
+        if o.json:
+            with open(o.json, "w") as f:
+                json.dump({"suite_version": SUITE_VERSION, "command": command, "env": env,
+                           "callgrind_ops": o.callgrind_ops, "callgrind": counts,
+                           "skipped": {"%s %s" % k: v for k, v in suite.skipped.items()}}, f, indent=1)
+        return 1 if any(isinstance(v, dict) and not v["error"].startswith("n/a")
+                        for row in counts.values() for v in row.values()) else 0
     suite.run()
     try:
         env["loadavg_at_end"] = "%.2f %.2f %.2f" % os.getloadavg()
