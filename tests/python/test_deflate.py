@@ -992,7 +992,8 @@ def test_connection_adaptive_parks_on_idle_keepalive_tick(impl, pings):
     from connpair import open_pair, pump
 
     s, c = open_pair(impl, server={"compression_idle": "adaptive"})
-    msgs = [m.decode() for m in _corpus(40, seed=3)]
+    # Over compress_min_size, so every message is compressed both ways.
+    msgs = [m.decode() for m in _corpus(200, seed=3) if len(m) >= 256][:40]
     now = 100.0
     for k, msg in enumerate(msgs):
         c.send(msg)
