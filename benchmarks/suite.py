@@ -353,7 +353,8 @@ class Suite:
             return common.external_command(stack, self.bun, deflate)
         if stack == "wsfast" and deflate:  # the echo server, compression on (its defaults)
             return [sys.executable, "-m", "wsfast", "echo", "--host", "127.0.0.1", "--port", "{port}",
-                    "--workers", "1"]
+                    "--workers", "1"] + (["--compression-idle", self.opts.compression_idle]
+                                         if self.opts.compression_idle else [])
         return None
 
     def plan(self):
@@ -915,6 +916,8 @@ def build_parser(prog=None):
                    help="JSON message sizes (default 256,16384)")
     g.add_argument("--deflate-size", type=int, default=256,
                    help="pingpong-deflate: JSON message size in bytes (default 256)")
+    g.add_argument("--compression-idle", choices=("window", "keep", "adaptive"),
+                   help="pingpong-deflate: wsfast's compression_idle (default: the library's)")
     g.add_argument("--deflate-scale", type=float, help="messages per deflate sample, as a "
                    "fraction of bench_protocol.py's (default 0.25)")
     g = p.add_argument_group("network scenarios")
