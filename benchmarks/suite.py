@@ -14,6 +14,8 @@ Scenarios (``--scenarios``, default all):
                  16 KiB JSON message (``bench_protocol.py``); peer: websockets;
 * ``pingpong``   one connection, one 256 B message in flight, round trips/s,
                  with a raw-TCP floor (``rawtcp``);
+* ``pingpong-deflate`` the same with permessage-deflate negotiated as a
+                 browser offers it, JSON text (``--deflate-size``);
 * ``burst``      10,000 x 1 KiB messages written in large chunks, every echo read;
 * ``idle``       server RSS growth per idle connection;
 * ``handshakes`` connect + upgrade + 101 + close, a few in flight;
@@ -40,6 +42,13 @@ A peer that is not installed is skipped and the report says so (``pip
 install -e '.[bench]'`` installs them all); a stack that fails a sample
 shows as FAILED with the error, and the exit status is then 1. Setting
 ``WSFAST_BENCH_HIDE=name,...`` treats those stacks as not installed.
+
+Optional stacks: ``bun`` (Bun's server, ``bun_echo.js``; found with
+``--bun``, $WSFAST_BENCH_BUN, PATH or the cache folder, or installed there
+by ``--install-bun``) and ``socketify`` (``socketify_echo.py``, from PyPI).
+
+``--callgrind`` counts each server's user-space instructions per
+operation under valgrind instead of timing (``callgrind.py``).
 
 ``--server NAME=COMMAND`` adds your own echo server: COMMAND (split like a
 shell would, run without one; ``{port}`` is replaced by the port) must serve
