@@ -373,7 +373,127 @@ def handshakes(args):
             "server_cpu_us": cpu / done * 1e6, "client_cpu_us": own / done * 1e6}
 
 
-SCENARIOS = {"pingpong": pingpong, "burst": burst, "idle": idle, "handshakes": handshakes}
+# What a browser offers (Chrome, Firefox): permessage-deflate with
+# client_max_window_bits, both sides keeping their context.
+DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+
+
+def _deflate_params(head):
+    """The permessage-deflate parameters the server accepted (a dict), or
+    raises BenchError when it declined."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-extensions":
+            parts = [x.strip() for x in value.decode("latin-1").split(";")]
+            if parts[0] != "permessage-deflate":
+                break
+            params = {}
+            for x in parts[1:]:
+                k, _, v = x.partition("=")
+                params[k.strip()] = v.strip().strip('"')
+            return params
+    raise BenchError("the server did not accept permessage-deflate")
+
+
+def deflate_session(port, timeout=10.0):
+    """A connection with permessage-deflate negotiated as a browser offers
+    it (client_max_window_bits, both sides keeping context). Returns
+    (round_trip, socket): ``round_trip(msg)`` sends the JSON text ``msg``
+    compressed and masked, reads the echo, inflates it and checks it."""
+    import zlib
+
+    s = new_socket(timeout)
+    s.connect((HOST, port))
+    s.sendall(request_bytes(port).replace(b"\r\n\r\n", ("\r\n" + DEFLATE_OFFER + "\r\n").encode(), 1))
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise BenchError("connection closed during the handshake")
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise BenchError("handshake refused: %r" % head[:200])
+    params = _deflate_params(head)
+    cbits = int(params.get("client_max_window_bits") or 15)
+    ctakeover = "client_no_context_takeover" not in params
+    stakeover = "server_no_context_takeover" not in params
+    state = {"comp": zlib.compressobj(6, zlib.DEFLATED, -cbits), "decomp": zlib.decompressobj(-15)}
+    buf = bytearray(rest)
+
+    def round_trip(msg):
+        if not ctakeover:
+            state["comp"] = zlib.compressobj(6, zlib.DEFLATED, -cbits)
+        comp = state["comp"]
+        body = (comp.compress(msg) + comp.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        n = len(body)
+        # FIN + RSV1 + text; masked with a zero key (XOR leaves it as is).
+        hdr = bytes((0xC1, 0x80 | n)) if n < 126 else bytes((0xC1, 0xFE)) + struct.pack("!H", n)
+        s.sendall(hdr + b"\0\0\0\0" + body)
+        while True:
+            if len(buf) >= 2:
+                ln, off = buf[1] & 0x7F, 2
+                if ln == 126 and len(buf) >= 4:
+                    ln, off = struct.unpack_from("!H", buf, 2)[0], 4
+                if ln < 126 or off == 4:
+                    if len(buf) >= off + ln:
+                        break
+            chunk = s.recv(65536)
+            if not chunk:
+                raise BenchError("connection closed")
+            buf.extend(chunk)
+        b0 = buf[0]
+        payload = bytes(buf[off:off + ln])
+        del buf[:off + ln]
+        if b0 & 0x0F != 1 or not b0 & 0x80:
+            raise BenchError("unexpected frame 0x%02x" % b0)
+        if b0 & 0x40:
+            if not stakeover:
+                state["decomp"] = zlib.decompressobj(-15)
+            payload = state["decomp"].decompress(payload + b"\0\0\xff\xff")
+        if payload != msg:
+            raise BenchError("bad echo")
+
+    round_trip.params = params
+    return round_trip, s
+
+
+def pingpong_deflate(args):
+    """One connection with permessage-deflate negotiated as a browser does,
+    one JSON text message of ``--size`` bytes in flight (200 distinct ones
+    from json_corpus, cycled); each echo is inflated and compared. Server
+    CPU per round trip covers its inflate of the request and deflate of the
+    reply."""
+    from json_corpus import sized_message
+
+    msgs = [sized_message(args.size, i) for i in range(200)]
+    round_trip, s = deflate_session(args.port)
+
+    def loop(duration):
+        rounds, t0 = 0, time.perf_counter()
+        stop = t0 + duration
+        while True:
+            for _ in range(8):
+                round_trip(msgs[rounds % len(msgs)])
+                rounds += 1
+            now = time.perf_counter()
+            if now >= stop:
+                return rounds, now - t0
+
+    try:
+        loop(0.2)  # warm-up
+        cpu0, own0 = server_cpu(args.server_pid), time.process_time()
+        rounds, secs = loop(args.duration)
+        cpu, own = server_cpu(args.server_pid) - cpu0, time.process_time() - own0
+    finally:
+        s.close()
+    return {"rate": rounds / secs, "unit": "round trips/s", "ops": rounds, "seconds": secs,
+            "server_cpu_us": cpu / rounds * 1e6, "client_cpu_us": own / rounds * 1e6,
+            "negotiated": round_trip.params}
+
+
+SCENARIOS = {"pingpong": pingpong, "burst": burst, "idle": idle, "handshakes": handshakes,
+             "pingpong-deflate": pingpong_deflate}
 
 
 def main(argv=None):

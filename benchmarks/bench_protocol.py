@@ -184,7 +184,8 @@ def rss():
 def memory_per_connection(n):
     """Per server+client pair: {stack: (KiB after handshake, KiB after one
     message each way, zlib state KiB of one connection (server side)
-    after it)}."""
+    after it, KiB after parking or None, zlib state KiB then or None)}.
+    "adaptive" pairs are parked as a keepalive tick with no message would."""
     msg = sized_messages(2048, 1)[0].decode()
     idle_mode = "window"
 
@@ -246,18 +247,26 @@ def memory_per_connection(n):
         traffic(pairs)
         gc.collect()
         busy = (rss() - base) / n / 1024
-        zlib = None
+        zlib = parked = parked_zlib = None
         if name.startswith("wsfast"):
             s, c = pairs[0]
             assert s._inflater.memory > 0
             zlib = (s._deflater.memory + s._inflater.memory) / 1024
-        return idle, busy, zlib
+        if "adaptive" in name:
+            for s, c in pairs:
+                assert s.park_compression() and c.park_compression()
+            gc.collect()
+            parked = (rss() - base) / n / 1024
+            s, c = pairs[0]
+            parked_zlib = (s._deflater.memory + s._inflater.memory) / 1024
+        return idle, busy, zlib, parked, parked_zlib
 
     out = {}
     for name, make, traffic in (("wsfast, compression_idle=window (default)", wsfast_pairs, wsfast_traffic),
                                 ("wsfast, compression_idle=keep", wsfast_pairs, wsfast_traffic),
+                                ("wsfast, compression_idle=adaptive", wsfast_pairs, wsfast_traffic),
                                 ("websockets (defaults)", websockets_pairs, websockets_traffic)):
-        idle_mode = "keep" if "keep" in name else "window"
+        idle_mode = name.split("compression_idle=")[-1].split(" ")[0] if "wsfast" in name else "window"
         # Each stack in a forked child, so that none starts on a heap that
         # another's freed memory has left behind.
         rd, wr = os.pipe()
@@ -280,9 +289,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--conns", type=int, default=2000)
+    ap.add_argument("--memory-only", action="store_true", help="only the memory-per-connection table")
     args = ap.parse_args()
     if not HAVE_WEBSOCKETS:
         ap.error("this benchmark compares with websockets, which is not installed")
+    if args.memory_only:
+        print_memory(args.conns)
+        return
     print("wsfast %s (%s backend) vs websockets %s" % (wsfast.__version__, wsfast.backend,
                                                        __import__("websockets").__version__))
     print()
@@ -323,14 +336,22 @@ def main():
     for name, r in ratios.items():
         print("| %s | %.4f | %+.2f%% |" % (name, r, (r / base - 1) * 100))
     print()
-    mem = memory_per_connection(args.conns)
-    print("Memory with permessage-deflate (%d server+client pairs, RSS growth per pair;" % args.conns)
+    print_memory(args.conns)
+
+
+def print_memory(conns):
+    mem = memory_per_connection(conns)
+    print("Memory with permessage-deflate (%d server+client pairs, RSS growth per pair;" % conns)
     print("zlib state of one connection, server side, by wsfast's allocator count):")
     print()
-    print("| stack | after handshake KiB/pair | after one message each way KiB/pair | zlib state per connection KiB |")
-    print("|---|---|---|---|")
-    for name, (idle, busy, zlib) in mem.items():
-        print("| %s | %.1f | %.1f | %s |" % (name, idle, busy, "0 -> %.1f" % zlib if zlib is not None else "-"))
+    print("| stack | after handshake KiB/pair | after one message each way KiB/pair | zlib state per connection KiB "
+          "| parked (adaptive) KiB/pair | zlib state parked KiB |")
+    print("|---|---|---|---|---|---|")
+    for name, (idle, busy, zlib, parked, parked_zlib) in mem.items():
+        print("| %s | %.1f | %.1f | %s | %s | %s |" % (
+            name, idle, busy, "0 -> %.1f" % zlib if zlib is not None else "-",
+            "%.1f" % parked if parked is not None else "-",
+            "%.1f" % parked_zlib if parked_zlib is not None else "-"))
 
 
 if __name__ == "__main__":

@@ -153,6 +153,8 @@ def client_command(scenario, stack, server, args):
         cmd += ["--conns", str(args.conns), "--settle", str(args.settle)]
     if scenario == "handshakes":
         cmd += ["--concurrency", str(args.concurrency)]
+    if scenario == "pingpong-deflate":
+        cmd += ["--size", str(getattr(args, "size", 256))]
     return cmd
 
 

@@ -1,9 +1,12 @@
 // Bun's WebSocket echo server (uWebSockets inside), for side-by-side runs:
-//   bun benchmarks/bun_echo.js --port 9001
-//   wsfast bench --server 'bun=bun benchmarks/bun_echo.js --port {port}'
-// 127.0.0.1 only, no compression, every message echoed as it came.
-const i = process.argv.indexOf("--port");
+//   bun benchmarks/bun_echo.js --port 9001 [--deflate]
+//   wsfast bench --stacks wsfast,bun     (finds bun itself; see README.md)
+// 127.0.0.1 only, every message echoed as it came. Compression off, or with
+// --deflate Bun's perMessageDeflate (as a browser negotiates it).
+const arg = (name) => process.argv.indexOf(name);
+const i = arg("--port");
 const port = i > 0 ? parseInt(process.argv[i + 1], 10) : 9001;
+const deflate = arg("--deflate") > 0;
 Bun.serve({
   hostname: "127.0.0.1",
   port,
@@ -12,7 +15,7 @@ Bun.serve({
     return new Response("WebSocket endpoint: upgrade required\n", { status: 426 });
   },
   websocket: {
-    perMessageDeflate: false,
+    perMessageDeflate: deflate,
     message(ws, message) {
       ws.send(message);
     },

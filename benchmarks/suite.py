@@ -14,6 +14,8 @@ Scenarios (``--scenarios``, default all):
                  16 KiB JSON message (``bench_protocol.py``); peer: websockets;
 * ``pingpong``   one connection, one 256 B message in flight, round trips/s,
                  with a raw-TCP floor (``rawtcp``);
+* ``pingpong-deflate`` the same with permessage-deflate negotiated as a
+                 browser offers it, JSON text (``--deflate-size``);
 * ``burst``      10,000 x 1 KiB messages written in large chunks, every echo read;
 * ``idle``       server RSS growth per idle connection;
 * ``handshakes`` connect + upgrade + 101 + close, a few in flight;
@@ -41,6 +43,13 @@ install -e '.[bench]'`` installs them all); a stack that fails a sample
 shows as FAILED with the error, and the exit status is then 1. Setting
 ``WSFAST_BENCH_HIDE=name,...`` treats those stacks as not installed.
 
+Optional stacks: ``bun`` (Bun's server, ``bun_echo.js``; found with
+``--bun``, $WSFAST_BENCH_BUN, PATH or the cache folder, or installed there
+by ``--install-bun``) and ``socketify`` (``socketify_echo.py``, from PyPI).
+
+``--callgrind`` counts each server's user-space instructions per
+operation under valgrind instead of timing (``callgrind.py``).
+
 ``--server NAME=COMMAND`` adds your own echo server: COMMAND (split like a
 shell would, run without one; ``{port}`` is replaced by the port) must serve
 WebSocket echo on ws://127.0.0.1:{port}/ without compression. It is measured
@@ -63,9 +72,12 @@ from common import human, lib_version
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SUITE_VERSION = 1
-BUILTIN = ("wsfast", "picows", "websockets", "aiohttp", "wsproto", "rawtcp")
-SCENARIOS = ("codec", "deflate", "pingpong", "burst", "idle", "handshakes", "broadcast")
+BUILTIN = ("wsfast", "picows", "websockets", "aiohttp", "wsproto", "rawtcp", "bun", "socketify")
+# Stacks whose server is not a servers.py function: a command (common.external_command).
+EXTERNAL = ("bun", "socketify")
+SCENARIOS = ("codec", "deflate", "pingpong", "pingpong-deflate", "burst", "idle", "handshakes", "broadcast")
 ECHO = ("pingpong", "burst", "idle", "handshakes")
+NETWORK = ECHO + ("pingpong-deflate",)
 CODEC_SECTIONS = ("mask", "parse", "encode", "utf8")
 HIDE_ENV = "WSFAST_BENCH_HIDE"
 
@@ -73,10 +85,11 @@ HIDE_ENV = "WSFAST_BENCH_HIDE"
 SCENARIO_STACKS = {
     "codec": ("wsfast", "picows", "websockets", "aiohttp", "wsproto"),
     "deflate": ("wsfast", "websockets"),
-    "pingpong": ("wsfast", "picows", "websockets", "aiohttp", "rawtcp"),
-    "burst": ("wsfast", "picows", "websockets", "aiohttp"),
-    "idle": ("wsfast", "picows", "websockets", "aiohttp"),
-    "handshakes": ("wsfast", "picows", "websockets", "aiohttp"),
+    "pingpong": ("wsfast", "picows", "websockets", "aiohttp", "rawtcp", "bun", "socketify"),
+    "pingpong-deflate": ("wsfast", "bun", "socketify"),
+    "burst": ("wsfast", "picows", "websockets", "aiohttp", "bun", "socketify"),
+    "idle": ("wsfast", "picows", "websockets", "aiohttp", "bun", "socketify"),
+    "handshakes": ("wsfast", "picows", "websockets", "aiohttp", "bun", "socketify"),
     "broadcast": ("wsfast", "picows", "websockets", "aiohttp"),
 }
 # Why a stack is absent from a scenario, for the report.
@@ -85,10 +98,22 @@ NOT_APPLICABLE = {
     ("deflate", "aiohttp"): "not measured: no sans-I/O deflate API with the same settings",
     ("deflate", "wsproto"): "codec scenarios only",
     ("broadcast", "wsproto"): "sans-I/O library, no server",
+    ("codec", "bun"): "in-process tables of Python libraries; Bun's codec is inside its server",
+    ("codec", "socketify"): "no frame codec API (uWebSockets' parser is inside its server)",
+    ("deflate", "bun"): "in-process; Bun's compression is measured in pingpong-deflate",
+    ("deflate", "socketify"): "in-process; socketify's compression is measured in pingpong-deflate",
+    ("broadcast", "bun"): "no server in broadcast_servers.py (bench_publish_bun.py compares Bun's publish)",
+    ("broadcast", "socketify"): "no server in broadcast_servers.py",
+    ("pingpong-deflate", "picows"): "no permessage-deflate",
+    ("pingpong-deflate", "websockets"): "not measured: its server here runs without compression",
+    ("pingpong-deflate", "aiohttp"): "not measured: its server here runs without compression",
+    ("pingpong-deflate", "rawtcp"): "no WebSocket",
+    ("pingpong-deflate", "wsproto"): "sans-I/O library, no server",
 }
 # Modules a stack needs: in-process (codec, deflate) and for its servers.
 LIB_MODULES = {"wsfast": ("wsfast",), "picows": ("picows",), "websockets": ("websockets",),
-               "aiohttp": ("aiohttp",), "wsproto": ("wsproto",), "rawtcp": ("uvloop",)}
+               "aiohttp": ("aiohttp",), "wsproto": ("wsproto",), "rawtcp": ("uvloop",),
+               "bun": (), "socketify": ("socketify",)}
 SERVER_MODULES = common.REQUIRES
 # The one row per stack that the suite compares, in each codec section
 # (bench_codec.py's labels). Its README explains every row; picows' parse
@@ -108,10 +133,10 @@ CODEC_REFS = {"mask": ("memcpy", "memcpy: bytearray[:]"), "utf8": ("bytes.decode
 
 FULL = dict(repeats=3, codec_rounds=3, frames=50000, min_time=0.012, deflate_scale=0.25,
             duration=2.0, messages=10000, bursts=3, conns=5000, settle=1.0, concurrency=4,
-            bcast_clients=1000, bcast_procs=2, broadcasts=10)
+            bcast_clients=1000, bcast_procs=2, broadcasts=10, callgrind_ops=2000)
 QUICK = dict(repeats=1, codec_rounds=1, frames=5000, min_time=0.003, deflate_scale=0.03,
              duration=0.5, messages=2000, bursts=1, conns=300, settle=0.3, concurrency=4,
-             bcast_clients=100, bcast_procs=1, broadcasts=3)
+             bcast_clients=100, bcast_procs=1, broadcasts=3, callgrind_ops=300)
 
 
 def hidden():
@@ -122,6 +147,37 @@ def missing(modules, stack):
     if stack in hidden():
         return [stack]
     return common.missing_modules(modules)
+
+
+def socketify_problem():
+    """Why socketify cannot serve here (it installs from a wheel that bundles
+    uWebSockets and loads libuv at import), or None."""
+    import subprocess
+
+    if "socketify" in hidden() or common.missing_modules(("socketify",)):
+        return "not installed (pip install socketify)"
+    done = subprocess.run([sys.executable, "-c", "import socketify"], capture_output=True, timeout=60)
+    if done.returncode:
+        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+        return "installed but does not import on this Python: %s" % last[0][:160]
+    return None
+
+
+def bun_problem(opts):
+    """(executable, None) or (None, why Bun is skipped); installs it into the
+    cache folder first with --install-bun."""
+    if "bun" in hidden():
+        return None, "not installed (bun)"
+    exe = common.find_bun(opts.bun)
+    if exe is None and opts.install_bun:
+        try:
+            exe = common.install_bun()
+        except (RuntimeError, OSError) as exc:
+            return None, "could not be installed: %s" % exc
+    if exe is None:
+        return None, ("not installed (bun: not on PATH, not in %s; give --bun PATH, set %s, "
+                      "or add --install-bun)" % (common.bun_cache_dir(), common.BUN_ENV))
+    return exe, None
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -267,6 +323,8 @@ def _count(n):
 
 NETWORK_TITLES = {
     "pingpong": ("ping-pong, 256 B, 1 in flight", "round trips/s", True),
+    "pingpong-deflate": ("ping-pong, JSON text, permessage-deflate as a browser offers it, 1 in flight",
+                         "round trips/s", True),
     "burst": ("burst of 1 KiB messages", "msg/s", True),
     "idle": ("idle connection, server RSS", "KiB/conn", False),
     "handshakes": ("handshakes (connect, upgrade, close)", "handshakes/s", True),
@@ -274,6 +332,7 @@ NETWORK_TITLES = {
 }
 NETWORK_LABELS = {
     "pingpong": "ping-pong 256 B",
+    "pingpong-deflate": "ping-pong deflate %(deflate_size)d B JSON",
     "burst": "burst 1 KiB",
     "idle": "idle RSS/conn",
     "handshakes": "handshakes",
@@ -290,9 +349,32 @@ class Suite:
         self.samples = []
         self.skipped = {}    # (scenario, stack) -> reason
         self.cases = []
+        self.bun = None       # Bun's executable, when it takes part
+        self.versions = {}    # stack -> version, for stacks not found by distribution name
+
+    def command(self, scenario, stack):
+        """The server command for ``stack`` in a network scenario, or None
+        for servers.py's own."""
+        if stack in self.custom:
+            return self.custom[stack]
+        deflate = scenario == "pingpong-deflate"
+        if stack in EXTERNAL:
+            return common.external_command(stack, self.bun, deflate)
+        if stack == "wsfast" and deflate:  # the echo server, compression on (its defaults)
+            return [sys.executable, "-m", "wsfast", "echo", "--host", "127.0.0.1", "--port", "{port}",
+                    "--workers", "1"] + (["--compression-idle", self.opts.compression_idle]
+                                         if self.opts.compression_idle else [])
+        return None
 
     def plan(self):
         o = self.opts
+        problems = {}
+        if "bun" in self.stacks:
+            self.bun, problems["bun"] = bun_problem(o)
+            if self.bun:
+                self.versions["bun"] = common.bun_version(self.bun)
+        if "socketify" in self.stacks:
+            problems["socketify"] = socketify_problem()
         for sc in o.scenarios:
             members = [s for s in self.stacks if s in SCENARIO_STACKS[sc]]
             if sc in ECHO:
@@ -301,6 +383,12 @@ class Suite:
             for st in members:
                 if st in self.custom:
                     runnable.append(st)
+                    continue
+                if st in EXTERNAL:
+                    if problems.get(st):
+                        self.skipped[(sc, st)] = problems[st]
+                    else:
+                        runnable.append(st)
                     continue
                 need = LIB_MODULES[st] if sc in ("codec", "deflate") else SERVER_MODULES[st]
                 miss = missing(need, st)
@@ -320,6 +408,8 @@ class Suite:
                     title = "burst, %d x 1 KiB" % o.messages
                 if sc == "handshakes":
                     title += ", %d in flight" % o.concurrency
+                if sc == "pingpong-deflate":
+                    title += ", %d B" % o.deflate_size
                 if sc == "broadcast":
                     title = "broadcast 64 B to %d clients, until all have it" % o.bcast_clients
                 case = Case(sc, sc, title, unit, better, runnable)
@@ -335,7 +425,7 @@ class Suite:
         o = self.opts
         if case.contenders:
             return 0.1
-        return {"pingpong": o.duration + 1.5, "burst": 2.0 + o.bursts * o.messages / 20000,
+        return {"pingpong": o.duration + 1.5, "pingpong-deflate": o.duration + 1.5, "burst": 2.0 + o.bursts * o.messages / 20000,
                 "idle": 2.0 + o.settle + o.conns / 1500, "handshakes": o.duration + 1.5,
                 "broadcast": 2.5 + o.bcast_clients / 400 + o.broadcasts * 0.05}[case.scenario]
 
@@ -392,7 +482,7 @@ class Suite:
         o = self.opts
         ns = argparse.Namespace(duration=o.duration, timeout=o.timeout, browser_headers=False,
                                 messages=o.messages, bursts=o.bursts, conns=o.conns, settle=o.settle,
-                                concurrency=o.concurrency, profile_dir=None)
+                                concurrency=o.concurrency, profile_dir=None, size=o.deflate_size)
         stacks = case.stacks
         shift = rep % len(stacks)
         for st in stacks[shift:] + stacks[:shift]:
@@ -400,7 +490,7 @@ class Suite:
             if case.scenario == "broadcast":
                 res = bench_broadcast.run_sample(st, o.bcast_clients, o.bcast_procs, o.broadcasts, o.timeout)
             else:
-                res = bench_server.run_sample(case.scenario, st, ns, rep, command=self.custom.get(st))
+                res = bench_server.run_sample(case.scenario, st, ns, rep, command=self.command(case.scenario, st))
             if "error" in res:
                 result = {"error": res["error"]}
                 if res.get("server_log"):
@@ -431,10 +521,91 @@ def _note(result):
     return fmt(result["value"])
 
 
+# -- callgrind mode --------------------------------------------------------------------------------
+
+# The callgrind.py client for each scenario it measures.
+CALLGRIND_KINDS = {"pingpong": "echo", "handshakes": "handshake", "burst": "burst",
+                   "pingpong-deflate": "deflate"}
+CALLGRIND_UNITS = {"pingpong": "round trip", "handshakes": "handshake", "burst": "message",
+                   "pingpong-deflate": "round trip"}
+CALLGRIND_NA = {"idle": "a memory figure", "broadcast": "not measured under callgrind (many clients)",
+                "codec": "in-process, timed", "deflate": "in-process, timed"}
+
+
+def run_callgrind(suite, progress_stream=sys.stderr):
+    """Instructions per operation of every stack's server in the scenarios
+    that callgrind.py can drive: {scenario: {stack: value or {"error"}}}."""
+    import callgrind
+
+    o = suite.opts
+    out = {}
+    for case in suite.cases:
+        sc = case.scenario
+        if sc not in CALLGRIND_KINDS:
+            continue
+        row = out.setdefault(sc, {})
+        for st in case.stacks:
+            command = suite.command(sc, st)
+            if command is None:
+                command = [sys.executable, os.path.join(HERE, "servers.py"), st, "--port", "{port}"]
+            elif isinstance(command, str):
+                command = shlex.split(command)
+
+            def argv(port, ops, command=command):
+                return [a.replace("{port}", str(port)) for a in command]
+
+            t = time.monotonic()
+            try:
+                row[st] = callgrind.per_operation(argv, CALLGRIND_KINDS[sc], o.callgrind_ops,
+                                                  timeout=o.timeout * 5)
+                note = "%.0f instructions/%s" % (row[st], CALLGRIND_UNITS[sc])
+            except Exception as exc:  # a server callgrind cannot run: say why
+                why = "%s: %s" % (type(exc).__name__, exc)
+                if st == "bun":
+                    why = ("n/a: Bun does not run to completion under valgrind (JIT-compiled code, "
+                           "several threads): " + why)
+                row[st] = {"error": why[:400]}
+                note = "FAILED: " + why[:100]
+            print("callgrind %s %s: %s (%.0fs)" % (sc, st, note, time.monotonic() - t),
+                  file=progress_stream, flush=True)
+    return out
+
+
+def callgrind_markdown(suite, counts, command):
+    o = suite.opts
+    stacks = [st for st in list(suite.stacks) + list(suite.custom)
+              if any(st in row for row in counts.values())]
+    out = ["## wsfast bench --callgrind", "", "Command: `%s`" % command, "",
+           "Server user-space instructions per operation: (I(3N) - I(N)) / 2N under "
+           "`valgrind --tool=callgrind`, N = %d (`callgrind.py`)." % o.callgrind_ops, "",
+           "| scenario | %s |" % " | ".join(stacks), "|---|%s" % ("---:|" * len(stacks))]
+    for sc, row in counts.items():
+        cells = []
+        for st in stacks:
+            v = row.get(st)
+            if v is None:
+                cells.append("skipped" if (sc, st) in suite.skipped else "n/a")
+            elif isinstance(v, dict):
+                cells.append("n/a" if v["error"].startswith("n/a") else "**FAILED**")
+            else:
+                cells.append("{:,.0f}".format(v))
+        out.append("| %s, per %s | %s |" % (sc, CALLGRIND_UNITS[sc], " | ".join(cells)))
+    out.append("")
+    notes = ["%s in %s: %s" % (st, sc, v["error"]) for sc, row in counts.items()
+             for st, v in row.items() if isinstance(v, dict)]
+    notes += ["%s in %s: %s" % (st, sc, why) for (sc, st), why in sorted(suite.skipped.items())
+              if sc in counts]
+    notes += ["%s: not measured (%s)" % (sc, CALLGRIND_NA[sc]) for sc in o.scenarios if sc in CALLGRIND_NA]
+    for n in notes:
+        out.append("* " + n.replace("|", "/"))
+    out.append("")
+    return "\n".join(out)
+
+
 # -- summary -------------------------------------------------------------------------------------
 
 
-CPU_UNITS = {"pingpong": ("µs/round trip", 1.0), "burst": ("µs/message", 1.0),
+CPU_UNITS = {"pingpong": ("µs/round trip", 1.0), "pingpong-deflate": ("µs/round trip", 1.0), "burst": ("µs/message", 1.0),
              "handshakes": ("µs/handshake", 1.0), "broadcast": ("ms/broadcast", 1e-3)}
 
 
@@ -525,7 +696,8 @@ def stack_status(suite, summary):
         if st in suite.custom:
             entry.update(kind="custom", command=suite.custom[st])
         else:
-            entry.update(kind="builtin", version=lib_version("uvloop" if st == "rawtcp" else st))
+            entry.update(kind="builtin", version=suite.versions.get(st) or
+                         lib_version("uvloop" if st == "rawtcp" else st))
         status[st] = entry
     return status
 
@@ -751,6 +923,10 @@ def build_parser(prog=None):
                    help="mask sizes in bytes (default 125,65536)")
     g.add_argument("--deflate-sizes", type=int_list, default=[256, 16384], metavar="N,N",
                    help="JSON message sizes (default 256,16384)")
+    g.add_argument("--deflate-size", type=int, default=256,
+                   help="pingpong-deflate: JSON message size in bytes (default 256)")
+    g.add_argument("--compression-idle", choices=("window", "keep", "adaptive"),
+                   help="pingpong-deflate: wsfast's compression_idle (default: the library's)")
     g.add_argument("--deflate-scale", type=float, help="messages per deflate sample, as a "
                    "fraction of bench_protocol.py's (default 0.25)")
     g = p.add_argument_group("network scenarios")
@@ -764,6 +940,18 @@ def build_parser(prog=None):
     g.add_argument("--bcast-procs", type=int, help="broadcast: client processes (default 2)")
     g.add_argument("--broadcasts", type=int, help="broadcast: counted broadcasts per sample (default 10)")
     g.add_argument("--timeout", type=float, default=120.0, help="time limit per network sample (s)")
+    g = p.add_argument_group("instruction counts")
+    g.add_argument("--callgrind", action="store_true",
+                   help="instead of timing, count each server's instructions per operation under "
+                        "valgrind's callgrind (pingpong, pingpong-deflate, burst, handshakes)")
+    g.add_argument("--callgrind-ops", type=int, help="N: operations in the shorter of the two runs "
+                   "(default 2,000; quick 300)")
+    g = p.add_argument_group("optional stacks (skipped when absent)")
+    g.add_argument("--bun", metavar="PATH", help="Bun executable (default: $%s, bun on PATH, "
+                   "or the one --install-bun put in the cache folder)" % common.BUN_ENV)
+    g.add_argument("--install-bun", action="store_true",
+                   help="when Bun is not found, run `npm install bun` into the cache folder "
+                        "($%s, default ~/.cache/wsfast-bench) first" % common.BUN_CACHE_ENV)
     g = p.add_argument_group("output")
     g.add_argument("--json", metavar="FILE", help="every sample, the summary and the environment")
     g.add_argument("--png", metavar="FILE", help="chart of the ratios to wsfast (needs matplotlib)")
@@ -803,7 +991,8 @@ def parse_args(argv, prog=None):
         if "{port}" not in command:
             p.error("--server %s: COMMAND must contain {port}" % name)
         custom[name] = command.strip()
-    for k in ("repeats", "codec_rounds", "frames", "bcast_clients", "bcast_procs", "broadcasts", "conns"):
+    for k in ("repeats", "codec_rounds", "frames", "bcast_clients", "bcast_procs", "broadcasts", "conns",
+              "callgrind_ops"):
         if getattr(o, k) < 1:
             p.error("--%s must be at least 1" % k.replace("_", "-"))
     return o, stacks, custom
@@ -819,6 +1008,25 @@ def main(argv=None, prog=None):
     suite.plan()
     for (sc, st), why in sorted(suite.skipped.items()):
         print("skipping %s in %s: %s" % (st, sc, why), file=sys.stderr)
+    if o.callgrind:
+        import callgrind
+
+        if not callgrind.available():
+            print("--callgrind needs valgrind (e.g. apt-get install valgrind)", file=sys.stderr)
+            return 2
+        counts = run_callgrind(suite)
+        text = callgrind_markdown(suite, counts, command)
+        print(text)
+        if o.md:
+            with open(o.md, "w") as f:
+                f.write(text)
+        if o.json:
+            with open(o.json, "w") as f:
+                json.dump({"suite_version": SUITE_VERSION, "command": command, "env": env,
+                           "callgrind_ops": o.callgrind_ops, "callgrind": counts,
+                           "skipped": {"%s %s" % k: v for k, v in suite.skipped.items()}}, f, indent=1)
+        return 1 if any(isinstance(v, dict) and not v["error"].startswith("n/a")
+                        for row in counts.values() for v in row.values()) else 0
     suite.run()
     try:
         env["loadavg_at_end"] = "%.2f %.2f %.2f" % os.getloadavg()

@@ -212,7 +212,7 @@ int wsf_deflater_init(wsf_deflater *d, int window_bits, int mem_level,
     if (window_bits < 9 || window_bits > 15 || mem_level < 1 ||
         mem_level > 9 || level < -1 || level > 9 ||
         (flags & ~(unsigned)(WSF_Z_NO_CONTEXT | WSF_Z_RELEASE |
-                             WSF_Z_KEEP_WINDOW)))
+                             WSF_Z_KEEP_WINDOW | WSF_Z_HOLD)))
         return d_fail(d, WSF_Z_MISUSE, "invalid deflate parameters");
     return WSF_Z_OK;
 }
@@ -316,6 +316,8 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
         return d_fail(d, WSF_Z_MISUSE, "sync flush did not end with 00 00 ff ff");
     }
     d->in_msg = 0;
+    if (keeps_window(d->flags) && (d->flags & WSF_Z_HOLD))
+        return WSF_Z_OK; /* until wsf_deflater_park */
     if (d->flags & (WSF_Z_RELEASE | WSF_Z_KEEP_WINDOW))
         d_free(d);
     else if ((d->flags & WSF_Z_NO_CONTEXT) && deflateReset(zs) != Z_OK)
@@ -328,6 +330,15 @@ int wsf_deflater_release(wsf_deflater *d) {
         return WSF_Z_MISUSE;
     d_free(d);
     hist_free(&d->hist, &d->hist_len, &d->hist_cap);
+    return WSF_Z_OK;
+}
+
+int wsf_deflater_park(wsf_deflater *d) {
+    if (d->in_msg || d->failed)
+        return WSF_Z_MISUSE;
+    /* The window was kept as plaintext all along (wsf_deflate). */
+    if (keeps_window(d->flags))
+        d_free(d);
     return WSF_Z_OK;
 }
 
@@ -370,7 +381,7 @@ int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
     s->flags = flags;
     if (window_bits < 9 || window_bits > 15 ||
         (flags & ~(unsigned)(WSF_Z_NO_CONTEXT | WSF_Z_RELEASE |
-                             WSF_Z_KEEP_WINDOW)) ||
+                             WSF_Z_KEEP_WINDOW | WSF_Z_HOLD)) ||
         ((flags & WSF_Z_RELEASE) && !(flags & WSF_Z_NO_CONTEXT)))
         return i_fail(s, WSF_Z_MISUSE, "invalid inflate parameters");
     return WSF_Z_OK;
@@ -567,7 +578,7 @@ int wsf_inflate(wsf_inflater *s, const uint8_t *in, size_t len, int final,
     s->ended = 0;
     s->msg_size = 0;
     if (keeps_window(s->flags))
-        return i_keep_window(s);
+        return (s->flags & WSF_Z_HOLD) ? WSF_Z_OK : i_keep_window(s);
     if (s->flags & (WSF_Z_RELEASE | WSF_Z_KEEP_WINDOW))
         i_free(s);
     else if ((s->flags & WSF_Z_NO_CONTEXT) &&
@@ -580,6 +591,14 @@ int wsf_inflater_release(wsf_inflater *s) {
     if (s->in_msg || (s->z && !(s->flags & WSF_Z_NO_CONTEXT)))
         return WSF_Z_MISUSE;
     i_free(s);
+    return WSF_Z_OK;
+}
+
+int wsf_inflater_park(wsf_inflater *s) {
+    if (s->in_msg || s->failed)
+        return WSF_Z_MISUSE;
+    if (keeps_window(s->flags) && s->z)
+        return i_keep_window(s);
     return WSF_Z_OK;
 }
 

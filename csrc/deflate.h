@@ -44,6 +44,12 @@ extern "C" {
                                   The output is the same as with the state
                                   kept. With WSF_Z_NO_CONTEXT or
                                   WSF_Z_RELEASE, as WSF_Z_RELEASE. */
+#define WSF_Z_HOLD 0x08        /* with WSF_Z_KEEP_WINDOW: keep zlib's state
+                                  after a message too (no priming cost for
+                                  the next one) until wsf_deflater_park /
+                                  wsf_inflater_park gives it back, down to
+                                  the window: for a connection that is busy
+                                  now and idle later. Same output. */
 
 /* Modes for wsf_deflate */
 #define WSF_Z_MORE 0  /* more of the message follows; zlib may hold data back */
@@ -117,6 +123,12 @@ int wsf_deflate(wsf_deflater *d, const uint8_t *in, size_t len, int mode,
  * compressed without the old window, which any peer decodes. */
 int wsf_deflater_release(wsf_deflater *d);
 
+/* Between messages, under WSF_Z_KEEP_WINDOW: frees zlib's state and keeps
+ * only the window, as if WSF_Z_HOLD were not set; the next message starts
+ * a primed stream and makes the same output. Does nothing otherwise.
+ * WSF_Z_MISUSE during a message. */
+int wsf_deflater_park(wsf_deflater *d);
+
 /* Frees everything, whatever the state; the settings are kept, so the
  * deflater may be used again as if just initialised. */
 void wsf_deflater_end(wsf_deflater *d);
@@ -171,6 +183,10 @@ int wsf_inflate(wsf_inflater *s, const uint8_t *in, size_t len, int final,
  * nothing, during a message or when context takeover still needs zlib's
  * window; WSF_Z_OK otherwise (a WSF_Z_KEEP_WINDOW window is kept). */
 int wsf_inflater_release(wsf_inflater *s);
+
+/* As wsf_deflater_park: under WSF_Z_KEEP_WINDOW, keeps zlib's window and
+ * frees the rest. WSF_Z_MISUSE during a message. */
+int wsf_inflater_park(wsf_inflater *s);
 
 /* Frees everything, whatever the state; settings are kept. */
 void wsf_inflater_end(wsf_inflater *s);

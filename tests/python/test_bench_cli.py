@@ -56,3 +56,17 @@ def test_unknown_stack_is_an_error(tmp_path):
     proc = subprocess.run([sys.executable, SUITE, "--stacks", "nosuchstack"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown stack" in proc.stderr
+
+
+def test_optional_stacks_skipped_when_absent(tmp_path):
+    # Bun and socketify are optional: absent, each is listed as skipped in
+    # the scenarios it would run in and as n/a where it does not apply.
+    doc, table = run_bench(tmp_path, "--scenarios", "pingpong,broadcast", "--duration", "0.2",
+                           "--bcast-clients", "20", "--broadcasts", "2",
+                           "--stacks", "wsfast,bun,socketify", hide="bun,socketify")
+    for st in ("bun", "socketify"):
+        assert doc["stacks"][st]["status"].startswith("skipped: not installed"), doc["stacks"][st]
+        assert doc["summary"]["pingpong"]["stacks"][st]["status"].startswith("skipped")
+        assert doc["summary"]["broadcast"]["stacks"][st]["status"].startswith("n/a: no server")
+    assert doc["summary"]["pingpong"]["stacks"]["wsfast"]["status"] == "ok"
+    assert "skipped" in table

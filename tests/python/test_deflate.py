@@ -934,6 +934,82 @@ def test_connection_compression_idle(impl, idle):
     assert (s._deflater.memory <= 4096) == (idle == "window")
 
 
+@pytest.mark.parametrize("wbits", [9, 12, 15])
+def test_adaptive_holds_while_busy_parks_when_idle(impl, peer, wbits):
+    # "adaptive" keeps zlib's state from message to message and, once
+    # parked, only the window; a peer of any backend in "keep" mode, and a
+    # plain zlib stream, decode every message across the park.
+    d = impl.Deflater(window_bits=wbits, idle="adaptive")
+    i = impl.Inflater(window_bits=wbits, idle="adaptive")
+    their_d = peer.Deflater(window_bits=wbits, idle="keep")
+    their_i = peer.Inflater(window_bits=wbits, idle="keep")
+    oracle = zlib.decompressobj(-wbits)
+    window = 1 << max(wbits, 9)
+    for k, msg in enumerate(_corpus(300, seed=wbits)):
+        payload = d.compress(msg)
+        assert their_i.decompress(payload) == msg
+        assert oracle.decompress(payload + TAIL) == msg
+        assert i.decompress(their_d.compress(msg)) == msg
+        if k % 50 == 49:
+            assert d.park() and i.park()
+            assert 0 < d.memory <= window and 0 < i.memory <= window
+        else:  # busy: the whole stream stays
+            assert d.memory > window and i.memory > window
+
+
+def test_adaptive_same_bytes_as_window(impl):
+    # Parking changes what is held, not what is sent: "adaptive" with parks
+    # anywhere makes the bytes "window" and "keep" make.
+    msgs = list(_corpus(200, seed=5))
+    window, keep = impl.Deflater(idle="window"), impl.Deflater(idle="keep")
+    adaptive = impl.Deflater(idle="adaptive")
+    for k, msg in enumerate(msgs):
+        if k % 7 == 3:
+            assert adaptive.park()
+        out = adaptive.compress(msg)
+        assert out == window.compress(msg) == keep.compress(msg)
+
+
+def test_adaptive_park_refused_mid_message(impl):
+    d = impl.Deflater(idle="adaptive")
+    i = impl.Inflater(idle="adaptive")
+    first = d.compress(JSON_16K[:5000], final=False)
+    assert not d.park()
+    rest = d.compress(JSON_16K[5000:], final=True)
+    assert oracle_inflate(first + rest, 12) == JSON_16K
+    got = i.decompress(first, False)
+    assert not i.park()
+    got += i.decompress(rest, True)
+    assert got == JSON_16K
+    assert d.park() and i.park()
+
+
+@pytest.mark.parametrize("pings", [20.0, None])
+def test_connection_adaptive_parks_on_idle_keepalive_tick(impl, pings):
+    # Busy: a compressed message since the last tick keeps the streams;
+    # a tick with none parks them to the 4 KiB window each way; traffic
+    # after that decodes on the other side. With or without pings.
+    from connpair import open_pair, pump
+
+    s, c = open_pair(impl, server={"compression_idle": "adaptive"})
+    # Over compress_min_size, so every message is compressed both ways.
+    msgs = [m.decode() for m in _corpus(200, seed=3) if len(m) >= 256][:40]
+    now = 100.0
+    for k, msg in enumerate(msgs):
+        c.send(msg)
+        assert pump(c, s) == [msg]
+        s.send(msg)
+        assert pump(s, c) == [msg]
+        now += 1.0
+        s.keepalive(now, pings, None)  # busy since the last tick: kept
+        assert s._deflater.memory > 8192 and s._inflater.memory > 4096
+        if k % 10 == 9:
+            now += 1.0
+            s.keepalive(now, pings, None)  # a whole tick idle: parked
+            assert 0 < s._deflater.memory <= 4096 and 0 < s._inflater.memory <= 4096
+    assert s.ready_state == c.ready_state
+
+
 def test_connection_compression_idle_default_and_bad(impl):
     from wsfast.protocol import DEFAULT_COMPRESSION_IDLE
     from wsfast.server_protocol import ServerConnection

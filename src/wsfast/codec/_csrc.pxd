@@ -78,6 +78,7 @@ cdef extern from "wsfast.h" nogil:
     int WSF_Z_NO_CONTEXT
     int WSF_Z_RELEASE
     int WSF_Z_KEEP_WINDOW
+    int WSF_Z_HOLD
     int WSF_Z_MORE
     int WSF_Z_FLUSH
     int WSF_Z_FINAL
@@ -99,6 +100,7 @@ cdef extern from "wsfast.h" nogil:
     int wsf_deflate(wsf_deflater *d, const uint8_t *inp, size_t len, int mode,
                     wsf_buf *out)
     int wsf_deflater_release(wsf_deflater *d)
+    int wsf_deflater_park(wsf_deflater *d)
     void wsf_deflater_end(wsf_deflater *d)
     size_t wsf_deflater_mem(const wsf_deflater *d)
     int wsf_inflater_init(wsf_inflater *s, int window_bits, uint64_t max_size,
@@ -106,6 +108,7 @@ cdef extern from "wsfast.h" nogil:
     int wsf_inflate(wsf_inflater *s, const uint8_t *inp, size_t len, int final,
                     wsf_buf *out, wsf_utf8 *utf8)
     int wsf_inflater_release(wsf_inflater *s)
+    int wsf_inflater_park(wsf_inflater *s)
     void wsf_inflater_end(wsf_inflater *s)
     size_t wsf_inflater_mem(const wsf_inflater *s)
     int wsf_z_close_code(int rc)

@@ -9,7 +9,9 @@ cdef unsigned _idle_flag(idle) except? 0:
         return 0
     if idle == "window":
         return WSF_Z_KEEP_WINDOW
-    raise ValueError("idle must be 'keep' or 'window', not %r" % (idle,))
+    if idle == "adaptive":
+        return WSF_Z_KEEP_WINDOW | WSF_Z_HOLD
+    raise ValueError("idle must be 'keep', 'window' or 'adaptive', not %r" % (idle,))
 
 
 cdef class Deflater:
@@ -21,7 +23,8 @@ cdef class Deflater:
     messages. ``idle``: what context takeover keeps between messages,
     ``"keep"`` zlib's whole state, or ``"window"`` only the last
     2^window_bits bytes sent, priming a new stream with them for the next
-    message (same output, a few microseconds more per message).
+    message (same output, a few microseconds more per message), or
+    ``"adaptive"`` zlib's state until ``park()``, then only the window.
     """
 
     cdef wsf_deflater d
@@ -31,7 +34,7 @@ cdef class Deflater:
     def __init__(self, window_bits=12, mem_level=5, level=-1,
                  no_context_takeover=False, release=False, idle="keep"):
         cdef unsigned flags = _idle_flag(idle)
-        self.lean = flags != 0
+        self.lean = flags == WSF_Z_KEEP_WINDOW
         if no_context_takeover:
             flags |= WSF_Z_NO_CONTEXT
         if release:
@@ -77,6 +80,14 @@ cdef class Deflater:
         """Free zlib state between messages; False if a message is open."""
         return wsf_deflater_release(&self.d) == WSF_Z_OK
 
+    def park(self):
+        """idle="adaptive", between messages: keep only the window (and
+        no output buffer); False if a message is open."""
+        if wsf_deflater_park(&self.d) != WSF_Z_OK:
+            return False
+        wsf_buf_free(&self.out)
+        return True
+
 
 cdef class Inflater:
     """Decompresses messages for one direction, never past ``max_size``.
@@ -98,7 +109,7 @@ cdef class Inflater:
     def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE,
                  no_context_takeover=False, release=False, idle="keep"):
         cdef unsigned flags = _idle_flag(idle)
-        self.lean = flags != 0
+        self.lean = flags == WSF_Z_KEEP_WINDOW
         if no_context_takeover:
             flags |= WSF_Z_NO_CONTEXT
             if release:
@@ -143,3 +154,10 @@ cdef class Inflater:
 
     def release(self):
         return wsf_inflater_release(&self.s) == WSF_Z_OK
+
+    def park(self):
+        """As Deflater.park."""
+        if wsf_inflater_park(&self.s) != WSF_Z_OK:
+            return False
+        wsf_buf_free(&self.out)
+        return True

@@ -46,8 +46,14 @@ DEFAULT_COMPRESS_MIN_SIZE = 128
 #: default 12 bits), a new zlib stream being primed with them for each
 #: message (same output; CPU per compressed message sent +6 us at 256 B,
 #: +3% at 16 KiB); "keep", zlib's whole state (about 38 KiB to send + 11
-#: KiB to receive). See docs/architecture.md, "Deflate memory".
+#: KiB to receive); "adaptive", zlib's state while messages flow and only
+#: the window once a keepalive tick (``keepalive()``) passes with no
+#: compressed message either way: the CPU of "keep" on a busy connection,
+#: the memory of "window" on an idle one (a driver that never calls
+#: ``keepalive``, e.g. with pings off, never parks: "keep"'s memory).
+#: See docs/architecture.md, "Deflate memory".
 DEFAULT_COMPRESSION_IDLE = "window"
+COMPRESSION_IDLE_MODES = ("window", "keep", "adaptive")
 #: The close reason sent when a keepalive ping gets no pong in time.
 KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
 #: Who made this side fail the connection (``Connection.failure_kind``):
@@ -96,7 +102,7 @@ class Connection:
     __slots__ = (
         "_backlog", "_backlog_error", "_backlog_pos", "_eof_pending", "_unparsed",
         "_deferred_failure", "_deflate_idle", "_deflater", "_encoder", "_impl", "_inflater",
-        "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent",
+        "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent", "_z_busy",
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
         "_stream_compress", "_stream_opcode", "_stream_size", "_window_bits",
         "auto_pong", "close_code", "close_reason", "close_sent", "compress_min_size",
@@ -130,9 +136,10 @@ class Connection:
         self.compress_min_size = compress_min_size
         self._window_bits = compression_window_bits
         self._mem_level = compression_mem_level
-        if compression_idle not in ("window", "keep"):
-            raise ValueError("compression_idle must be 'window' or 'keep'")
+        if compression_idle not in COMPRESSION_IDLE_MODES:
+            raise ValueError("compression_idle must be 'window', 'keep' or 'adaptive'")
         self._deflate_idle = compression_idle
+        self._z_busy = False  # "adaptive": a compressed message since the last tick
         if max_step_bytes < 1 or max_step_frames < 1:
             raise ValueError("max_step_bytes and max_step_frames must be at least 1")
         self.max_step_bytes = max_step_bytes
@@ -312,6 +319,7 @@ class Connection:
             compress or (compress is None and len(data) >= self.compress_min_size)
         ):
             self._queue(self._encoder.encode(opcode, self._deflater.compress(data), True, True))
+            self._z_busy = True
         else:
             self._queue(self._encoder.encode(opcode, data))
 
@@ -333,6 +341,7 @@ class Connection:
             opcode = 0
         if self._stream_compress:
             data = self._deflater.compress(data, final=fin)
+            self._z_busy = True
         self._queue(self._encoder.encode(opcode, data, fin, first and self._stream_compress))
 
     def send_prepared(self, prepared: PreparedMessage) -> None:
@@ -581,6 +590,7 @@ class Connection:
                 return self._handle_fragment(opcode, payload, fin, rsv1, events)
             if rsv1:
                 payload = self._inflater.decompress(payload, True, opcode == OP_TEXT)
+                self._z_busy = True
             elif self._plain_limit and len(payload) > self._plain_limit:
                 raise ProtocolError(CLOSE_TOO_BIG, "message too big")
             if opcode == OP_TEXT:
@@ -608,6 +618,7 @@ class Connection:
             self._stream_size = 0
         if self._inflating:
             payload = self._inflater.decompress(payload, fin, self._stream_opcode == OP_TEXT)
+            self._z_busy = True
         elif self._plain_limit:
             self._stream_size += len(payload)
             if self._stream_size > self._plain_limit:
@@ -660,8 +671,14 @@ class Connection:
         """Call periodically with the current time. Sends a ping after
         ``ping_interval`` seconds without incoming data and fails the
         connection (1011) when no pong comes within ``ping_timeout``.
-        Returns True if it queued something to send."""
-        if self.ready_state != OPEN or not ping_interval:
+        Returns True if it queued something to send. With
+        ``compression_idle="adaptive"`` it also parks the compression
+        streams of a connection that was idle since the last call."""
+        if self.ready_state != OPEN:
+            return False
+        if self._deflate_idle == "adaptive" and self._deflater is not None:
+            self.park_compression(idle_only=True)
+        if not ping_interval:
             return False
         if self._received or self._last_seen is None:
             self._received = False
@@ -677,6 +694,21 @@ class Connection:
             self.ping(self._ping_sent)
             return True
         return False
+
+    def park_compression(self, idle_only: bool = False) -> bool:
+        """Give zlib's state back between messages, keeping only the window
+        each way (``compression_idle="adaptive"``; the next message primes
+        a new stream with it, same bytes on the wire). ``idle_only``: only
+        if no compressed message passed since the last call. Returns True
+        if both directions are parked (or there is no compression)."""
+        if idle_only and self._z_busy:
+            self._z_busy = False
+            return False
+        self._z_busy = False
+        if self._deflater is None:
+            return True
+        # False while a fragmented message is half done: kept until later.
+        return bool(self._deflater.park()) & bool(self._inflater.park())
 
 
 _NO_CHUNKS: list[bytes] = []  # chunks_to_send() with nothing queued; never modified

@@ -18,7 +18,7 @@ cdef class Connection:
     cdef public object _last_seen, _mem_level
     cdef public list _out  # None when empty
     cdef public object _parser, _ping_sent, _ping_sent_at, _plain_limit
-    cdef public bint _received, _sending_fragments, _stream_compress
+    cdef public bint _received, _sending_fragments, _stream_compress, _z_busy
     cdef public int _stream_opcode
     cdef public object _stream_size, _window_bits
     cdef public bint auto_pong

@@ -19,7 +19,9 @@ def _idle_flag(idle):
         return 0
     if idle == "window":
         return lib.WSF_Z_KEEP_WINDOW
-    raise ValueError("idle must be 'keep' or 'window', not %r" % (idle,))
+    if idle == "adaptive":
+        return lib.WSF_Z_KEEP_WINDOW | lib.WSF_Z_HOLD
+    raise ValueError("idle must be 'keep', 'window' or 'adaptive', not %r" % (idle,))
 
 
 def _error(cdata_error, default):
@@ -41,8 +43,9 @@ class Deflater:
     with ``final=False`` a flushed piece of a message sent in fragments.
     zlib memory is allocated on first use; ``release()`` frees it between
     messages. ``idle``: what context takeover keeps between messages,
-    ``"keep"`` zlib's whole state, or ``"window"`` only the last
-    2^window_bits bytes sent.
+    ``"keep"`` zlib's whole state, ``"window"`` only the last
+    2^window_bits bytes sent, or ``"adaptive"`` zlib's state until
+    ``park()``, then only the window.
     """
 
     __slots__ = ("_d", "_out", "_lean")
@@ -50,7 +53,7 @@ class Deflater:
     def __init__(self, window_bits=12, mem_level=5, level=-1,
                  no_context_takeover=False, release=False, idle="keep"):
         flags = _idle_flag(idle)
-        self._lean = flags != 0
+        self._lean = flags == lib.WSF_Z_KEEP_WINDOW
         if no_context_takeover:
             flags |= lib.WSF_Z_NO_CONTEXT
         if release:
@@ -88,6 +91,14 @@ class Deflater:
         """Free zlib state between messages; False if a message is open."""
         return lib.wsf_deflater_release(self._d) == _OK
 
+    def park(self):
+        """idle="adaptive", between messages: keep only the window (and
+        no output buffer); False if a message is open."""
+        if lib.wsf_deflater_park(self._d) != _OK:
+            return False
+        lib.wsf_buf_free(self._out)
+        return True
+
 
 class Inflater:
     """Decompresses messages for one direction, never past ``max_size``.
@@ -103,7 +114,7 @@ class Inflater:
     def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE,
                  no_context_takeover=False, release=False, idle="keep"):
         flags = _idle_flag(idle)
-        self._lean = flags != 0
+        self._lean = flags == lib.WSF_Z_KEEP_WINDOW
         if no_context_takeover:
             flags |= lib.WSF_Z_NO_CONTEXT
             if release:
@@ -145,3 +156,10 @@ class Inflater:
 
     def release(self):
         return lib.wsf_inflater_release(self._s) == _OK
+
+    def park(self):
+        """As Deflater.park."""
+        if lib.wsf_inflater_park(self._s) != _OK:
+            return False
+        lib.wsf_buf_free(self._out)
+        return True

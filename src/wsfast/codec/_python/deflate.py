@@ -14,9 +14,9 @@ _TAIL = b"\x00\x00\xff\xff"
 
 
 def _idle(idle):
-    if idle not in ("keep", "window"):
-        raise ValueError("idle must be 'keep' or 'window', not %r" % (idle,))
-    return idle == "window"
+    if idle not in ("keep", "window", "adaptive"):
+        raise ValueError("idle must be 'keep', 'window' or 'adaptive', not %r" % (idle,))
+    return idle != "keep"
 
 
 def _window(bits):
@@ -31,6 +31,8 @@ class Deflater:
     ``idle="window"``: with context takeover, keep only the last
     2^window_bits bytes sent between messages, and start each message with
     a new compressor primed with them (zdict); the output is the same.
+    ``idle="adaptive"``: keep the compressor until ``park()``, then as
+    "window".
     """
 
     def __init__(self, window_bits=12, mem_level=5, level=-1, no_context_takeover=False, release=False,
@@ -42,6 +44,7 @@ class Deflater:
         self._level = level
         self._no_context = no_context_takeover or release
         self._window_only = _idle(idle) and not self._no_context
+        self._hold = idle == "adaptive"
         self._history = b""  # idle="window": the last bytes sent
         self._z = None
         self._in_msg = False
@@ -70,7 +73,7 @@ class Deflater:
                 out = out[:-4]
             if not out:
                 out = b"\x00"
-            if self._no_context or self._window_only:
+            if self._no_context or (self._window_only and not self._hold):
                 self._z = None
         return out
 
@@ -79,6 +82,13 @@ class Deflater:
             return False
         self._z = None
         self._history = b""
+        return True
+
+    def park(self):
+        if self._in_msg:
+            return False
+        if self._window_only:
+            self._z = None
         return True
 
 
@@ -93,6 +103,7 @@ class Inflater:
         # idle="window": between messages only _history (the last window of
         # output) is kept, and primes the next message's decompressor.
         self._window_only = _idle(idle) and not no_context_takeover
+        self._hold = idle == "adaptive"
         self._z = None
         self._size = 0
         self._utf8 = Utf8Validator()
@@ -144,7 +155,7 @@ class Inflater:
                 raise ProtocolError(1007, "invalid UTF-8")
             self._size = 0
             self._ended = False
-            if self._no_context or self._window_only:
+            if self._no_context or (self._window_only and not self._hold):
                 self._z = None
         return b"".join(out)
 
@@ -195,4 +206,11 @@ class Inflater:
         if self._in_msg or (self._z is not None and not self._no_context):
             return False
         self._z = None
+        return True
+
+    def park(self):
+        if self._in_msg:
+            return False
+        if self._window_only:
+            self._z = None
         return True
