@@ -269,7 +269,8 @@ class Connection:
 
     def frames_pending(self) -> int:
         """How many chunks ``data_to_send()`` would join (frames, mostly)."""
-        return len(self._out)
+        out = self._out
+        return 0 if out is None else len(out)
 
     @property
     def bytes_pending(self) -> int:
