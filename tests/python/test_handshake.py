@@ -684,3 +684,38 @@ def test_a_head_over_the_limit_on_the_first_read_is_431():
     conn = ServerConnection(max_head_size=len(UPGRADE_HEAD) - 1)
     events = conn.receive_data(UPGRADE_HEAD)
     assert [(type(e).__name__, e.status) for e in events] == [("HandshakeFailed", 431)]
+
+
+def _state(conn):
+    names = set()
+    for cls in type(conn).__mro__:
+        names.update(getattr(cls, "__slots__", ()))
+    names.discard("__weakref__")
+    return {name: getattr(conn, name) for name in names}
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"compression": False, "max_message_size": 1000, "max_step_frames": 7, "auto_pong": False},
+    {"subprotocols": ["chat"], "origins": ["https://a.example"], "extra_headers": [("X-A", "1")],
+     "max_head_size": 2048, "max_headers": 10, "compression_idle": "keep"},
+])
+def test_clone_is_a_fresh_connection_with_the_same_options(options):
+    template = ServerConnection(**options)
+    clone = template.clone(("10.0.0.2", 5555))
+    fresh = ServerConnection(remote_address=("10.0.0.2", 5555), **options)
+    assert type(clone) is type(fresh)
+    got, want = _state(clone), _state(fresh)
+    want.pop("origin_hook"), got.pop("origin_hook")  # a closure per construction
+    assert got == want
+    assert (clone.origin_hook is None) == (fresh.origin_hook is None)
+    # The clone completes a handshake like a fresh connection, and the
+    # template stays untouched for the next one.
+    headers = "".join(f"{k}: {v}\r\n" for k, v in VALID)
+    head = f"GET / HTTP/1.1\r\n{headers}\r\n".encode()
+    if options.get("origins"):
+        head = head.replace(b"\r\n\r\n", b"\r\nOrigin: https://a.example\r\n\r\n")
+    assert [type(e).__name__ for e in clone.receive_data(head)] == \
+        [type(e).__name__ for e in fresh.receive_data(head)]
+    assert clone.data_to_send() == fresh.data_to_send()
+    assert _state(template.clone(None))["request"] is None

@@ -186,6 +186,58 @@ class Connection:
         self._last_seen: float | None = None
         self._received = False
 
+    def _copy_state(self, new: Any) -> None:
+        """Give ``new`` (made by ``__new__``) this connection's whole state.
+
+        For a never-used template: a server builds one connection from its
+        options and copies it per accept, with no keyword parsing. Every
+        value a fresh connection holds is immutable or shared.
+        """
+        new._backlog = self._backlog
+        new._backlog_error = self._backlog_error
+        new._backlog_pos = self._backlog_pos
+        new._eof_pending = self._eof_pending
+        new._unparsed = self._unparsed
+        new._deferred_failure = self._deferred_failure
+        new._deflate_idle = self._deflate_idle
+        new._deflater = self._deflater
+        new._encoder = self._encoder
+        new._impl = self._impl
+        new._inflater = self._inflater
+        new._inflating = self._inflating
+        new._last_seen = self._last_seen
+        new._mem_level = self._mem_level
+        new._out = self._out
+        new._parser = self._parser
+        new._ping_sent = self._ping_sent
+        new._z_busy = self._z_busy
+        new._ping_sent_at = self._ping_sent_at
+        new._plain_limit = self._plain_limit
+        new._received = self._received
+        new._sending_fragments = self._sending_fragments
+        new._stream_compress = self._stream_compress
+        new._stream_opcode = self._stream_opcode
+        new._stream_size = self._stream_size
+        new._window_bits = self._window_bits
+        new.auto_pong = self.auto_pong
+        new.close_code = self.close_code
+        new.close_reason = self.close_reason
+        new.close_sent = self.close_sent
+        new.compress_min_size = self.compress_min_size
+        new.deflate = self.deflate
+        new.extensions = self.extensions
+        new.failure = self.failure
+        new.failure_kind = self.failure_kind
+        new.handshake_error = self.handshake_error
+        new.max_frame_size = self.max_frame_size
+        new.max_message_size = self.max_message_size
+        new.max_step_bytes = self.max_step_bytes
+        new.max_step_frames = self.max_step_frames
+        new.ready_state = self.ready_state
+        new.should_close = self.should_close
+        new.streaming = self.streaming
+        new.subprotocol = self.subprotocol
+
     # -- set-up once the handshake succeeded ------------------------------
 
     def _open(self, subprotocol: str | None, extensions: str | None,

@@ -95,6 +95,29 @@ class ServerConnection(Connection):
         self._hook_accept: tuple[str | None, list[tuple[str, str]]] | None = None
         self._pending = b""  # frames that arrived before the 101 went out
 
+    def clone(self, remote_address: Any) -> ServerConnection:
+        """A new connection with this one's settings, for ``remote_address``.
+
+        ``self`` is a template that never sees a byte: a server builds it
+        once from its options, and each accept copies it (a few C field
+        copies in the compiled build) instead of parsing the options again.
+        """
+        new = ServerConnection.__new__(ServerConnection)
+        self._copy_state(new)
+        new._hook_accept = self._hook_accept
+        new._key = self._key
+        new._pending = self._pending
+        new._reader = self._reader
+        new.auto_accept = self.auto_accept
+        new.compression = self.compression
+        new.extra_headers = self.extra_headers
+        new.handshake_hook = self.handshake_hook
+        new.origin_hook = self.origin_hook
+        new.request = self.request
+        new.subprotocols = self.subprotocols
+        new.remote_address = remote_address
+        return new
+
     def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[EventType]:
         if self._reader is None:  # waiting for accept() or reject()
             # Bounded: a peer may not park more than one message's worth

@@ -20,7 +20,6 @@ import time
 from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR
 from ..errors import ProtocolError
 from ..protocol.events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
-from ..protocol.server_connection import ServerConnection
 from ..protocol.connection import FAILURE_KEEPALIVE, FAILURE_PEER
 from . import limits
 from .poller import READ
@@ -79,8 +78,8 @@ def accept(server, lsock):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if isinstance(address, tuple):
             address = address[:2]
-        options = server._conn_options if n < max_connections else server._refuse_options
-        conn = ServerConnection(remote_address=address, **options)
+        template = server._conn_template if n < max_connections else server._refuse_template
+        conn = template.clone(address)
         ws = WebSocket(server, sock, address, conn, TLSLayer(ssl) if ssl is not None else None)
         conns[ws.fd] = ws
         poller.register(ws.fd, READ)

@@ -178,7 +178,10 @@ class Server:
             max_step_frames=max_step_frames,
         )
         self._refuse_options = dict(self._conn_options, origins=None, handshake_hook=_server_full)
-        ServerConnection(**self._conn_options)  # fail now, not per connection, on a bad option
+        # Templates, copied per accept (ServerConnection.clone): a bad option
+        # fails here, not per connection, and no accept parses options.
+        self._conn_template = ServerConnection(**self._conn_options)
+        self._refuse_template = ServerConnection(**self._refuse_options)
 
         self.clients: set[WebSocket] = set()  # open connections
         self._topics = topics.TopicRegistry(max_topic_length, max_topics_per_connection)
