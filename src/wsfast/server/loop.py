@@ -19,7 +19,9 @@ def run(server):
     poll, monotonic = poller.poll, time.monotonic
     now = monotonic()
     due = timers.next_due  # read once per pass, after the handlers ran
-    while not server._stopped:
+    if server._stopped:
+        return
+    while True:  # only the pass's end stops the loop (Server._stop)
         # One clock reading per pass; timers may run up to one pass late.
         if dirty or backlog:
             timeout = 0.0
@@ -62,3 +64,4 @@ def run(server):
             due = timers.next_due
         if server._closing and (not conns or now >= server._shutdown_deadline):
             server._stop()
+            return
