@@ -12,16 +12,21 @@ def run(server):
     """Run ``server``'s loop until it stops (``server._stopped``)."""
     poller, conns, listeners = server._poller, server._conns, server._listeners
     buf, view, timers = server._buf, server._view, server._timers
-    backlog = server._backlog  # the same list for the server's lifetime
+    # The same lists for the server's lifetime: the pass reads no server
+    # attribute for them (each such read costs about 200 instructions).
+    backlog, dirty = server._backlog, server._dirty
     wakeup_fd = server._wakeup[0].fileno()
     poll, monotonic = poller.poll, time.monotonic
     now = monotonic()
-    while not server._stopped:
+    due = timers.next_due  # read once per pass, after the handlers ran
+    if server._stopped:
+        return
+    while True:  # only the pass's end stops the loop (Server._stop)
         # One clock reading per pass; timers may run up to one pass late.
-        if server._dirty or backlog:
+        if dirty or backlog:
             timeout = 0.0
         else:
-            timeout = timers.next_due - now
+            timeout = due - now
             if timeout > 1.0:
                 timeout = 1.0
             elif timeout < 0.0:
@@ -46,14 +51,17 @@ def run(server):
             del backlog[:]
             for ws in held:
                 ws._next_step()
-        dirty = server._dirty
         if dirty:
-            server._dirty = []
-            for ws in dirty:
+            flushing = dirty[:]
+            del dirty[:]  # sends from the flushes below wait for the next pass
+            for ws in flushing:
                 if ws._dirty:
                     ws._flush()
         now = monotonic()
-        if now >= timers.next_due:
+        due = timers.next_due
+        if now >= due:
             timers.run_due(now)
+            due = timers.next_due
         if server._closing and (not conns or now >= server._shutdown_deadline):
             server._stop()
+            return

@@ -4,5 +4,6 @@ cimport cython
 from wsfast.server.websocket_c cimport WebSocket
 
 
-@cython.locals(timeout=double, now=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list, held=list)
+@cython.locals(timeout=double, now=double, due=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list, held=list,
+               flushing=list)
 cpdef run(server)
