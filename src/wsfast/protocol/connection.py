@@ -696,6 +696,20 @@ class Connection:
             return True
         return False
 
+    @property
+    def parks_compression(self) -> bool:
+        """True if compression was negotiated with ``compression_idle="adaptive"``:
+        a driver's park sweep (``compression_used``, ``park_compression``) has work."""
+        return self._deflater is not None and self._deflate_idle == "adaptive"
+
+    def compression_used(self) -> bool:
+        """True if a compressed message passed either way since the last
+        call (or ``keepalive()`` tick); clears the mark. The driver's
+        park sweep parks a connection that was busy and now is not."""
+        busy = self._z_busy
+        self._z_busy = False
+        return busy
+
     def park_compression(self, idle_only: bool = False) -> bool:
         """Give zlib's state back between messages, keeping only the window
         each way (``compression_idle="adaptive"``; the next message primes

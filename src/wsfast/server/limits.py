@@ -16,6 +16,17 @@ CLOSE_TIMEOUT = 10.0
 PING_INTERVAL = 20.0
 #: Seconds to wait for the pong before failing the connection with 1011.
 PING_TIMEOUT = 20.0
+#: Seconds between sweeps that park the compression streams of connections
+#: with no compressed message since the previous sweep
+#: (``compression_idle="adaptive"``): a connection that goes quiet is back
+#: to the window (4 KiB of zlib state each way at the defaults) within two
+#: intervals, pings on or off; 0 or None disables the sweep.
+COMPRESSION_PARK_INTERVAL = 2.0
+#: After a sweep parks at least this many connections, give the freed heap
+#: back to the system (glibc ``malloc_trim``; elsewhere nothing is done):
+#: freed zlib state returns to malloc, not the system, so without it the
+#: process keeps its peak size. At most once per sweep.
+COMPRESSION_TRIM_MIN_PARKED = 64
 #: Seconds a graceful shutdown waits for close handshakes before dropping.
 SHUTDOWN_TIMEOUT = 5.0
 # Write water marks and the output bound: one policy for every driver.
