@@ -48,9 +48,11 @@ DEFAULT_COMPRESS_MIN_SIZE = 128
 #: +3% at 16 KiB); "keep", zlib's whole state (about 38 KiB to send + 11
 #: KiB to receive); "adaptive", zlib's state while messages flow and only
 #: the window once a keepalive tick (``keepalive()``) passes with no
-#: compressed message either way: the CPU of "keep" on a busy connection,
-#: the memory of "window" on an idle one (a driver that never calls
-#: ``keepalive``, e.g. with pings off, never parks: "keep"'s memory).
+#: compressed message either way, or a driver's park sweep
+#: (``compression_used``/``park_compression``; the epoll server's runs
+#: with pings off too): the CPU of "keep" on a busy connection, the memory
+#: of "window" on an idle one (a driver that never ticks never parks:
+#: "keep"'s memory).
 #: See docs/architecture.md, "Deflate memory".
 DEFAULT_COMPRESSION_IDLE = "window"
 COMPRESSION_IDLE_MODES = ("window", "keep", "adaptive")
