@@ -27,19 +27,22 @@ def _options(impl):
                 compression_park_interval=INTERVAL)
 
 
-def _open(server, rec):
-    client = connect("ws://127.0.0.1:%d/" % server.port, compression="deflate")
+def _connect(server):
+    return connect("ws://127.0.0.1:%d/" % server.port, compression="deflate")
+
+
+def _first(client, rec):
     _, sws = rec.next("open")
     client.send(MESSAGE)
     assert client.recv(timeout=5) == MESSAGE
-    return client, sws
+    return sws
 
 
 def test_an_idle_compressing_connection_is_parked_with_pings_off(impl):
     rec = Recorder()
     with running(**_options(impl), **rec.handlers()) as server:
-        client, sws = _open(server, rec)
-        with client:
+        with _connect(server) as client:
+            sws = _first(client, rec)
             assert on_loop(server, lambda: sws.conn.parks_compression)
             busy = on_loop(server, _memory, sws)
             assert busy > 16 * 1024  # zlib's streams, kept between messages
@@ -56,8 +59,8 @@ def test_an_idle_compressing_connection_is_parked_with_pings_off(impl):
 def test_a_busy_connection_keeps_its_streams(impl):
     rec = Recorder()
     with running(**_options(impl), **rec.handlers()) as server:
-        client, sws = _open(server, rec)
-        with client:
+        with _connect(server) as client:
+            sws = _first(client, rec)
             kept = []
             deadline = time.monotonic() + INTERVAL * 8
             while time.monotonic() < deadline:
@@ -74,8 +77,8 @@ def test_a_busy_connection_keeps_its_streams(impl):
 def test_the_sweep_walks_only_compressing_connections(impl):
     rec = Recorder()
     with running(**_options(impl), **rec.handlers()) as server:
-        client, sws = _open(server, rec)
-        with client, connect("ws://127.0.0.1:%d/" % server.port, compression=None):
+        with _connect(server) as client, connect("ws://127.0.0.1:%d/" % server.port, compression=None):
+            sws = _first(client, rec)
             rec.next("open")
             assert on_loop(server, lambda: (len(server.clients), set(server._compressing))) == (2, {sws})
         rec.next("close")
