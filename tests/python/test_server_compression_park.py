@@ -89,3 +89,23 @@ def test_the_sweep_walks_only_compressing_connections(impl):
 def test_trim_heap_is_safe_to_call():
     # glibc: malloc_trim gives the free heap back; elsewhere a no-op (False).
     assert timers.trim_heap() == (timers._TRIM is not None)
+
+
+def test_a_sweep_that_parks_trims_the_heap_once_and_an_idle_one_not(impl, monkeypatch):
+    from wsfast.server import limits
+    from wsfast.server import server as server_module
+
+    trims = []
+    monkeypatch.setattr(limits, "COMPRESSION_TRIM_MIN_PARKED", 1)
+    monkeypatch.setattr(server_module, "trim_heap", lambda: trims.append(time.monotonic()) or True)
+    rec = Recorder()
+    with running(**_options(impl), **rec.handlers()) as server:
+        with _connect(server) as a, _connect(server) as b, _connect(server) as c:
+            for client in (a, b, c):
+                _first(client, rec)
+            time.sleep(INTERVAL * 4)  # quiet: all three parked (by one to three sweeps)
+            assert on_loop(server, lambda: len(server._compression_live)) == 0
+            done = len(trims)
+            assert 1 <= done <= 3  # once per sweep that parked, not per connection
+            time.sleep(INTERVAL * 4)  # sweeps that park nothing do not trim
+            assert len(trims) == done
