@@ -109,3 +109,12 @@ def test_a_sweep_that_parks_trims_the_heap_once_and_an_idle_one_not(impl, monkey
             assert 1 <= done <= 3  # once per sweep that parked, not per connection
             time.sleep(INTERVAL * 4)  # sweeps that park nothing do not trim
             assert len(trims) == done
+
+
+def test_the_server_defaults_to_adaptive_and_the_protocol_to_window(impl):
+    from wsfast.protocol import DEFAULT_COMPRESSION_IDLE
+    from wsfast.server import Server, limits
+
+    assert DEFAULT_COMPRESSION_IDLE == "window"  # drivers that may never tick
+    assert Server(port=0, backend=impl)._conn_options["compression_idle"] == limits.COMPRESSION_IDLE == "adaptive"
+    assert Server(port=0, backend=impl, compression_idle="window")._conn_options["compression_idle"] == "window"

@@ -97,7 +97,9 @@ class Server:
 
     Connection options (``subprotocols``, ``origins``, ``handshake_hook``,
     ``compression``, ``max_message_size``, ``max_frame_size``, ...) go to
-    every ``ServerConnection``. Loop limits are in ``server.limits``.
+    every ``ServerConnection``. Loop limits are in ``server.limits``;
+    ``compression_idle`` defaults to ``limits.COMPRESSION_IDLE``
+    ("adaptive"), parked every ``compression_park_interval`` seconds.
 
     ``keep_request``: keep ``ws.request`` (the handshake's request head)
     for the connection's life. By default it is there for the handshake
@@ -169,6 +171,7 @@ class Server:
         self.backlog = backlog
         self.reuse_port = reuse_port
         self.keep_request = keep_request
+        connection_options.setdefault("compression_idle", limits.COMPRESSION_IDLE)
         self._conn_options = dict(
             connection_options,
             subprotocols=subprotocols,
