@@ -56,9 +56,11 @@ def test_an_idle_compressing_connection_is_parked_with_pings_off(impl):
             assert client.recv(timeout=5) == MESSAGE
 
 
-def test_a_busy_connection_keeps_its_streams(impl):
+@pytest.mark.parametrize("ping_interval", [None, 0.2])
+def test_a_busy_connection_keeps_its_streams(impl, ping_interval):
+    # With pings on, the keepalive tick must not clear the sweep's mark.
     rec = Recorder()
-    with running(**_options(impl), **rec.handlers()) as server:
+    with running(**dict(_options(impl), ping_interval=ping_interval), **rec.handlers()) as server:
         with _connect(server) as client:
             sws = _first(client, rec)
             kept = []

@@ -670,16 +670,19 @@ class Connection:
 
     # -- keepalive (the driver owns the clock) -----------------------------
 
-    def keepalive(self, now: float, ping_interval: float, ping_timeout: float | None) -> bool:
+    def keepalive(self, now: float, ping_interval: float, ping_timeout: float | None,
+                  park: bool = True) -> bool:
         """Call periodically with the current time. Sends a ping after
         ``ping_interval`` seconds without incoming data and fails the
         connection (1011) when no pong comes within ``ping_timeout``.
         Returns True if it queued something to send. With
-        ``compression_idle="adaptive"`` it also parks the compression
-        streams of a connection that was idle since the last call."""
+        ``compression_idle="adaptive"`` and ``park`` it also parks the
+        compression streams of a connection that was idle since the last
+        call (a driver with a park sweep of its own passes False: two
+        clocks clearing one mark would park busy connections)."""
         if self.ready_state != OPEN:
             return False
-        if self._deflate_idle == "adaptive" and self._deflater is not None:
+        if park and self._deflate_idle == "adaptive" and self._deflater is not None:
             self.park_compression(idle_only=True)
         if not ping_interval:
             return False

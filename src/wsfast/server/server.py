@@ -439,8 +439,9 @@ class Server:
 
     def _sweep_keepalive(self):
         now, interval, timeout = time.monotonic(), self.ping_interval, self.ping_timeout
+        park = not self.compression_park_interval  # else _sweep_compression parks
         for ws in list(self.clients):
-            if ws.conn.keepalive(now, interval, timeout):
+            if ws.conn.keepalive(now, interval, timeout, park):
                 ws._wrote()
         self._timers.call_later(self._keepalive_period(), self._sweep_keepalive)
 
