@@ -33,6 +33,7 @@ import wsfast
 from wsfast.client_protocol import ClientConnection
 from wsfast.protocol import DEFAULT_COMPRESSION_IDLE
 from wsfast.server_protocol import ServerConnection
+from wsfast.server.timers import trim_heap
 
 from json_corpus import corpus, sized_messages
 
@@ -247,7 +248,7 @@ def memory_per_connection(n):
         traffic(pairs)
         gc.collect()
         busy = (rss() - base) / n / 1024
-        zlib = parked = parked_zlib = None
+        zlib = parked = parked_zlib = trimmed = trim_ms = None
         if name.startswith("wsfast"):
             s, c = pairs[0]
             assert s._inflater.memory > 0
@@ -259,7 +260,13 @@ def memory_per_connection(n):
             parked = (rss() - base) / n / 1024
             s, c = pairs[0]
             parked_zlib = (s._deflater.memory + s._inflater.memory) / 1024
-        return idle, busy, zlib, parked, parked_zlib
+            # What the server's park sweep does after parking many: one
+            # malloc_trim(0) (glibc), timed.
+            t0 = time.perf_counter()
+            if trim_heap():
+                trim_ms = (time.perf_counter() - t0) * 1000
+                trimmed = (rss() - base) / n / 1024
+        return idle, busy, zlib, parked, parked_zlib, trimmed, trim_ms
 
     out = {}
     for name, make, traffic in (("wsfast, compression_idle=window (default)", wsfast_pairs, wsfast_traffic),
@@ -345,13 +352,14 @@ def print_memory(conns):
     print("zlib state of one connection, server side, by wsfast's allocator count):")
     print()
     print("| stack | after handshake KiB/pair | after one message each way KiB/pair | zlib state per connection KiB "
-          "| parked (adaptive) KiB/pair | zlib state parked KiB |")
-    print("|---|---|---|---|---|---|")
-    for name, (idle, busy, zlib, parked, parked_zlib) in mem.items():
-        print("| %s | %.1f | %.1f | %s | %s | %s |" % (
+          "| parked (adaptive) KiB/pair | zlib state parked KiB | parked + malloc_trim KiB/pair (trim ms) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (idle, busy, zlib, parked, parked_zlib, trimmed, trim_ms) in mem.items():
+        print("| %s | %.1f | %.1f | %s | %s | %s | %s |" % (
             name, idle, busy, "0 -> %.1f" % zlib if zlib is not None else "-",
             "%.1f" % parked if parked is not None else "-",
-            "%.1f" % parked_zlib if parked_zlib is not None else "-"))
+            "%.1f" % parked_zlib if parked_zlib is not None else "-",
+            "%.1f (%.2f)" % (trimmed, trim_ms) if trimmed is not None else "-"))
 
 
 if __name__ == "__main__":

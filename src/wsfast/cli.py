@@ -124,7 +124,8 @@ def _bench(args):
 
 
 def _add_server_args(p, port):
-    from .protocol import COMPRESSION_IDLE_MODES, DEFAULT_COMPRESSION_IDLE
+    from .protocol import COMPRESSION_IDLE_MODES
+    from .server.limits import COMPRESSION_IDLE
 
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; "
                    "'' or 0.0.0.0 for every interface)")
@@ -132,7 +133,7 @@ def _add_server_args(p, port):
     p.add_argument("--no-compression", action="store_true", help="do not negotiate permessage-deflate")
     p.add_argument("--compression-idle", choices=COMPRESSION_IDLE_MODES, default=None,
                    help="what context takeover keeps between messages (default: %s; see "
-                        "wsfast.protocol.DEFAULT_COMPRESSION_IDLE)" % DEFAULT_COMPRESSION_IDLE)
+                        "wsfast.server.limits.COMPRESSION_IDLE)" % COMPRESSION_IDLE)
     p.add_argument("--max-message-size", type=int, default=None, metavar="BYTES",
                    help="largest message and frame accepted (default: 4 MiB; chat: 16 KiB)")
     p.add_argument("--max-connections", type=int, default=None, metavar="N",

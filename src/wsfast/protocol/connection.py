@@ -48,9 +48,11 @@ DEFAULT_COMPRESS_MIN_SIZE = 128
 #: +3% at 16 KiB); "keep", zlib's whole state (about 38 KiB to send + 11
 #: KiB to receive); "adaptive", zlib's state while messages flow and only
 #: the window once a keepalive tick (``keepalive()``) passes with no
-#: compressed message either way: the CPU of "keep" on a busy connection,
-#: the memory of "window" on an idle one (a driver that never calls
-#: ``keepalive``, e.g. with pings off, never parks: "keep"'s memory).
+#: compressed message either way, or a driver's park sweep
+#: (``compression_used``/``park_compression``; the epoll server's runs
+#: with pings off too): the CPU of "keep" on a busy connection, the memory
+#: of "window" on an idle one (a driver that never ticks never parks:
+#: "keep"'s memory).
 #: See docs/architecture.md, "Deflate memory".
 DEFAULT_COMPRESSION_IDLE = "window"
 COMPRESSION_IDLE_MODES = ("window", "keep", "adaptive")
@@ -720,16 +722,19 @@ class Connection:
 
     # -- keepalive (the driver owns the clock) -----------------------------
 
-    def keepalive(self, now: float, ping_interval: float, ping_timeout: float | None) -> bool:
+    def keepalive(self, now: float, ping_interval: float, ping_timeout: float | None,
+                  park: bool = True) -> bool:
         """Call periodically with the current time. Sends a ping after
         ``ping_interval`` seconds without incoming data and fails the
         connection (1011) when no pong comes within ``ping_timeout``.
         Returns True if it queued something to send. With
-        ``compression_idle="adaptive"`` it also parks the compression
-        streams of a connection that was idle since the last call."""
+        ``compression_idle="adaptive"`` and ``park`` it also parks the
+        compression streams of a connection that was idle since the last
+        call (a driver with a park sweep of its own passes False: two
+        clocks clearing one mark would park busy connections)."""
         if self.ready_state != OPEN:
             return False
-        if self._deflate_idle == "adaptive" and self._deflater is not None:
+        if park and self._deflate_idle == "adaptive" and self._deflater is not None:
             self.park_compression(idle_only=True)
         if not ping_interval:
             return False
@@ -747,6 +752,20 @@ class Connection:
             self.ping(self._ping_sent)
             return True
         return False
+
+    @property
+    def parks_compression(self) -> bool:
+        """True if compression was negotiated with ``compression_idle="adaptive"``:
+        a driver's park sweep (``compression_used``, ``park_compression``) has work."""
+        return self._deflater is not None and self._deflate_idle == "adaptive"
+
+    def compression_used(self) -> bool:
+        """True if a compressed message passed either way since the last
+        call (or ``keepalive()`` tick); clears the mark. The driver's
+        park sweep parks a connection that was busy and now is not."""
+        busy = self._z_busy
+        self._z_busy = False
+        return busy
 
     def park_compression(self, idle_only: bool = False) -> bool:
         """Give zlib's state back between messages, keeping only the window

@@ -104,6 +104,8 @@ def dispatch(server, ws, events):
             ws.phase = PHASE_OPEN
             server._deadlines.pop(ws, None)
             server.clients.add(ws)
+            if ws.conn.parks_compression:
+                server._compressing.add(ws)
             handler = server._handlers["open"]
             if handler is not None:
                 try:
@@ -139,6 +141,8 @@ def closed(server, ws, code, reason):
     clients = server.clients
     if ws in clients:
         clients.discard(ws)
+        server._compressing.discard(ws)
+        server._compression_live.discard(ws)
         handler = server._handlers["close"]
         if handler is not None:
             try:

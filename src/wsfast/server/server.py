@@ -30,7 +30,7 @@ from ..codec.prepared import PreparedMessage
 from ..protocol import ServerConnection, keepalive_tick
 from . import limits
 from .poller import READ, Poller
-from .timers import Timers
+from .timers import Timers, trim_heap
 
 if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
     from . import lifecycle, loop
@@ -97,7 +97,9 @@ class Server:
 
     Connection options (``subprotocols``, ``origins``, ``handshake_hook``,
     ``compression``, ``max_message_size``, ``max_frame_size``, ...) go to
-    every ``ServerConnection``. Loop limits are in ``server.limits``.
+    every ``ServerConnection``. Loop limits are in ``server.limits``;
+    ``compression_idle`` defaults to ``limits.COMPRESSION_IDLE``
+    ("adaptive"), parked every ``compression_park_interval`` seconds.
 
     ``keep_request``: keep ``ws.request`` (the handshake's request head)
     for the connection's life. By default it is there for the handshake
@@ -130,6 +132,7 @@ class Server:
         ping_interval: float | None = limits.PING_INTERVAL,
         ping_timeout: float | None = limits.PING_TIMEOUT,
         shutdown_timeout: float | None = limits.SHUTDOWN_TIMEOUT,
+        compression_park_interval: float | None = limits.COMPRESSION_PARK_INTERVAL,
         max_connections: int | None = None,
         write_high_water: int = limits.WRITE_HIGH_WATER,
         write_low_water: int = limits.WRITE_LOW_WATER,
@@ -157,6 +160,7 @@ class Server:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.shutdown_timeout = shutdown_timeout
+        self.compression_park_interval = compression_park_interval
         self.max_connections = max_connections or limits.default_max_connections()
         if max_buffered is None:
             max_buffered = backpressure.default_max_buffered(max_message_size)
@@ -167,6 +171,7 @@ class Server:
         self.backlog = backlog
         self.reuse_port = reuse_port
         self.keep_request = keep_request
+        connection_options.setdefault("compression_idle", limits.COMPRESSION_IDLE)
         self._conn_options = dict(
             connection_options,
             subprotocols=subprotocols,
@@ -184,6 +189,9 @@ class Server:
         self._refuse_template = ServerConnection(**self._refuse_options)
 
         self.clients: set[WebSocket] = set()  # open connections
+        # Open connections that negotiated compression: what the park sweep walks.
+        self._compressing: set[WebSocket] = set()
+        self._compression_live: set[WebSocket] = set()  # of those, holding zlib streams
         self._topics = topics.TopicRegistry(max_topic_length, max_topics_per_connection)
         self.stats = backpressure.DeliveryStats()
         self._bus: Any = None  # fanout.WorkerBus under run_workers, or the Redis bus
@@ -261,6 +269,8 @@ class Server:
         self._timers.call_later(0.5, self._sweep_deadlines)
         if self.ping_interval:
             self._timers.call_later(self._keepalive_period(), self._sweep_keepalive)
+        if self.compression_park_interval:
+            self._timers.call_later(self.compression_park_interval, self._sweep_compression)
 
     def _bind(self):
         hosts = self.host if isinstance(self.host, (list, tuple)) else [self.host]
@@ -432,10 +442,28 @@ class Server:
 
     def _sweep_keepalive(self):
         now, interval, timeout = time.monotonic(), self.ping_interval, self.ping_timeout
+        park = not self.compression_park_interval  # else _sweep_compression parks
         for ws in list(self.clients):
-            if ws.conn.keepalive(now, interval, timeout):
+            if ws.conn.keepalive(now, interval, timeout, park):
                 ws._wrote()
         self._timers.call_later(self._keepalive_period(), self._sweep_keepalive)
+
+    def _sweep_compression(self):
+        """Park the streams of connections with no compressed message since
+        the last sweep (a no-op unless compression_idle="adaptive"); cost:
+        the connections that negotiated compression, not all of them."""
+        live, parked = self._compression_live, 0
+        for ws in self._compressing:
+            conn = ws.conn
+            if conn.compression_used():
+                live.add(ws)
+            elif ws in live and conn.park_compression():
+                # (False while a fragmented message is half done: next sweep.)
+                live.discard(ws)
+                parked += 1
+        if parked >= limits.COMPRESSION_TRIM_MIN_PARKED:
+            trim_heap()
+        self._timers.call_later(self.compression_park_interval, self._sweep_compression)
 
     def _begin_shutdown(self, code=CLOSE_GOING_AWAY, reason="server shutting down"):
         if self._closing:

@@ -7,8 +7,11 @@ dictionary entries, not heap entries.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import heapq
 import itertools
+import platform
 import time
 from collections.abc import Callable
 from typing import Any
@@ -58,3 +61,28 @@ class Timers:
 
     def __len__(self) -> int:
         return sum(1 for _, _, t in self._heap if not t.cancelled)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    # glibc only: other C libraries have no malloc_trim (or return memory already).
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+    return fn
+
+
+_TRIM = _malloc_trim()
+
+
+def trim_heap() -> bool:
+    """Give the free heap back to the system (glibc's malloc_trim); False
+    where that is not available. Freed memory otherwise stays with malloc,
+    so the process keeps the size of its peak."""
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True
