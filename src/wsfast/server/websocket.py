@@ -65,8 +65,9 @@ def run_io(events, conns, buf, view):
 PASS_FRAMES = 64
 
 
-def send_to_many(prepared, clients, dirty, high, stats):
-    """Queue a prepared message on every open client of ``clients`` whose
+def send_to_many(prepared, clients, dirty, high, stats, exclude=None):
+    """Queue a prepared message on every open client of ``clients`` (a list
+    or a tuple) but ``exclude`` whose
     unsent output is at most ``high`` bytes (None: no limit), marking them
     for the loop's flush (``dirty``); counts the slow ones skipped in
     ``stats``. Returns how many it reached. Server.broadcast's and
@@ -82,7 +83,7 @@ def send_to_many(prepared, clients, dirty, high, stats):
     limit = -1 if high is None else high  # a C integer when compiled
     for ws in clients:
         conn = ws.conn
-        if conn.ready_state != OPEN:
+        if conn.ready_state != OPEN or ws is exclude:
             continue
         queued = conn.frames_pending()
         if queued >= PASS_FRAMES:
