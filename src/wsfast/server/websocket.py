@@ -15,6 +15,7 @@ from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
 from ..errors import InvalidState
 from ..protocol.events import OPEN
+from ..shared.backpressure import PASS_FRAMES
 from ..shared.topics import topics_of
 from ..shared.send_limit import check_message_size
 from .poller import READ, READABLE, WRITE
@@ -59,10 +60,7 @@ def run_io(events, conns, buf, view):
     return others
 
 
-# Frames a publish or broadcast lets wait on one client for the loop's
-# flush; at this many, the next one first writes them (one system call):
-# bounds the memory a pass queues and the cost of the checks below.
-PASS_FRAMES = 64
+# PASS_FRAMES (shared.backpressure) also bounds the cost of the checks below.
 
 
 def send_to_many(prepared, clients, dirty, high, stats, exclude=None):
@@ -81,12 +79,13 @@ def send_to_many(prepared, clients, dirty, high, stats, exclude=None):
     reached = 0
     skipped = 0
     limit = -1 if high is None else high  # a C integer when compiled
+    most = PASS_FRAMES
     for ws in clients:
         conn = ws.conn
         if conn.ready_state != OPEN or ws is exclude:
             continue
         queued = conn.frames_pending()
-        if queued >= PASS_FRAMES:
+        if queued >= most:
             ws._flush()
             if conn.ready_state != OPEN or ws.phase == PHASE_GONE:
                 continue
