@@ -149,7 +149,7 @@ class TopicRegistry:
         safe to iterate while subscriptions change. Empty for a topic without
         subscribers and for a name that is no topic: a publisher checks
         those (``check``); one with subscribers was checked when they came."""
-        held = self._subscribers.get(topic) if type(topic) is str else None  # type: ignore[call-overload]
+        held = self._subscribers.get(topic) if type(topic) is str else None
         if held is None:
             return ()
         kind = type(held)
