@@ -349,3 +349,84 @@ def test_asyncio_topics():
                 await ws.close()
 
     asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_asyncio_publishes_of_a_pass_are_written_once_per_subscriber_in_order():
+    writes = []
+
+    async def handler(ws):
+        write = ws.transport.write
+        ws.transport.write = lambda data: (writes.append(len(data)), write(data))[1]
+        ws.subscribe("t")
+        await ws.wait_closed()
+
+    async def main():
+        async with wsa.serve(handler, "127.0.0.1", 0, compression=False) as server:
+            url = "ws://127.0.0.1:%d/" % server.sockets[0].getsockname()[1]
+            a, b = [await wsa.connect(url, compression=False) for _ in range(2)]
+            while server.subscriber_count("t") < 2:
+                await asyncio.sleep(0.01)
+            sender = next(iter(server.clients))
+            del writes[:]
+            # One pass: publishes, the connection's own send, more publishes.
+            reached = [server.publish("t", "p%d" % i) for i in range(5)]
+            await sender.send("own")
+            reached += [server.publish("t", "q%d" % i, exclude=sender) for i in range(3)]
+            assert reached == [2] * 5 + [1] * 3
+            assert writes == [sum(len("p%d" % i) + 2 for i in range(5)) + len("own") + 2]
+            await asyncio.sleep(0.05)
+            # The other subscriber: one write for the whole pass.
+            assert writes[1:] == [sum(len("p%d" % i) + 2 for i in range(5))
+                                  + sum(len("q%d" % i) + 2 for i in range(3))]
+            messages = {}
+            for client in (a, b):
+                messages[client] = []
+                while True:
+                    try:
+                        messages[client].append(await asyncio.wait_for(client.recv(), 0.3))
+                    except asyncio.TimeoutError:
+                        break
+            expected_sender = ["p%d" % i for i in range(5)] + ["own"]
+            expected_other = ["p%d" % i for i in range(5)] + ["q%d" % i for i in range(3)]
+            assert sorted(messages.values()) == sorted([expected_sender, expected_other])
+            await a.close()
+            await b.close()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_asyncio_batched_publishes_skip_then_drop_a_subscriber_that_never_reads():
+    bound = 256 * 1024
+
+    async def handler(ws):
+        ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        ws.subscribe("feed")
+        await ws.wait_closed()
+
+    async def main():
+        async with wsa.serve(handler, "127.0.0.1", 0, compression=False, write_high_water=16 * 1024,
+                             write_low_water=1024, max_buffered=bound) as server:
+            port = server.sockets[0].getsockname()[1]
+            slow = socket.socket()
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            slow.connect(("127.0.0.1", port))
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            while server.subscriber_count("feed") < 1:
+                await asyncio.sleep(0.01)
+            reached = 0
+            for _ in range(20):  # "skip": passes of publishes; once paused, skipped
+                reached += sum(server.publish("feed", b"x" * 1024) for _ in range(200))
+                await asyncio.sleep(0.01)
+            assert server.stats.skipped == 20 * 200 - reached > 0
+            assert server.stats.dropped == 0
+            for _ in range(50):  # "queue": dropped past max_buffered
+                if server.subscriber_count("feed") == 0:
+                    break
+                server.publish("feed", b"x" * 1024 * 16, slow="queue")
+                await asyncio.sleep(0.01)
+            assert server.subscriber_count("feed") == 0
+            assert server.stats.dropped == 1
+            slow.close()
+
+    asyncio.run(asyncio.wait_for(main(), 20))

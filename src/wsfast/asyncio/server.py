@@ -28,6 +28,7 @@ from ..protocol import (
 )
 from ..codec.prepared import PreparedMessage
 from ..shared import backpressure
+from ..shared.backpressure import PASS_FRAMES
 from ..shared.topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry, topics_of
 from .keepalive import Keepalive
 from .websocket import WebSocket, logger
@@ -57,6 +58,7 @@ class ServerWebSocket(WebSocket):
         self._handshake_timer = None
         self._handler_task = None
         self._topics = None  # owned by the server's TopicRegistry
+        self._dirty = False  # in the server's list of connections to flush
 
     # -- topics ------------------------------------------------------------
 
@@ -202,6 +204,10 @@ class Server:
         self._topics = TopicRegistry(options.pop("max_topic_length"),
                                      options.pop("max_topics_per_connection"))
         self.stats = backpressure.DeliveryStats()
+        # Connections a publish or broadcast queued frames on, written once
+        # each by a callback scheduled for the end of this loop pass.
+        self._dirty: list[ServerWebSocket] = []
+        self._flush_handle: asyncio.Handle | None = None
         self._bus_config = options.pop("bus")
         self.bus: Any = None  # the Redis bus, once listening (see serve's bus=)
         ping_interval = options.pop("ping_interval")
@@ -250,21 +256,22 @@ class Server:
         ``ServerWebSocket.subscribe``) except ``exclude``, encoded once,
         with the same rules as ``broadcast``. Returns how many subscribers
         of this server it reached."""
+        if slow not in ("skip", "queue"):
+            raise ValueError("slow must be 'skip' or 'queue'")
         registry = self._topics
-        registry.check(topic)
-        subscribers = registry.subscribers(topic)
-        if exclude is not None and exclude in subscribers:
-            subscribers.remove(exclude)
+        subscribers = registry.members(topic)
+        if not subscribers:
+            registry.check(topic)
         if self.bus is not None:
             self.bus.check(topic, data)
             self.bus.publish(topic, data)
         if not subscribers:
             return 0
-        return self._send_to_many(PreparedMessage(data), subscribers, slow)
+        return self._send_to_many(PreparedMessage(data), subscribers, slow, exclude)
 
     def _publish_local(self, topic: str, data: str | bytes) -> None:
         """A message another server published: to this server's subscribers."""
-        subscribers = self._topics.subscribers(topic)
+        subscribers = self._topics.members(topic)
         if subscribers:
             self._send_to_many(PreparedMessage(data), subscribers, "skip")
 
@@ -280,21 +287,46 @@ class Server:
         """How many connections of this server subscribe to ``topic``."""
         return self._topics.count(topic)
 
-    def _send_to_many(self, message, clients, slow):
+    def _send_to_many(self, message, clients, slow, exclude=None):
+        """Queue ``message`` on each open client but ``exclude``. Nothing is
+        written here: what one loop pass queues on a client (publishes,
+        broadcasts, and its own sends, in order) is written once, by a
+        callback that runs after the callbacks already due (see
+        ``_flush_dirty``), as the epoll server does."""
         if slow not in ("skip", "queue"):
             raise ValueError("slow must be 'skip' or 'queue'")
         sent = skipped = 0
+        dirty = self._dirty
         for ws in clients:
-            if ws._transport_closing or ws.conn.ready_state != OPEN:
+            conn = ws.conn
+            if ws._transport_closing or conn.ready_state != OPEN or ws is exclude:
                 continue
+            if conn.frames_pending() >= PASS_FRAMES:
+                # Bounds what a pass queues; the write also updates
+                # _writing_paused for the check below.
+                ws._flush()
+                if ws._transport_closing or conn.ready_state != OPEN:
+                    continue
             if ws._writing_paused and slow == "skip":
                 skipped += 1
                 continue
-            ws.conn.send_prepared(message)
-            ws._flush()
+            conn.send_prepared(message)
+            if not ws._dirty:
+                ws._dirty = True
+                dirty.append(ws)
             sent += 1
+        if dirty and self._flush_handle is None:
+            self._flush_handle = self.loop.call_soon(self._flush_dirty)
         self.stats.skipped += skipped
         return sent
+
+    def _flush_dirty(self) -> None:
+        """Write what publishes and broadcasts queued, once per connection."""
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, []
+        for ws in dirty:
+            ws._dirty = False
+            ws._flush()  # also drops a client past max_buffered
 
     def close(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
         """Stop listening and start closing every connection with ``code``."""

@@ -29,13 +29,16 @@ class PreparedMessage:
         else:
             self.opcode, self.payload = OP_BINARY, bytes(data)
         self.plain: bytes = self._impl.encode_frame(self.opcode, self.payload)
-        self._compressed: dict[int, bytes] = {}
+        self._compressed: dict[int, bytes] | None = None  # made on first use
 
     def compressed(self, window_bits: int) -> bytes:
         """The frame compressed for a peer window of ``window_bits``."""
-        frame = self._compressed.get(window_bits)
+        frames = self._compressed
+        if frames is None:
+            frames = self._compressed = {}
+        frame = frames.get(window_bits)
         if frame is None:
             z = self._impl.Deflater(window_bits, no_context_takeover=True)
             frame = self._impl.encode_frame(self.opcode, z.compress(self.payload), rsv1=True)
-            self._compressed[window_bits] = frame
+            frames[window_bits] = frame
         return frame

@@ -523,28 +523,28 @@ class Server:
         ``exclude`` (a connection); ``slow`` as for ``broadcast``. Returns
         how many subscribers of this server it reached. Call it from the
         loop's thread."""
-        if slow not in ("skip", "queue"):
+        if slow == "skip":
+            high = self.write_high_water
+        elif slow == "queue":
+            high = None
+        else:
             raise ValueError("slow must be 'skip' or 'queue'")
         registry = self._topics
-        registry.check(topic)
-        subscribers = registry.subscribers(topic)
-        if exclude is not None and exclude._topics is not None:
-            try:
-                subscribers.remove(exclude)
-            except ValueError:
-                pass
+        subscribers = registry.members(topic)
+        if not subscribers:
+            registry.check(topic)
         bus = self._bus
         if bus is not None:
             bus.check(topic, data)
             bus.publish(topic, data)
         if not subscribers:
             return 0
-        high = self.write_high_water if slow == "skip" else None
-        return send_to_many(PreparedMessage(data), subscribers, self._dirty, high, self.stats)
+        return send_to_many(PreparedMessage(data), subscribers, self._dirty, high, self.stats,
+                            exclude)
 
     def _publish_local(self, topic, data):
         """A message another worker published: to this worker's subscribers."""
-        subscribers = self._topics.subscribers(topic)
+        subscribers = self._topics.members(topic)
         if subscribers:
             send_to_many(PreparedMessage(data), subscribers, self._dirty,
                          self.write_high_water, self.stats)

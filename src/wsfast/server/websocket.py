@@ -15,6 +15,7 @@ from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
 from ..errors import InvalidState
 from ..protocol.events import OPEN
+from ..shared.backpressure import PASS_FRAMES
 from ..shared.topics import topics_of
 from ..shared.send_limit import check_message_size
 from .poller import READ, READABLE, WRITE
@@ -59,14 +60,12 @@ def run_io(events, conns, buf, view):
     return others
 
 
-# Frames a publish or broadcast lets wait on one client for the loop's
-# flush; at this many, the next one first writes them (one system call):
-# bounds the memory a pass queues and the cost of the checks below.
-PASS_FRAMES = 64
+# PASS_FRAMES (shared.backpressure) also bounds the cost of the checks below.
 
 
-def send_to_many(prepared, clients, dirty, high, stats):
-    """Queue a prepared message on every open client of ``clients`` whose
+def send_to_many(prepared, clients, dirty, high, stats, exclude=None):
+    """Queue a prepared message on every open client of ``clients`` (a list
+    or a tuple) but ``exclude`` whose
     unsent output is at most ``high`` bytes (None: no limit), marking them
     for the loop's flush (``dirty``); counts the slow ones skipped in
     ``stats``. Returns how many it reached. Server.broadcast's and
@@ -80,12 +79,13 @@ def send_to_many(prepared, clients, dirty, high, stats):
     reached = 0
     skipped = 0
     limit = -1 if high is None else high  # a C integer when compiled
+    most = PASS_FRAMES
     for ws in clients:
         conn = ws.conn
-        if conn.ready_state != OPEN:
+        if conn.ready_state != OPEN or ws is exclude:
             continue
         queued = conn.frames_pending()
-        if queued >= PASS_FRAMES:
+        if queued >= most:
             ws._flush()
             if conn.ready_state != OPEN or ws.phase == PHASE_GONE:
                 continue

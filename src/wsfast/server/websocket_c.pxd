@@ -28,5 +28,5 @@ cpdef run_io(list events, dict conns, buf, view)
 
 
 @cython.locals(ws=WebSocket, conn=Connection, reached=int, skipped=int, queued=Py_ssize_t, pending=Py_ssize_t,
-                unsent=Py_ssize_t, limit=Py_ssize_t)
-cpdef int send_to_many(prepared, list clients, list dirty, high, stats) except -1
+                unsent=Py_ssize_t, limit=Py_ssize_t, most=Py_ssize_t)
+cpdef int send_to_many(prepared, clients, list dirty, high, stats, exclude=*) except -1

@@ -28,6 +28,10 @@ MAX_BUFFERED = 8 * 1024 * 1024
 #: accepted (the message limit bounds it): the queue then holds just it.
 MAX_QUEUE = 16
 MAX_QUEUE_BYTES = 1024 * 1024
+#: Frames a publish or broadcast lets wait on one client for the end of
+#: the loop pass (when each client gets one write); at this many, the next
+#: one first writes them: bounds the memory a pass queues.
+PASS_FRAMES = 64
 
 #: What resuming waits for, as a fraction of each high-water mark.
 LOW_WATER_DIVISOR = 4

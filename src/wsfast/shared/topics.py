@@ -143,6 +143,18 @@ class TopicRegistry:
         """The members subscribed to ``topic`` (a new list)."""
         return list(_items(self._subscribers.get(topic)))
 
+    def members(self, topic: object) -> Collection[Any]:
+        """The members subscribed to ``topic``, for one publish: a tuple
+        (the registry's own when it keeps one, immutable) or a new list, so
+        safe to iterate while subscriptions change. Empty for a topic without
+        subscribers and for a name that is no topic: a publisher checks
+        those (``check``); one with subscribers was checked when they came."""
+        held = self._subscribers.get(topic) if type(topic) is str else None
+        if held is None:
+            return ()
+        kind = type(held)
+        return held if kind is tuple else list(held) if kind is set else (held,)
+
     def count(self, topic: str) -> int:
         return len(_items(self._subscribers.get(topic)))
 
