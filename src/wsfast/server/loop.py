@@ -5,7 +5,17 @@ extension (see loop_c.pxd), as its per-pass overhead is paid per message.
 
 import time
 
+from . import limits
 from .websocket import run_io
+
+
+def step_share(budget, count, low, high):
+    """Frames each of ``count`` connections may handle this pass: the
+    pass's ``budget`` shared out, kept between ``low`` and ``high``."""
+    step = budget // count if count > 0 else high
+    if step > high:
+        return high
+    return step if step > low else low
 
 
 def run(server):
@@ -19,6 +29,9 @@ def run(server):
     poll, monotonic = poller.poll, time.monotonic
     now = monotonic()
     due = timers.next_due  # read once per pass, after the handlers ran
+    # Frames per pass, shared by the connections it reads or steps.
+    budget, high = server._pass_step_frames, server._max_step_frames
+    low = limits.MIN_STEP_FRAMES if limits.MIN_STEP_FRAMES < high else high
     if server._stopped:
         return
     while True:  # only the pass's end stops the loop (Server._stop)
@@ -33,7 +46,7 @@ def run(server):
                 timeout = 0.0
         events = poll(timeout)
         if events:
-            others = run_io(events, conns, buf, view)
+            others = run_io(events, conns, buf, view, step_share(budget, len(events), low, high))
             if others is not None:
                 for fd in others:
                     if fd == wakeup_fd:
@@ -49,7 +62,9 @@ def run(server):
             # step each per pass, after everyone else's I/O (fairness).
             held = backlog[:]
             del backlog[:]
+            step = step_share(budget, len(held), low, high)
             for ws in held:
+                ws.conn.max_step_frames = step
                 ws._next_step()
         if dirty:
             flushing = dirty[:]

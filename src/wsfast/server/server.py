@@ -139,6 +139,7 @@ class Server:
         max_buffered: int | None = None,
         backlog: int = limits.BACKLOG,
         max_step_frames: int = limits.MAX_STEP_FRAMES,
+        pass_step_frames: int = limits.PASS_STEP_FRAMES,
         max_topic_length: int = topics.MAX_TOPIC_LENGTH,
         max_topics_per_connection: int = topics.MAX_TOPICS_PER_CONNECTION,
         reuse_port: bool = False,
@@ -171,6 +172,11 @@ class Server:
         self.backlog = backlog
         self.reuse_port = reuse_port
         self.keep_request = keep_request
+        if pass_step_frames < 1:
+            raise ValueError("pass_step_frames must be at least 1")
+        # Read by the loop: the per-pass frame budget (see limits.PASS_STEP_FRAMES).
+        self._max_step_frames = max_step_frames
+        self._pass_step_frames = pass_step_frames
         connection_options.setdefault("compression_idle", limits.COMPRESSION_IDLE)
         self._conn_options = dict(
             connection_options,

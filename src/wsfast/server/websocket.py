@@ -39,10 +39,12 @@ _SEND_MANY_MAX = 256  # chunks per send_many(), its limit
 _MESSAGES = (bytes, str)
 
 
-def run_io(events, conns, buf, view):
+def run_io(events, conns, buf, view, step_frames):
     """The connections' share of one poll result: writes first, then
-    reads. Returns the other descriptors (listeners, the wakeup socket),
-    or None. Compiled with the extension: see websocket_c.pxd."""
+    reads, each read handling at most ``step_frames`` frames now (the
+    pass's share, see limits.PASS_STEP_FRAMES). Returns the other
+    descriptors (listeners, the wakeup socket), or None. Compiled with
+    the extension: see websocket_c.pxd."""
     others = None
     for fd, mask in events:
         ws = conns.get(fd)
@@ -56,6 +58,7 @@ def run_io(events, conns, buf, view):
         # A held connection is not read (its steps come first), but stays
         # registered for reading: no epoll_ctl pair per held read.
         if mask & READABLE and ws.phase != PHASE_GONE and not ws._held:
+            ws.conn.max_step_frames = step_frames
             ws._on_readable(buf, view)
     return others
 

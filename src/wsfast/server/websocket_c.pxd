@@ -24,7 +24,7 @@ cdef class WebSocket:
 
 
 @cython.locals(ws=WebSocket, mask=int)
-cpdef run_io(list events, dict conns, buf, view)
+cpdef run_io(list events, dict conns, buf, view, Py_ssize_t step_frames)
 
 
 @cython.locals(ws=WebSocket, conn=Connection, reached=int, skipped=int, queued=Py_ssize_t, pending=Py_ssize_t,
