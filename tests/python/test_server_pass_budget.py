@@ -11,7 +11,7 @@ import pytest
 from frames import frame
 from serverloop import UPGRADE, read_until, running
 from wsfast.server import Server, limits
-from wsfast.server.loop import step_share
+from wsfast.server.websocket import step_share
 
 TEXT = 0x1
 

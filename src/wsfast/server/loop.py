@@ -6,16 +6,7 @@ extension (see loop_c.pxd), as its per-pass overhead is paid per message.
 import time
 
 from . import limits
-from .websocket import run_io
-
-
-def step_share(budget, count, low, high):
-    """Frames each of ``count`` connections may handle this pass: the
-    pass's ``budget`` shared out, kept between ``low`` and ``high``."""
-    step = budget // count if count > 0 else high
-    if step > high:
-        return high
-    return step if step > low else low
+from .websocket import run_io, step_share
 
 
 def run(server):
@@ -46,7 +37,7 @@ def run(server):
                 timeout = 0.0
         events = poll(timeout)
         if events:
-            others = run_io(events, conns, buf, view, step_share(budget, len(events), low, high))
+            others = run_io(events, conns, buf, view, budget, low, high)
             if others is not None:
                 for fd in others:
                     if fd == wakeup_fd:

@@ -7,7 +7,3 @@ from wsfast.server.websocket_c cimport WebSocket
 @cython.locals(timeout=double, now=double, due=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list, held=list,
                flushing=list, budget=Py_ssize_t, high=Py_ssize_t, low=Py_ssize_t, step=Py_ssize_t)
 cpdef run(server)
-
-
-@cython.locals(step=Py_ssize_t)
-cdef inline Py_ssize_t step_share(Py_ssize_t budget, Py_ssize_t count, Py_ssize_t low, Py_ssize_t high)

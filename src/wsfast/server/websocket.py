@@ -39,13 +39,27 @@ _SEND_MANY_MAX = 256  # chunks per send_many(), its limit
 _MESSAGES = (bytes, str)
 
 
-def run_io(events, conns, buf, view, step_frames):
+def step_share(budget, count, low, high):
+    """Frames each of ``count`` connections may handle this pass: the
+    pass's ``budget`` (limits.PASS_STEP_FRAMES) shared out, kept between
+    ``low`` and ``high``."""
+    step = budget // count if count > 0 else high
+    if step > high:
+        return high
+    return step if step > low else low
+
+
+def run_io(events, conns, buf, view, budget, low, high):
     """The connections' share of one poll result: writes first, then
-    reads, each read handling at most ``step_frames`` frames now (the
-    pass's share, see limits.PASS_STEP_FRAMES). Returns the other
-    descriptors (listeners, the wakeup socket), or None. Compiled with
-    the extension: see websocket_c.pxd."""
+    reads. The readable descriptors share ``budget`` frames (see
+    step_share). Returns the other descriptors (listeners, the wakeup
+    socket), or None. Compiled with the extension: see websocket_c.pxd."""
     others = None
+    readable = 0
+    for fd, mask in events:
+        if mask & READABLE:
+            readable += 1
+    step_frames = step_share(budget, readable, low, high)
     for fd, mask in events:
         ws = conns.get(fd)
         if ws is None:

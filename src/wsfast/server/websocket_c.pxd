@@ -23,8 +23,12 @@ cdef class WebSocket:
     cpdef _next_step(self)
 
 
-@cython.locals(ws=WebSocket, mask=int)
-cpdef run_io(list events, dict conns, buf, view, Py_ssize_t step_frames)
+@cython.locals(step=Py_ssize_t)
+cpdef Py_ssize_t step_share(Py_ssize_t budget, Py_ssize_t count, Py_ssize_t low, Py_ssize_t high)
+
+
+@cython.locals(ws=WebSocket, mask=int, readable=Py_ssize_t, step_frames=Py_ssize_t)
+cpdef run_io(list events, dict conns, buf, view, Py_ssize_t budget, Py_ssize_t low, Py_ssize_t high)
 
 
 @cython.locals(ws=WebSocket, conn=Connection, reached=int, skipped=int, queued=Py_ssize_t, pending=Py_ssize_t,
