@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from wsfast.handshake import NOT_FOUND
 from wsfast.http import Request
 from wsfast.server import Server, WebSocket
@@ -27,14 +29,18 @@ def http(request: Request) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
 
 
 def main() -> None:
-    server = Server("127.0.0.1", 8765, on_open=on_open, on_message=on_message,
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    port: int = parser.parse_args().port
+    server = Server("127.0.0.1", port, on_open=on_open, on_message=on_message,
                     on_close=on_close, http_handler=http, ping_interval=20.0)
 
     @server.on("error")
     def on_error(ws: WebSocket, exc: BaseException) -> None:
         print("error on", ws, exc)
 
-    print("listening on port", server.port)
+    server.listen()  # bind now, to print the port
+    print("listening on port", server.port, flush=True)
     server.run()
 
 

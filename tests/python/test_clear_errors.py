@@ -177,3 +177,55 @@ def test_server_send_over_its_limit_raises_in_the_handler():
             assert ws.recv(timeout=5) == "small"
     exc = outcome.get(timeout=5)
     assert (exc.size, exc.limit) == (5000, 4096)
+
+
+def test_broadcast_and_publish_over_our_limit_raise_before_sending():
+    # The server's own max_message_size is the limit: checked once per call,
+    # the same error as send, and nothing goes out to any subscriber.
+    outcome = queue.Queue()
+
+    def on_message(ws, message):
+        ws.subscribe("room")
+        server = ws.server
+        for attempt in (lambda: server.broadcast(b"z" * 4097),
+                        lambda: server.publish("room", "\u00e9" * 2049),  # 4098 bytes of UTF-8
+                        lambda: ws.publish("room", b"z" * 5000)):
+            try:
+                attempt()
+            except MessageTooBig as exc:
+                outcome.put((exc.size, exc.limit))
+        outcome.put(server.broadcast(b"k" * 4096))  # exactly the limit: allowed
+
+    with running(on_message=on_message, max_message_size=4096) as server:
+        with sync_client.connect("ws://127.0.0.1:%d/" % server.port) as ws:
+            ws.send("go")
+            assert ws.recv(timeout=5) == b"k" * 4096
+    assert [outcome.get(timeout=5) for _ in range(4)] == [(4097, 4096), (4098, 4096), (5000, 4096), 1]
+
+
+def test_asyncio_broadcast_and_publish_over_our_limit_raise_before_sending():
+    async def handler(ws):
+        ws.subscribe("room")
+        await ws.wait_closed()
+
+    async def main():
+        async with wsa.serve(handler, "127.0.0.1", 0, max_message_size=4096) as server:
+            url = "ws://127.0.0.1:%d/" % server.sockets[0].getsockname()[1]
+            async with wsa.connect(url) as ws:
+                for _ in range(500):
+                    if server.subscriber_count("room"):
+                        break
+                    await asyncio.sleep(0.01)
+                member = next(iter(server.clients))
+                errors = []
+                for attempt in (lambda: server.broadcast(b"z" * 4097),
+                                lambda: server.publish("room", "\u00e9" * 2049),
+                                lambda: member.publish("room", b"z" * 5000)):
+                    with pytest.raises(MessageTooBig) as info:
+                        attempt()
+                    errors.append((info.value.size, info.value.limit))
+                assert server.publish("room", b"k" * 4096) == 1
+                assert await ws.recv() == b"k" * 4096
+                return errors
+
+    assert _run(main()) == [(4097, 4096), (4098, 4096), (5000, 4096)]

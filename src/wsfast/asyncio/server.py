@@ -29,6 +29,7 @@ from ..protocol import (
 from ..codec.prepared import PreparedMessage
 from ..shared import backpressure
 from ..shared.backpressure import PASS_FRAMES
+from ..shared.send_limit import check_message_size
 from ..shared.topics import MAX_TOPIC_LENGTH, MAX_TOPICS_PER_CONNECTION, TopicRegistry, topics_of
 from .keepalive import Keepalive
 from .websocket import WebSocket, logger
@@ -216,6 +217,9 @@ class Server:
         self._user_hook = options.pop("handshake_hook")
         options["handshake_hook"] = self._handshake_hook
         self._conn_options = options
+        # Our own limit: the one a broadcast or publish is checked against
+        # (RFC 6455 has no way to learn the peer's).
+        self.max_message_size: int | None = options.get("max_message_size")
 
     def _handshake_hook(self, request, remote_address):
         if self.max_connections is not None and len(self.clients) >= self.max_connections:
@@ -246,7 +250,12 @@ class Server:
         a client whose write buffer is above its high-water mark (its
         ``send`` would wait): "skip" (it misses the message, counted in
         ``stats.skipped``) or "queue" (sent anyway; past ``max_buffered``
-        it is dropped). Returns the number of clients it was queued for."""
+        it is dropped). Returns the number of clients it was queued for.
+        Raises ``MessageTooBig`` (nothing sent) if ``data`` is over
+        ``max_message_size``, as ``send`` does."""
+        limit = self.max_message_size
+        if limit and len(data) > limit >> 2:  # checked once per call; only big messages pay
+            check_message_size(data, limit)
         return self._send_to_many(PreparedMessage(data),
                                   list(self.clients if clients is None else clients), slow)
 
@@ -255,9 +264,13 @@ class Server:
         """Send ``data`` to the subscribers of ``topic`` (see
         ``ServerWebSocket.subscribe``) except ``exclude``, encoded once,
         with the same rules as ``broadcast``. Returns how many subscribers
-        of this server it reached."""
+        of this server it reached. Raises ``MessageTooBig`` (nothing sent,
+        nothing on the bus) if ``data`` is over ``max_message_size``."""
         if slow not in ("skip", "queue"):
             raise ValueError("slow must be 'skip' or 'queue'")
+        limit = self.max_message_size
+        if limit and len(data) > limit >> 2:
+            check_message_size(data, limit)
         registry = self._topics
         subscribers = registry.members(topic)
         if not subscribers:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._twins import load
 from ..shared import backpressure, topics
+from ..shared.send_limit import check_message_size
 from ..constants import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL_ERROR,
@@ -169,6 +170,9 @@ class Server:
         self.write_high_water = write_high_water
         self.write_low_water = write_low_water
         self.max_buffered = max_buffered
+        # Our own limit: what a broadcast or publish is checked against
+        # (RFC 6455 has no way to learn the peer's).
+        self.max_message_size = max_message_size
         self.backlog = backlog
         self.reuse_port = reuse_port
         self.keep_request = keep_request
@@ -512,9 +516,14 @@ class Server:
         The frame is queued behind each client's other output and written
         when the loop pass ends (one write per client per pass).
         Call it from the loop's thread (a handler, or ``call_soon_threadsafe``).
+        Raises ``MessageTooBig`` (nothing sent) if ``data`` is over
+        ``max_message_size``, as ``WebSocket.send`` does.
         """
         if slow not in ("skip", "queue"):
             raise ValueError("slow must be 'skip' or 'queue'")
+        limit = self.max_message_size
+        if limit and len(data) > limit >> 2:  # checked once per call; only big messages pay
+            check_message_size(data, limit)
         prepared = PreparedMessage(data)
         high = self.write_high_water if slow == "skip" else None
         return send_to_many(prepared, list(self.clients if clients is None else clients),
@@ -528,13 +537,17 @@ class Server:
         ``WebSocket.subscribe``), encoded (and compressed) once, except
         ``exclude`` (a connection); ``slow`` as for ``broadcast``. Returns
         how many subscribers of this server it reached. Call it from the
-        loop's thread."""
+        loop's thread. Raises ``MessageTooBig`` (nothing sent, nothing on
+        the bus) if ``data`` is over ``max_message_size``."""
         if slow == "skip":
             high = self.write_high_water
         elif slow == "queue":
             high = None
         else:
             raise ValueError("slow must be 'skip' or 'queue'")
+        limit = self.max_message_size
+        if limit and len(data) > limit >> 2:
+            check_message_size(data, limit)
         registry = self._topics
         subscribers = registry.members(topic)
         if not subscribers:
