@@ -16,6 +16,7 @@ UNSUBSCRIBE_GRACE = 2.0
 #: failure doubles it up to BACKOFF_MAX; each delay is jittered down by up
 #: to half, so servers that lost Redis together do not retry together.
 BACKOFF_MIN = 0.05
+#: The longest reconnect delay (seconds; see BACKOFF_MIN).
 BACKOFF_MAX = 5.0
 #: Seconds a connection attempt to Redis may take before it counts as failed.
 CONNECT_TIMEOUT = 5.0

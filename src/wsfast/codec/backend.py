@@ -69,4 +69,5 @@ if TYPE_CHECKING:
 else:
     impl = choose()
 
+#: The codec in use: "c" (Cython), "cffi" or "python" (also ``wsfast.backend``).
 backend: str = impl.BACKEND

@@ -55,6 +55,7 @@ DEFAULT_COMPRESS_MIN_SIZE = 128
 #: "keep"'s memory).
 #: See docs/architecture.md, "Deflate memory".
 DEFAULT_COMPRESSION_IDLE = "window"
+#: The values ``compression_idle`` accepts (see DEFAULT_COMPRESSION_IDLE).
 COMPRESSION_IDLE_MODES = ("window", "keep", "adaptive")
 #: The close reason sent when a keepalive ping gets no pong in time.
 KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
@@ -62,12 +63,15 @@ KEEPALIVE_TIMEOUT_REASON = "keepalive ping timeout"
 #: the peer broke the protocol or a limit; no pong came in time; or the
 #: application or driver called ``fail()``.
 FAILURE_PEER = "peer"
+#: ``failure_kind`` when no pong came in time.
 FAILURE_KEEPALIVE = "keepalive"
+#: ``failure_kind`` when the application or driver called ``fail()``.
 FAILURE_LOCAL = "local"
 #: How often a driver calls ``keepalive()``: a quarter of the shorter of
 #: ping_interval and ping_timeout, so each deadline is met to within a
 #: quarter of it, kept between these bounds (seconds).
 KEEPALIVE_TICK_MIN = 0.05
+#: The upper bound of the keepalive tick (seconds; see KEEPALIVE_TICK_MIN).
 KEEPALIVE_TICK_MAX = 10.0
 #: The fairness budget of one step: ``receive_data``/``next_events``
 #: return once they have handled this many bytes of message payload
@@ -77,6 +81,7 @@ KEEPALIVE_TICK_MAX = 10.0
 #: dozens of messages at once, nor keep a loop busy with thousands of
 #: pings, and what waits costs no more than the bytes received.
 DEFAULT_MAX_STEP_BYTES = 256 * 1024
+#: The frame budget of one step (see DEFAULT_MAX_STEP_BYTES).
 DEFAULT_MAX_STEP_FRAMES = 128
 
 

@@ -12,10 +12,20 @@ from typing import TYPE_CHECKING, Any, Union
 if TYPE_CHECKING:
     from .http import Request as HttpRequestHead
 
-CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3  # browser readyState
+# ready_state values, numbered as the browser's WebSocket.readyState.
+#: ready_state: the opening handshake is under way.
+CONNECTING = 0
+#: ready_state: open; messages flow both ways.
+OPEN = 1
+#: ready_state: the closing handshake has started.
+CLOSING = 2
+#: ready_state: closed, or the connection is gone.
+CLOSED = 3
 
 
 class Event:
+    """Base class of everything ``next_events()`` returns."""
+
     __slots__: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
@@ -81,6 +91,8 @@ class Fragment(Event):
 
 
 class Ping(Event):
+    """A Ping arrived with ``data``; the connection has queued its Pong."""
+
     __slots__ = ("data",)
 
     def __init__(self, data: bytes) -> None:
@@ -88,6 +100,8 @@ class Ping(Event):
 
 
 class Pong(Event):
+    """A Pong arrived with ``data`` (the answer to a ``ping()``, or unsolicited)."""
+
     __slots__ = ("data",)
 
     def __init__(self, data: bytes) -> None:

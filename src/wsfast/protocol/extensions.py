@@ -36,6 +36,7 @@ __all__ = [
     "parse_extensions",
 ]
 
+#: The extension token of permessage-deflate (RFC 7692).
 PERMESSAGE_DEFLATE = "permessage-deflate"
 
 #: Window bits our compressor uses unless the peer allows less: 4 KiB
@@ -50,7 +51,9 @@ DEFAULT_SERVER_MAX_WINDOW_BITS = DEFAULT_WINDOW_BITS
 #: that its inflaters stay small too.
 DEFAULT_CLIENT_MAX_WINDOW_BITS = DEFAULT_WINDOW_BITS
 
+#: The smallest window_bits RFC 7692 allows.
 MIN_WINDOW_BITS = 8
+#: The largest window_bits (zlib's 32 KiB window).
 MAX_WINDOW_BITS = 15
 #: Smallest window zlib accepts for raw deflate (see the module docstring).
 ZLIB_MIN_WINDOW_BITS = 9

@@ -44,7 +44,9 @@ __all__ = [
     "select_subprotocol",
 ]
 
+#: The GUID RFC 6455 appends to Sec-WebSocket-Key to make Sec-WebSocket-Accept.
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: The only Sec-WebSocket-Version RFC 6455 defines.
 WEBSOCKET_VERSION = "13"
 
 # A request path: visible ASCII only; percent-encoding is the caller's job.
@@ -69,11 +71,16 @@ _BODY_EXCERPT = 2048
 # Plain-HTTP answers, ``(status, headers, body)``, the same from every
 # server driver: a non-upgrade request without an HTTP handler, a handler
 # that returned None or raised, a full server, one shutting down.
+#: The answer to a plain HTTP request or an unsupported version: (status, headers, body).
 UPGRADE_REQUIRED = (426, (("Upgrade", "websocket"), ("Sec-WebSocket-Version", WEBSOCKET_VERSION)),
                     b"WebSocket endpoint: upgrade required\n")
+#: A 404 answer (status, headers, body), e.g. for an ``http_handler`` to return.
 NOT_FOUND = (404, (), b"not found\n")
+#: The answer when a handshake hook or ``http_handler`` raised.
 INTERNAL_ERROR = (500, (), b"internal server error\n")
+#: The answer past ``max_connections``.
 SERVER_FULL = (503, (("Retry-After", "1"),), b"server full, try again later\n")
+#: The answer to a handshake that arrives while the server shuts down.
 SHUTTING_DOWN = (503, (("Retry-After", "1"),), b"server shutting down\n")
 
 

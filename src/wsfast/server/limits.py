@@ -38,8 +38,11 @@ COMPRESSION_TRIM_MIN_PARKED = 64
 #: Seconds a graceful shutdown waits for close handshakes before dropping.
 SHUTDOWN_TIMEOUT = 5.0
 # Write water marks and the output bound: one policy for every driver.
+#: See ``wsfast.backpressure.WRITE_HIGH_WATER``.
 WRITE_HIGH_WATER = backpressure.WRITE_HIGH_WATER
+#: See ``wsfast.backpressure.WRITE_LOW_WATER``.
 WRITE_LOW_WATER = backpressure.WRITE_LOW_WATER
+#: See ``wsfast.backpressure.MAX_BUFFERED``.
 MAX_BUFFERED = backpressure.MAX_BUFFERED
 # (Dropped connections, here and on timeouts, are reset, so that the
 # kernel does not keep their unsent output either.)

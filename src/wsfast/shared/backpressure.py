@@ -16,6 +16,7 @@ from typing import Any
 #: pongs and close echoes included) until its output drains below
 #: WRITE_LOW_WATER; broadcast skips it meanwhile.
 WRITE_HIGH_WATER = 64 * 1024
+#: Reading resumes once unsent output is below this (see WRITE_HIGH_WATER).
 WRITE_LOW_WATER = 16 * 1024
 #: A connection whose unsent output exceeds this is dropped (abnormal
 #: closure, 1006). The default is this or twice max_message_size,
@@ -27,6 +28,7 @@ MAX_BUFFERED = 8 * 1024 * 1024
 #: quarter. A single message larger than MAX_QUEUE_BYTES is still
 #: accepted (the message limit bounds it): the queue then holds just it.
 MAX_QUEUE = 16
+#: The byte bound of the same queue (see MAX_QUEUE).
 MAX_QUEUE_BYTES = 1024 * 1024
 #: Frames a publish or broadcast lets wait on one client for the end of
 #: the loop pass (when each client gets one write); at this many, the next
@@ -53,10 +55,13 @@ class DeliveryStats:
 
 
 def default_max_buffered(max_message_size: int | None) -> int:
+    """``max_buffered`` when none is given: MAX_BUFFERED or twice
+    ``max_message_size``, whichever is larger."""
     return max(MAX_BUFFERED, 2 * (max_message_size or 0))
 
 
 def check_water_marks(low: int, high: int, max_buffered: int) -> None:
+    """Raise ValueError unless 0 <= low <= high <= max_buffered."""
     if not 0 <= low <= high <= max_buffered:
         raise ValueError("need 0 <= write_low_water <= write_high_water <= max_buffered")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+#: Largest received message (after inflating) and frame, in bytes.
 MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 
 #: What a compressing connection keeps between messages under context
