@@ -5,8 +5,8 @@ Flask-Sock, trio-websocket, httpx-ws) run unchanged on it once ``import
 wsproto`` resolves here: call ``install()`` before they import wsproto, or
 start them with ``python -m wsfast.wsproto <module> [args]``.
 
-The differences from wsproto, each on purpose, are listed in the README
-("Using wsfast under hypercorn, Flask-Sock, trio-websocket, httpx-ws").
+The differences from wsproto, each on purpose, are listed in
+docs/drop-ins.md ("Differences from wsproto").
 """
 
 from __future__ import annotations
