@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..constants import CLOSE_NORMAL
 from ..protocol.closed import ConnectionClosedOK, closed_error
 from ..protocol.events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
 from ..shared import backpressure
@@ -194,7 +195,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._flush()
         return waiter
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Start the close handshake (if still open) and wait until the
         connection is closed, at most ``close_timeout`` seconds more.
         Messages still queued or arriving meanwhile are dropped: reading

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import ClientConnection
 from ..protocol.closed import ConnectionClosed, ConnectionClosedOK, closed_error
-from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from ..constants import CLOSE_NORMAL, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import InvalidResponse
 from ..protocol.events import CLOSED, CLOSING, CONNECTING, OPEN, Pong  # ready_state values
 from ..protocol import keepalive_tick
@@ -324,7 +324,7 @@ class ClientWebSocket:
         self._pongs.discard(payload)
         return time.monotonic() - start
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Close the connection: send a close frame, wait up to
         ``close_timeout`` for the server's close frame and its TCP close,
         then close the socket. Messages arriving meanwhile are dropped."""
