@@ -21,6 +21,7 @@ from ..protocol.closed import ConnectionClosedOK, closed_error
 from ..protocol.events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
 from ..shared import backpressure
 from ..shared.send_limit import check_message_size
+from ..shared.view import ConnectionView
 
 logger = logging.getLogger("wsfast.asyncio")
 
@@ -52,7 +53,7 @@ def _failure_pending(conn):
     return conn.should_close and conn.ready_state == OPEN
 
 
-class WebSocket(asyncio.BufferedProtocol):
+class WebSocket(ConnectionView, asyncio.BufferedProtocol):
     """One WebSocket connection on an asyncio (or uvloop) event loop.
 
     - ``await recv()`` returns the next message (``str`` or ``bytes``);
@@ -104,10 +105,8 @@ class WebSocket(asyncio.BufferedProtocol):
 
     # -- state ---------------------------------------------------------------
 
-    @property
-    def ready_state(self) -> int:
-        """0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (as in browsers)."""
-        return self.conn.ready_state
+    # ready_state, subprotocol, extensions, close_code, close_reason:
+    # ConnectionView.
 
     @property
     def buffered_amount(self) -> int:
@@ -115,22 +114,6 @@ class WebSocket(asyncio.BufferedProtocol):
         transport = self.transport
         size = transport.get_write_buffer_size() if transport is not None else 0
         return size + self.conn.bytes_pending
-
-    @property
-    def subprotocol(self) -> str | None:
-        return self.conn.subprotocol
-
-    @property
-    def extensions(self) -> str | None:
-        return self.conn.extensions
-
-    @property
-    def close_code(self) -> int | None:
-        return self.conn.close_code
-
-    @property
-    def close_reason(self) -> str | None:
-        return self.conn.close_reason
 
     @property
     def closed(self) -> bool:
