@@ -40,7 +40,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import sys
 import time
 
@@ -49,6 +48,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
     __package__ = "benchmarks.scale"
 
+from benchmarks import common  # noqa: E402
 from benchmarks.scale import procs  # noqa: E402
 from benchmarks.scale.scenario import Harness, procs_for  # noqa: E402
 from benchmarks.scale.stats import kib, mib, ms  # noqa: E402
@@ -249,9 +249,9 @@ def run_churn(opts, report):
 def markdown(report):
     lines = []
     env = report["env"]
-    lines.append("Machine: %s, %d cores, kernel %s, Python %s, wsfast %s (%s backend); "
-                 "load average at start %s" % (env["cpu"], env["cores"], env["kernel"], env["python"],
-                                               env["wsfast"], env["backend"], env.get("loadavg", "?")))
+    lines.append("Machine: %s, %d cores (%d usable), kernel %s, %s, wsfast %s; "
+                 "load average at start %s" % (env["cpu"], env["cores"], env["usable_cores"], env["kernel"],
+                                               env["python"], env["wsfast"], env["loadavg_at_start"]))
     main = report.get("main")
     if main and "connect" in main:
         c = main["connect"]
@@ -369,27 +369,6 @@ def cpu(split):
     return "-" if not split else "%.2f+%.2f s" % (split["user"], split["system"])
 
 
-def environment():
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    import wsfast
-
-    try:
-        with open("/proc/loadavg") as f:
-            load = " ".join(f.read().split()[:3])
-    except OSError:
-        load = "?"
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "kernel": platform.release(), "loadavg": load,
-            "python": platform.python_version(), "wsfast": wsfast.__version__, "backend": wsfast.backend}
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--connections", type=int, default=100_000)
@@ -444,7 +423,7 @@ def main(argv=None):
         if ph not in PHASES:
             p.error("unknown phase %r" % ph)
     procs.raise_nofile()
-    report = {"env": environment(), "argv": sys.argv[1:], "started": time.time(),
+    report = {"env": common.environment(("websockets", "picows")), "argv": sys.argv[1:], "started": time.time(),
               "options": {"poll_interval": opts.poll_interval}}
     try:
         if {"connect", "broadcast", "publish", "slow"} & set(opts.phases):

@@ -6,6 +6,11 @@ C extension is built, also compiled from the same source as a twin named
 Both builds import side by side; ``load`` picks the compiled one unless
 WSFAST_NO_EXTENSIONS is set or it was not built. setup.py, the tests and
 CI read the list from here.
+
+The modules in ``HELPERS`` are compiled only, with no pure twin (the
+server's system calls); ``optional_extension`` gives one, or None, and
+its callers fall back to the standard library. The same switch governs
+both, so WSFAST_NO_EXTENSIONS=1 runs no compiled code of the package.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ TWINS = (
     "wsfast.protocol.server_connection",
     "wsfast.protocol.client_connection",
 )
+#: Compiled-only modules: used when built and not disabled, else None.
+HELPERS = ("wsfast.server._syscalls",)
 COMPILED_SUFFIX = "_c"
 _TAILS = frozenset(name.partition(".")[2] for name in TWINS)
 
@@ -52,3 +59,16 @@ def load(name: str) -> ModuleType:
         raise ValueError("%s is not a compiled twin (see wsfast._twins.TWINS)" % name)
     module = None if extensions_disabled() else compiled(name)
     return module if module is not None else importlib.import_module(name)
+
+
+def optional_extension(name: str) -> ModuleType | None:
+    """Compiled-only module ``name`` (one of ``HELPERS``), or None when
+    extensions are disabled or it was not built."""
+    if name not in HELPERS:
+        raise ValueError("%s is not a compiled helper (see wsfast._twins.HELPERS)" % name)
+    if extensions_disabled():
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # not built for this interpreter or platform
+        return None

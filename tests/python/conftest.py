@@ -85,7 +85,8 @@ settings.load_profile("wsfast")
 # Test modules run once on each build of the twins (wsfast._twins): the
 # compiled <module>_c and the pure-Python <module>, in this one process.
 TWIN_TESTS = {"test_protocol", "test_handshake", "test_http", "test_extensions",
-              "test_oracle_property"}
+              "test_oracle_property", "test_policies", "test_interop_websockets",
+              "test_deflate_connection"}
 # Helpers those tests use, whose imports are switched alike.
 TWIN_HELPERS = ("connpair",)
 
@@ -136,7 +137,6 @@ def twin(request, monkeypatch):
         return None
     chosen = _twin_build(build)
     _switch(request.module, chosen, monkeypatch)
-    for helper in TWIN_HELPERS:
-        if helper in sys.modules:
-            _switch(sys.modules[helper], chosen, monkeypatch)
+    for helper in TWIN_HELPERS:  # imported now if not yet: switched before use
+        _switch(importlib.import_module(helper), chosen, monkeypatch)
     return build

@@ -108,6 +108,12 @@ def _twin(name, package_name):
     return package_name + "." + tail in TWINS
 
 
+def _is_module(package, name):
+    """Whether ``name`` is a folder or module of the package (not a name
+    its facade, ``__init__.py``, defines)."""
+    return (package / name).is_dir() or (package / (name + ".py")).is_file()
+
+
 def _problems(path, package=None):
     """What breaks the house rules in one source file."""
     package = package or PACKAGE
@@ -126,6 +132,10 @@ def _problems(path, package=None):
                     problems.append("line %d imports the package facade" % line)
                 continue
             target = parts[1]
+            if not _is_module(package, target):  # a name of the facade, not a module
+                if LAYERS[own][0] != "apps":
+                    problems.append("line %d imports %s from the package facade" % (line, target))
+                continue
             layer = _layer(target)
             if layer is not None and layer > own:
                 problems.append("line %d: %s (layer %s) imports %s (layer %s)"
@@ -148,11 +158,57 @@ def test_imports_follow_the_layers(path):
     assert not problems, "\n".join(problems)
 
 
+# What reaches a protocol connection in a driver: its attribute on the
+# driver's objects, a name it is bound to, or a Connection class called.
+_CONNECTION_ATTRS = {"conn", "_conn"}
+_CONNECTION_CLASS = re.compile(r"^(Server|Client)?Connection$")
+
+
+def _callee(node):
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _is_connection(node, held):
+    if isinstance(node, ast.Name):
+        return node.id in held
+    if isinstance(node, ast.Attribute):
+        return node.attr in _CONNECTION_ATTRS
+    if isinstance(node, ast.Call):
+        return bool(_CONNECTION_CLASS.match(_callee(node)))
+    return False
+
+
+def _connection_names(tree):
+    """The names a module binds to a connection: ``conn`` by convention,
+    those assigned one, and parameters annotated as one."""
+    held = {"conn"}
+    for _ in range(3):  # aliases of aliases
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and _is_connection(node.value, held):
+                held.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.AnnAssign) and node.value is not None \
+                    and _is_connection(node.value, held) and isinstance(node.target, ast.Name):
+                held.add(node.target.id)
+            elif isinstance(node, ast.arg) and node.annotation is not None \
+                    and _CONNECTION_CLASS.match(ast.unparse(node.annotation).strip("'\"").split(".")[-1]):
+                held.add(node.arg)
+    return held
+
+
 def _private_connection_uses(paths):
-    private = re.compile(r"\bconn\._[a-z]")
-    return ["%s:%d: %s" % (p.name, i, line.strip())
-            for p in paths for i, line in enumerate(p.read_text().splitlines(), 1)
-            if private.search(line)]
+    """Private names (``_x``) read or set on a protocol connection."""
+    found = []
+    for p in paths:
+        text = p.read_text()
+        lines = text.splitlines()
+        tree = ast.parse(text, str(p))
+        held = _connection_names(tree)
+        hits = sorted({node.lineno for node in ast.walk(tree)
+                       if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                       and not node.attr.startswith("__") and _is_connection(node.value, held)})
+        found += ["%s:%d: %s" % (p.name, line, lines[line - 1].strip()) for line in hits]
+    return found
 
 
 @pytest.mark.parametrize("unit", DRIVERS)
@@ -199,6 +255,17 @@ def test_the_rules_catch_a_violation(tmp_path):
     twin = package / "server" / "loop.py"
     twin.write_text("from .websocket import run_io\n")  # a twin importing a twin: allowed
     assert _problems(twin, package) == []
+    facade = package / "protocol" / "codec_user.py"
+    (package / "codec").mkdir()
+    facade.write_text("from .. import FrameParser\nfrom .. import codec\nfrom ..codec import backend\n")
+    assert _problems(facade, package) == ["line 1 imports FrameParser from the package facade"]
     peeking = package / "server" / "peek.py"
-    peeking.write_text("def f(conn):\n    return conn._backlog\n")
-    assert _private_connection_uses([peeking]) == ["peek.py:2: return conn._backlog"]
+    peeking.write_text(
+        "def f(conn):\n    return conn._backlog\n"                      # 2: by its usual name
+        "def g(ws):\n    return ws.conn._parser\n"                      # 4: reached via .conn
+        "def h(self):\n    c = self._conn\n    c._impl = None\n"       # 7: an alias, set
+        "def i(x: 'ServerConnection'):\n    return x._state\n"         # 9: annotated
+        "def j():\n    return ServerConnection()._pending\n"           # 11: made here
+        "def k(ws):\n    return ws._transport, ws.conn.ready_state, ws.conn.__class__\n")
+    assert [hit.split(":")[1] for hit in _private_connection_uses([peeking])] == [
+        "2", "4", "7", "9", "11"]

@@ -156,29 +156,77 @@ def test_both_builds_import_side_by_side():
             assert not module.__file__.endswith(".py"), module.__file__
 
 
-def _chosen_in_child(**env):
-    code = ("import wsfast.protocol as p, wsfast.server as s, wsfast.http as h; "
-            "print(p.Connection.__module__, p.ServerConnection.__module__, "
-            "s.WebSocket.__module__, h.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env),
+# Where each twin's build in use shows, as the package's users reach it:
+# one expression per twin of wsfast._twins.TWINS, printing a module name.
+_TWIN_USERS = {
+    "wsfast.protocol.connection": "p.Connection.__module__",
+    "wsfast.protocol.server_connection": "p.ServerConnection.__module__",
+    "wsfast.protocol.client_connection": "p.ClientConnection.__module__",
+    "wsfast.protocol.handshake": "p.Accept.__module__",
+    "wsfast.protocol.http": "h.__name__",
+    "wsfast.server.websocket": "s.WebSocket.__module__",
+    "wsfast.server.loop": "srv.loop.__name__",
+    "wsfast.server.lifecycle": "srv.Server._accept.__module__",
+}
+# The compiled-only helpers, as their users hold them (None: not used).
+_HELPER_USERS = {
+    "wsfast.server._syscalls": ("ws._recv_into", "ws._send", "ws._send_many",
+                                "lc._accept_fd", "pl.EpollWaiter"),
+}
+
+
+def _chosen_in_child(env):
+    from wsfast._twins import HELPERS, TWINS
+
+    assert sorted(_TWIN_USERS) == sorted(TWINS)  # a new twin needs a line here
+    assert sorted(_HELPER_USERS) == sorted(HELPERS)
+    code = ("import wsfast.protocol as p, wsfast.server as s, wsfast.http as h, "
+            "wsfast.server.server as srv; "
+            "from wsfast._twins import load; "
+            "ws, lc = load('wsfast.server.websocket'), load('wsfast.server.lifecycle'); "
+            "import wsfast.server.poller as pl; "
+            "print(%s); print(%s)" % (
+                ", ".join(_TWIN_USERS[name] for name in TWINS),
+                ", ".join("getattr(%s, '__module__', %s)" % (e, e)
+                          for name in HELPERS for e in _HELPER_USERS[name])))
+    out = subprocess.run([sys.executable, "-c", code], env=env,
                          capture_output=True, text=True, check=True)
-    return out.stdout.split()
+    twins, helpers = out.stdout.splitlines()
+    return twins.split(), helpers.split()
 
 
 def test_no_extensions_switches_every_twin():
-    assert _chosen_in_child(WSFAST_NO_EXTENSIONS="1") == [
-        "wsfast.protocol.connection", "wsfast.protocol.server_connection",
-        "wsfast.server.websocket", "wsfast.protocol.http"]
+    twins, helpers = _chosen_in_child(dict(os.environ, WSFAST_NO_EXTENSIONS="1"))
+    from wsfast._twins import TWINS
+
+    assert twins == list(TWINS)
+    assert helpers == ["None"] * len(helpers)
 
 
 def test_the_compiled_twins_are_chosen_when_built():
+    from wsfast._twins import TWINS
+
     if not all(_compiled_twins().values()):
         pytest.skip("compiled twins not built")
     env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
-    out = subprocess.run([sys.executable, "-c", "import wsfast.protocol as p, wsfast.server as s; "
-                          "print(p.Connection.__module__, s.WebSocket.__module__)"],
-                         env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["wsfast.protocol.connection_c", "wsfast.server.websocket_c"]
+    twins, helpers = _chosen_in_child(env)
+    assert twins == [name + "_c" for name in TWINS]
+    if importlib.util.find_spec("wsfast.server._syscalls") is not None:
+        assert helpers == ["wsfast.server._syscalls"] * len(helpers)
+
+
+def test_a_helper_is_none_when_disabled_or_not_built(monkeypatch):
+    from wsfast import _twins
+
+    with pytest.raises(ValueError):
+        _twins.optional_extension("wsfast.server.poller")
+    monkeypatch.setattr(_twins, "HELPERS", ("wsfast.server._not_built",))
+    monkeypatch.delenv("WSFAST_NO_EXTENSIONS", raising=False)
+    assert _twins.optional_extension("wsfast.server._not_built") is None
+    monkeypatch.setattr(_twins, "HELPERS", ("wsfast.codec",))
+    assert _twins.optional_extension("wsfast.codec") is importlib.import_module("wsfast.codec")
+    monkeypatch.setenv("WSFAST_NO_EXTENSIONS", "1")
+    assert _twins.optional_extension("wsfast.codec") is None
 
 
 def _server_path_in_child(env):

@@ -116,9 +116,13 @@ def test_epoll_waiter_reports_at_most_maxevents():
 
 
 def test_server_loop_uses_them():
-    from wsfast.server import poller, websocket
+    from wsfast.server import lifecycle, poller, websocket
 
+    if os.environ.get("WSFAST_NO_EXTENSIONS"):  # the standard library's, then
+        assert websocket._recv_into is lifecycle._accept_fd is poller.EpollWaiter is None
+        return
     assert websocket._recv_into is _syscalls.recv_into
+    assert lifecycle._accept_fd is _syscalls.accept
     if select.__dict__.get("epoll") and os.environ.get("WSFAST_POLLER") != "selectors":
         assert isinstance(poller.Poller()._waiter, _syscalls.EpollWaiter)
 

@@ -25,6 +25,8 @@ class ClientWebSocket(WebSocket):
     """A client-side connection; ``response`` is the server's handshake
     response (``status``, ``headers``)."""
 
+    conn: ClientConnection
+
     def __init__(self, conn, *, loop, keepalive=None, **options):
         super().__init__(conn, loop=loop, **options)
         self._opened = loop.create_future()

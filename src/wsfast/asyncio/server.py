@@ -53,6 +53,8 @@ class ServerWebSocket(WebSocket):
     """A server-side connection; ``request`` is the upgrade request
     (``path``, ``query_string``, ``headers``)."""
 
+    conn: ServerConnection
+
     def __init__(self, server, conn):
         super().__init__(conn, loop=server.loop, close_timeout=server.close_timeout, **server.flow_options)
         self._server = server

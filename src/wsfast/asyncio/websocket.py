@@ -16,10 +16,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..constants import CLOSE_NORMAL
 from ..protocol.closed import ConnectionClosedOK, closed_error
 from ..protocol.events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Pong
 from ..shared import backpressure
 from ..shared.send_limit import check_message_size
+from ..shared.view import ConnectionView
 
 logger = logging.getLogger("wsfast.asyncio")
 
@@ -51,7 +53,7 @@ def _failure_pending(conn):
     return conn.should_close and conn.ready_state == OPEN
 
 
-class WebSocket(asyncio.BufferedProtocol):
+class WebSocket(ConnectionView, asyncio.BufferedProtocol):
     """One WebSocket connection on an asyncio (or uvloop) event loop.
 
     - ``await recv()`` returns the next message (``str`` or ``bytes``);
@@ -103,10 +105,8 @@ class WebSocket(asyncio.BufferedProtocol):
 
     # -- state ---------------------------------------------------------------
 
-    @property
-    def ready_state(self) -> int:
-        """0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (as in browsers)."""
-        return self.conn.ready_state
+    # ready_state, subprotocol, extensions, close_code, close_reason:
+    # ConnectionView.
 
     @property
     def buffered_amount(self) -> int:
@@ -114,22 +114,6 @@ class WebSocket(asyncio.BufferedProtocol):
         transport = self.transport
         size = transport.get_write_buffer_size() if transport is not None else 0
         return size + self.conn.bytes_pending
-
-    @property
-    def subprotocol(self) -> str | None:
-        return self.conn.subprotocol
-
-    @property
-    def extensions(self) -> str | None:
-        return self.conn.extensions
-
-    @property
-    def close_code(self) -> int | None:
-        return self.conn.close_code
-
-    @property
-    def close_reason(self) -> str | None:
-        return self.conn.close_reason
 
     @property
     def closed(self) -> bool:
@@ -194,7 +178,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._flush()
         return waiter
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Start the close handshake (if still open) and wait until the
         connection is closed, at most ``close_timeout`` seconds more.
         Messages still queued or arriving meanwhile are dropped: reading

@@ -17,6 +17,7 @@ import struct
 import sys
 import time
 
+from .._twins import optional_extension
 from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR
 from ..errors import ProtocolError
 from ..protocol.events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
@@ -26,10 +27,10 @@ from .poller import READ
 from .tls import TLSLayer
 from .websocket import PHASE_GONE, PHASE_LINGER, PHASE_OPEN, WebSocket
 
-try:  # accept4 without an exception per batch, nor a socket.socket wrapper
-    from ._syscalls import accept as _accept_fd
-except ImportError:
-    _accept_fd = None  # type: ignore[assignment]
+# accept4 without an exception per batch, nor a socket.socket wrapper;
+# None when not built or WSFAST_NO_EXTENSIONS: socket.accept.
+_syscalls = optional_extension("wsfast.server._syscalls")
+_accept_fd = None if _syscalls is None else _syscalls.accept
 
 # Failures the error event reports: the peer's doing, not the application's.
 _REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)

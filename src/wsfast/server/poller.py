@@ -10,10 +10,11 @@ import os
 import select
 import selectors
 
-try:
-    from ._syscalls import EpollWaiter
-except ImportError:  # not compiled: select.epoll's own poll()
-    EpollWaiter = None  # type: ignore[misc, assignment]
+from .._twins import optional_extension
+
+# None when not built or WSFAST_NO_EXTENSIONS: select.epoll's own poll().
+_syscalls = optional_extension("wsfast.server._syscalls")
+EpollWaiter = None if _syscalls is None else _syscalls.EpollWaiter
 
 READ = 1  # EPOLLIN
 WRITE = 4  # EPOLLOUT

@@ -11,6 +11,7 @@ import collections
 import socket
 from typing import TYPE_CHECKING, Any
 
+from .._twins import optional_extension
 from ..constants import CLOSE_NORMAL
 from ..errors import WebSocketError
 from ..errors import InvalidState
@@ -25,10 +26,12 @@ if TYPE_CHECKING:
     from ..codec.prepared import PreparedMessage
     from ..protocol.http import Request
 
-try:  # recv/send on the descriptor: see _syscalls.pyx
-    from ._syscalls import recv_into as _recv_into, send as _send, send_many as _send_many
-except ImportError:  # not compiled, or not Linux: the socket methods
-    _recv_into = _send = _send_many = None  # type: ignore[assignment]
+# recv/send on the descriptor (see _syscalls.pyx); None when not built,
+# not Linux or WSFAST_NO_EXTENSIONS: the socket methods.
+_syscalls = optional_extension("wsfast.server._syscalls")
+_recv_into = None if _syscalls is None else _syscalls.recv_into
+_send = None if _syscalls is None else _syscalls.send
+_send_many = None if _syscalls is None else _syscalls.send_many
 
 # Connection life cycle, as the loop sees it (ready_state is the
 # protocol's view and stays the browser's 0-3).

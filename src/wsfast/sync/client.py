@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import ClientConnection
 from ..protocol.closed import ConnectionClosed, ConnectionClosedOK, closed_error
-from ..constants import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from ..constants import CLOSE_NORMAL, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import InvalidResponse
 from ..protocol.events import CLOSED, CLOSING, CONNECTING, OPEN, Pong  # ready_state values
 from ..protocol import keepalive_tick
@@ -29,6 +29,7 @@ from ..protocol.uri import parse_uri
 from ..shared.backoff import Backoff
 from ..shared.reconnect import reconnecting
 from ..shared.send_limit import check_message_size
+from ..shared.view import ConnectionView
 
 __all__ = ["CLOSED", "CLOSING", "CONNECTING", "OPEN", "ClientWebSocket", "ConnectionClosed", "connect", "connect_forever"]
 
@@ -120,12 +121,15 @@ def _remaining(deadline):
     return left
 
 
-class ClientWebSocket:
-    """An open client connection (see ``connect``)."""
+class ClientWebSocket(ConnectionView):
+    """An open client connection (see ``connect``); ``conn`` is its
+    sans-I/O ``ClientConnection``."""
+
+    conn: ClientConnection
 
     def __init__(self, sock, conn, close_timeout, ping_interval, ping_timeout):
         self._sock = sock
-        self._conn = conn
+        self.conn = conn
         self._buf = bytearray(_READ_SIZE)
         self._messages = collections.deque()
         self._pongs = set()
@@ -140,35 +144,18 @@ class ClientWebSocket:
 
     # -- state ---------------------------------------------------------------
 
-    @property
-    def ready_state(self) -> int:
-        return self._conn.ready_state
-
-    @property
-    def subprotocol(self) -> str | None:
-        return self._conn.subprotocol
-
-    @property
-    def extensions(self) -> str | None:
-        return self._conn.extensions
-
-    @property
-    def close_code(self) -> int | None:
-        return self._conn.close_code
-
-    @property
-    def close_reason(self) -> str | None:
-        return self._conn.close_reason
+    # ready_state, subprotocol, extensions, close_code, close_reason:
+    # ConnectionView.
 
     @property
     def response(self) -> Response | None:
         """The server's handshake response: ``status``, ``headers``."""
-        return self._conn.response
+        return self.conn.response
 
     # -- I/O ---------------------------------------------------------------
 
     def _handshake(self, deadline):
-        conn = self._conn
+        conn = self.conn
         conn.connect()
         self._flush()
         while conn.ready_state == CONNECTING and not self._eof:
@@ -181,7 +168,7 @@ class ClientWebSocket:
             raise InvalidResponse("connection closed during the handshake")
 
     def _flush(self):
-        conn = self._conn
+        conn = self.conn
         data = conn.data_to_send()
         if data and not self._eof:
             try:
@@ -196,8 +183,8 @@ class ClientWebSocket:
     def _read(self, timeout):
         """One step of events: the next of those already received (see
         Connection.next_events), else one socket read. Raises TimeoutError."""
-        if self._conn.events_pending():
-            events = self._conn.next_events()
+        if self.conn.events_pending():
+            events = self.conn.next_events()
         else:
             if self._eof:
                 return
@@ -212,10 +199,10 @@ class ClientWebSocket:
             except OSError:
                 n = 0
             if n:
-                events = self._conn.receive_data(memoryview(self._buf)[:n])
+                events = self.conn.receive_data(memoryview(self._buf)[:n])
             else:
                 self._shutdown()
-                events = self._conn.receive_eof()
+                events = self.conn.receive_eof()
         for event in events:
             if isinstance(event, (str, bytes)):
                 self._messages.append(event)
@@ -223,7 +210,7 @@ class ClientWebSocket:
                 self._pongs.add(bytes(event.data))
             # Close, Open, HandshakeFailed: the connection keeps their
             # details; Ping: the connection queued the pong already.
-        if not _failure_pending(self._conn):
+        if not _failure_pending(self.conn):
             self._flush()
 
     def _drain_until_eof(self, deadline):
@@ -247,7 +234,7 @@ class ClientWebSocket:
     def _wait(self, deadline):
         """Read once, waking up for keepalive when it is on."""
         timeout = None if deadline is None else deadline - time.monotonic()
-        if self._conn.events_pending():
+        if self.conn.events_pending():
             self._read(None)  # no waiting: those frames are already here
         elif self.ping_interval:
             tick = keepalive_tick(self.ping_interval, self.ping_timeout)
@@ -257,7 +244,7 @@ class ClientWebSocket:
             except TimeoutError:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
-            if self._conn.keepalive(time.monotonic(), self.ping_interval, self.ping_timeout):
+            if self.conn.keepalive(time.monotonic(), self.ping_interval, self.ping_timeout):
                 self._flush()
         else:
             self._read(timeout)
@@ -274,17 +261,17 @@ class ClientWebSocket:
         deadline = None if timeout is None else time.monotonic() + timeout
         messages = self._messages
         while not messages:
-            if _failure_pending(self._conn):
+            if _failure_pending(self.conn):
                 self._flush()  # the replies went out; now the close frame
             if self._finished():
                 self._drain_until_eof(time.monotonic() + self.close_timeout)
-                raise closed_error(self._conn)
+                raise closed_error(self.conn)
             self._wait(deadline)
         return messages.popleft()
 
     def _finished(self):
         """Closed, and every step received before the end was handled."""
-        conn = self._conn
+        conn = self.conn
         return (self._eof or conn.close_code is not None) and not conn.events_pending()
 
     def __iter__(self) -> Iterator[str | bytes]:
@@ -301,34 +288,34 @@ class ClientWebSocket:
         """Send ``data``: str as a text message, bytes-like as binary.
         Blocks until the socket accepted every byte. A message over
         ``max_message_size`` raises MessageTooBig unsent."""
-        if self._conn.ready_state != OPEN or self._eof:
-            raise closed_error(self._conn)
-        check_message_size(data, self._conn.max_message_size)
-        self._conn.send(data)
+        if self.conn.ready_state != OPEN or self._eof:
+            raise closed_error(self.conn)
+        check_message_size(data, self.conn.max_message_size)
+        self.conn.send(data)
         self._flush()
 
     def ping(self, data: bytes | None = None, timeout: float | None = 10) -> float:
         """Send a ping and wait for its pong; returns the round trip in
         seconds. Messages that arrive meanwhile are kept for ``recv``."""
-        if self._conn.ready_state != OPEN or self._eof:
-            raise closed_error(self._conn)
+        if self.conn.ready_state != OPEN or self._eof:
+            raise closed_error(self.conn)
         payload = bytes(data) if data is not None else os.urandom(4)
         start = time.monotonic()
-        self._conn.ping(payload)
+        self.conn.ping(payload)
         self._flush()
         deadline = None if timeout is None else start + timeout
         while payload not in self._pongs:
             if self._finished():
-                raise closed_error(self._conn)
+                raise closed_error(self.conn)
             self._wait(deadline)
         self._pongs.discard(payload)
         return time.monotonic() - start
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Close the connection: send a close frame, wait up to
         ``close_timeout`` for the server's close frame and its TCP close,
         then close the socket. Messages arriving meanwhile are dropped."""
-        conn = self._conn
+        conn = self.conn
         if self._eof:
             return
         deadline = time.monotonic() + self.close_timeout

@@ -22,9 +22,9 @@ from collections.abc import Generator
 from enum import Enum
 from typing import Any
 
+from ..codec.backend import impl as _codec
 from ..constants import CLOSE_TOO_BIG, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT
 from ..errors import ProtocolError
-from .. import FrameEncoder, FrameParser, Deflater, Inflater, close_code_valid
 from . import limits
 from .events import (
     BytesMessage,
@@ -38,6 +38,11 @@ from .events import (
 from .extensions import Extension, PerMessageDeflate
 from .frame_protocol import LOCAL_ONLY_CLOSE_REASONS, MAX_PAYLOAD_NORMAL, CloseReason
 from .utilities import LocalProtocolError
+
+# The codec in use (wsfast.codec.backend), not the package facade: the
+# facade sits above every layer.
+FrameEncoder, FrameParser = _codec.FrameEncoder, _codec.FrameParser
+Deflater, Inflater, close_code_valid = _codec.Deflater, _codec.Inflater, _codec.close_code_valid
 
 
 class ConnectionState(Enum):

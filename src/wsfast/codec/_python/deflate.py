@@ -6,7 +6,7 @@ message that would pass ``max_size`` fails before more is produced.
 
 import zlib
 
-from ...constants import DEFAULT_MAX_MESSAGE_SIZE
+from ...constants import CLOSE_INVALID_DATA, CLOSE_TOO_BIG, DEFAULT_MAX_MESSAGE_SIZE
 from ...errors import ProtocolError
 from .utf8 import Utf8Validator
 
@@ -145,14 +145,14 @@ class Inflater:
                 # ends with: read as anything else, it was read as data.
                 if not self._ended and (any(out[made:]) or not self._at_boundary()):
                     self._fail()
-                    raise ProtocolError(1007, "compressed message ends inside a block")
+                    raise ProtocolError(CLOSE_INVALID_DATA, "compressed message ends inside a block")
         except zlib.error:
             self._fail()
-            raise ProtocolError(1007, "invalid compressed data") from None
+            raise ProtocolError(CLOSE_INVALID_DATA, "invalid compressed data") from None
         if final:
             if text and not self._utf8.complete:
                 self._fail()
-                raise ProtocolError(1007, "invalid UTF-8")
+                raise ProtocolError(CLOSE_INVALID_DATA, "invalid UTF-8")
             self._size = 0
             self._ended = False
             if self._no_context or (self._window_only and not self._hold):
@@ -169,10 +169,10 @@ class Inflater:
             self._size += len(chunk)
             if self.max_size and self._size > self.max_size:
                 self._fail()
-                raise ProtocolError(1009, "message too big")
+                raise ProtocolError(CLOSE_TOO_BIG, "message too big")
             if text and chunk and not self._utf8.feed(chunk):
                 self._fail()
-                raise ProtocolError(1007, "invalid UTF-8")
+                raise ProtocolError(CLOSE_INVALID_DATA, "invalid UTF-8")
             out.append(chunk)
             self._history += chunk[-window:]
             del self._history[:-window]

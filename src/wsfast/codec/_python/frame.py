@@ -7,6 +7,9 @@ same close codes. Kept simple rather than fast.
 import os
 
 from ...constants import (
+    CLOSE_INVALID_DATA,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
     MASK_POOL_SIZE,
@@ -29,10 +32,10 @@ def check_close_payload(payload):
     if n == 0:
         return 0
     if n == 1 or not close_code_valid(int.from_bytes(payload[:2], "big")):
-        return 1002
+        return CLOSE_PROTOCOL_ERROR
     v = Utf8Validator()
     if not v.feed(payload[2:]) or not v.complete:
-        return 1007
+        return CLOSE_INVALID_DATA
     return 0
 
 
@@ -130,7 +133,7 @@ class FrameParser:
                         return frames
                     reason = self._check_first_two(hdr[0], hdr[1])
                     if reason:
-                        self._fail(1002, reason, frames)
+                        self._fail(CLOSE_PROTOCOL_ERROR, reason, frames)
                 b1 = hdr[1]
                 need = 2 + {126: 2, 127: 8}.get(b1 & 0x7F, 0) + (4 if b1 & 0x80 else 0)
                 take = min(need - len(hdr), n - pos)
@@ -147,7 +150,7 @@ class FrameParser:
                 chunk = apply_mask(chunk, self._mask, len(self._payload) & 3)
             self._payload += chunk
             if self._text and chunk and not self._utf8.feed(chunk):
-                self._fail(1007, "invalid UTF-8", frames)
+                self._fail(CLOSE_INVALID_DATA, "invalid UTF-8", frames)
             if len(self._payload) < self._frame_len:
                 return frames
             self._end_frame(frames)
@@ -169,16 +172,16 @@ class FrameParser:
             ln = int.from_bytes(hdr[2:10], "big")
             off = 10
             if ln >> 63:
-                self._fail(1002, "invalid frame length", frames)
+                self._fail(CLOSE_PROTOCOL_ERROR, "invalid frame length", frames)
         if self.max_frame_size and ln > self.max_frame_size:
-            self._fail(1009, "frame too big", frames)
+            self._fail(CLOSE_TOO_BIG, "frame too big", frames)
         op = b0 & 0x0F
         fin = bool(b0 & 0x80)
         rsv1 = bool(b0 & 0x40)
         if op < 8:
             msg_len = ln if op else self._msg_len + ln
             if self.max_message_size and msg_len > self.max_message_size:
-                self._fail(1009, "message too big", frames)
+                self._fail(CLOSE_TOO_BIG, "message too big", frames)
             self._msg_len = msg_len
             if op:
                 self._msg_rsv1 = rsv1
@@ -205,10 +208,10 @@ class FrameParser:
         if op == 8:
             code = check_close_payload(payload)
             if code:
-                reason = "invalid close frame" if code == 1002 else "invalid close reason"
+                reason = "invalid close frame" if code == CLOSE_PROTOCOL_ERROR else "invalid close reason"
                 self._fail(code, reason, frames)
         if self._text and fin and not self._utf8.complete:
-            self._fail(1007, "invalid UTF-8", frames)
+            self._fail(CLOSE_INVALID_DATA, "invalid UTF-8", frames)
         if op >= 8:
             frames.append((op, payload, True, False))
             return
