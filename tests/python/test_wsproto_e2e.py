@@ -1,6 +1,6 @@
 """End to end: unchanged wsproto servers on wsfast.wsproto, driven by a
-real client (websockets): hypercorn serving an ASGI app (started with
-``python -m wsfast.wsproto hypercorn``) and a Flask-Sock app (calling
+real client (websockets, and Node's ``ws``): hypercorn serving a Starlette
+WebSocket route (started with ``python -m wsfast.wsproto hypercorn``) and a Flask-Sock app (calling
 ``wsfast.wsproto.install()`` first) on werkzeug's threaded server. Text
 and binary from 0 B to 1 MiB, deflate on and off, clean closes.
 
@@ -126,6 +126,17 @@ def test_hypercorn_echo(hypercorn_url, compression):
 
 def test_hypercorn_server_closes(hypercorn_url):
     _server_closes(hypercorn_url)
+
+
+def test_hypercorn_starlette_routes(hypercorn_url):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    # Starlette's router answers a path with no WebSocket route by closing
+    # before accept, which hypercorn turns into a 403 handshake response.
+    with pytest.raises(InvalidStatus) as info:
+        connect(hypercorn_url + "no-such-route", open_timeout=10)
+    assert info.value.response.status_code == 403
 
 
 @pytest.mark.parametrize("compression", [None, "deflate"])
