@@ -10,7 +10,6 @@ wsfast.wsproto.install()
 
 from flask import Flask  # noqa: E402
 from flask_sock import Sock  # noqa: E402
-from simple_websocket import ConnectionClosed  # noqa: E402
 
 app = Flask(__name__)
 app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 2 * 1024 * 1024}
@@ -28,14 +27,14 @@ def echo(ws):
             if message == "which wsproto":
                 message = sys.modules["wsproto"].__name__
             ws.send(message)
-    except ConnectionClosed:
-        # simple-websocket wakes this handler when the client's close arrives
-        # and only then has its reader thread write the close reply; werkzeug
-        # closes the socket once the handler returns, which can lose the
-        # reply. Waiting for the reader makes the reply (built by wsproto's
-        # CloseConnection.response()) always reach the client.
+    finally:
+        # Return only once simple-websocket's reader thread is done with the
+        # close handshake. It wakes this handler as soon as a close arrives
+        # and writes its reply after; and werkzeug, once the handler
+        # returns, drains the socket before closing it. Either can take the
+        # close frames from simple-websocket: its reply is lost, or werkzeug
+        # reads the client's reply and waits for more (upstream wsproto too).
         ws.thread.join(timeout=10)
-        raise
 
 
 if __name__ == "__main__":
