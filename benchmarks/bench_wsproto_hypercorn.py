@@ -1,14 +1,17 @@
-"""hypercorn echo server CPU per message: on wsfast.wsproto vs on wsproto.
+"""hypercorn echo server CPU per message: on wsfast.wsproto vs on wsproto,
+beside uvicorn with wsfast's own backend.
 
     python3 benchmarks/bench_wsproto_hypercorn.py [--rounds 5] [--messages 5000]
 
-One hypercorn process per stack (``--workers 0``: the server runs in the
-process started, so its CPU time is read from /proc), serving
-``tests/conformance/asgi_echo.py`` on loopback; a websockets client sends 64 B text
-messages, ping-pong (send, wait for the echo) and burst (100 sent, then
-100 read), deflate off and on. The figure is the server's CPU time (user +
-system) per message, median over rounds with min-max; rounds alternate
-between the stacks. Linux only (/proc).
+Three server processes, each serving ``tests/conformance/asgi_echo.py`` on
+loopback: hypercorn on wsproto, hypercorn on the drop-in (both with
+``--workers 0``: the server runs in the process started, so its CPU time
+is read from /proc), and uvicorn with ``--ws wsfast.uvicorn:WSFastProtocol``
+(one process). A websockets client sends 64 B text messages, ping-pong
+(send, wait for the echo) and burst (100 sent, then 100 read), deflate off
+and on. The figure is the server's CPU time (user + system) per message,
+median over rounds with min-max; rounds alternate between the stacks, and
+the ratios are wsproto's median over each other stack's. Linux only (/proc).
 """
 
 import argparse
@@ -36,11 +39,20 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _start(dropin):
+STACKS = {
+    "wsproto": ["-m", "hypercorn", "asgi_echo:app", "--workers", "0", "--bind", "127.0.0.1:{port}"],
+    "drop-in": ["-m", "wsfast.wsproto", "hypercorn", "asgi_echo:app", "--workers", "0",
+                "--bind", "127.0.0.1:{port}"],
+    "uvicorn+wsfast": ["-m", "uvicorn", "asgi_echo:app", "--ws", "wsfast.uvicorn:WSFastProtocol",
+                       "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+                       "--no-access-log"],
+}
+
+
+def _start(name):
     port = _free_port()
-    launcher = ["-m", "wsfast.wsproto", "hypercorn"] if dropin else ["-m", "hypercorn"]
-    proc = subprocess.Popen([sys.executable] + launcher + [
-        "asgi_echo:app", "--workers", "0", "--bind", "127.0.0.1:%d" % port],
+    args = [a.format(port=port) for a in STACKS[name]]
+    proc = subprocess.Popen([sys.executable] + args,
         cwd=os.path.join(os.path.dirname(HERE), "tests", "conformance"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -50,7 +62,8 @@ def _start(dropin):
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("hypercorn did not start")
+    proc.wait()
+    raise RuntimeError("%s did not start" % name)
 
 
 def _run(port, pid, mode, compression, messages):
@@ -81,9 +94,13 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--messages", type=int, default=5000)
     args = parser.parse_args()
-    servers = {name: _start(name == "drop-in") for name in ("wsproto", "drop-in")}
+    servers = {}
     try:
-        print("%-22s %24s %24s %7s" % ("server CPU per message", "wsproto us", "drop-in us", "ratio"))
+        for name in STACKS:
+            servers[name] = _start(name)
+        print("%-22s %22s %22s %22s %9s %9s" % (
+            "server CPU per message", "wsproto us", "drop-in us", "uvicorn+wsfast us",
+            "/drop-in", "/uvicorn"))
         for mode in ("ping-pong", "burst"):
             for compression in (None, "deflate"):
                 times = {name: [] for name in servers}
@@ -93,9 +110,10 @@ def main():
                 med = {n: statistics.median(t) for n, t in times.items()}
                 fmt = lambda n: "%.1f (%.1f-%.1f)" % (med[n] * 1e6, min(times[n]) * 1e6,
                                                      max(times[n]) * 1e6)
-                print("%-22s %24s %24s %6.2fx" % (
+                print("%-22s %22s %22s %22s %8.2fx %8.2fx" % (
                     "%s, deflate %s" % (mode, "on" if compression else "off"),
-                    fmt("wsproto"), fmt("drop-in"), med["wsproto"] / med["drop-in"]))
+                    fmt("wsproto"), fmt("drop-in"), fmt("uvicorn+wsfast"),
+                    med["wsproto"] / med["drop-in"], med["wsproto"] / med["uvicorn+wsfast"]))
     finally:
         for proc, _ in servers.values():
             proc.terminate()

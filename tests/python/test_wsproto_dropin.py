@@ -249,3 +249,38 @@ def test_interop_with_wsproto(real, deflate, ours_is_server):
     client.receive_data(server.send(close.response()))
     assert [e.code for e in client.events()] == [1000]
     assert server.state.name == client.state.name == "CLOSED"
+
+
+def test_connection_module_reexports_opcode_and_parse_failed():
+    import wsfast.wsproto.connection as conn_mod
+    import wsfast.wsproto.frame_protocol as fp
+
+    # wsproto's connection module imports them from frame_protocol: the same
+    # objects, so `except connection.ParseFailed` catches frame_protocol's.
+    assert conn_mod.Opcode is fp.Opcode and conn_mod.ParseFailed is fp.ParseFailed
+    assert conn_mod.Opcode(0x9) is conn_mod.Opcode.PING and conn_mod.Opcode.PING.iscontrol()
+    assert not conn_mod.Opcode.TEXT.iscontrol()
+    with pytest.raises(fp.ParseFailed) as info:
+        raise conn_mod.ParseFailed("bad frame", CloseReason.MESSAGE_TOO_BIG)
+    assert info.value.code is CloseReason.MESSAGE_TOO_BIG and str(info.value) == "bad frame"
+    assert conn_mod.ParseFailed("x").code is CloseReason.PROTOCOL_ERROR
+
+
+def test_connection_module_has_wsproto_names(real):
+    import inspect
+
+    import wsfast.wsproto.connection as ours
+
+    if real.__name__ != "wsproto":
+        pytest.skip("wsproto resolves to the drop-in here")
+    import wsproto.connection as theirs
+
+    # Every class wsproto's connection module offers (its own and the ones it
+    # imports), but its frame parser: the drop-in parses with wsfast's codec.
+    names = {name for name, value in vars(theirs).items()
+             if not name.startswith("_") and inspect.isclass(value)
+             and value.__module__.startswith("wsproto")} - {"FrameProtocol"}
+    assert {"Opcode", "ParseFailed", "Connection", "ConnectionState"} <= names
+    assert sorted(n for n in names if not hasattr(ours, n)) == []
+    assert [(m.name, m.value) for m in ours.Opcode] == [(m.name, m.value) for m in theirs.Opcode]
+    assert issubclass(ours.ParseFailed, Exception)

@@ -1,32 +1,31 @@
-"""An ASGI echo app for the end-to-end tests: echoes every message; the
-text "which wsproto" answers with the module that ``import wsproto`` gives
-in the server process; "close" makes the server close (1000, "bye")."""
+"""A Starlette echo app for the end-to-end tests (hypercorn serves it on
+the drop-in): one WebSocket route at ``/`` echoes every message; the text
+"which wsproto" answers with the module that ``import wsproto`` gives in
+the server process; "close" makes the server close (1000, "bye")."""
 
 import sys
 
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    assert scope["type"] == "websocket"
-    await receive()  # websocket.connect
-    await send({"type": "websocket.accept"})
+
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
     while True:
-        message = await receive()
+        message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
-        if message.get("text") == "close":
-            await send({"type": "websocket.close", "code": 1000, "reason": "bye"})
+        text = message.get("text")
+        if text == "close":
+            await websocket.close(1000, "bye")
             return
-        if message.get("text") == "which wsproto":
-            await send({"type": "websocket.send", "text": sys.modules["wsproto"].__name__})
-        elif message.get("text") is not None:
-            await send({"type": "websocket.send", "text": message["text"]})
+        if text == "which wsproto":
+            await websocket.send_text(sys.modules["wsproto"].__name__)
+        elif text is not None:
+            await websocket.send_text(text)
         else:
-            await send({"type": "websocket.send", "bytes": message["bytes"]})
+            await websocket.send_bytes(message["bytes"])
+
+
+app = Starlette(routes=[WebSocketRoute("/", echo)])

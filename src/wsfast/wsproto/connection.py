@@ -37,6 +37,9 @@ from .events import (
 )
 from .extensions import Extension, PerMessageDeflate
 from .frame_protocol import LOCAL_ONLY_CLOSE_REASONS, MAX_PAYLOAD_NORMAL, CloseReason
+# wsproto's connection module has these names too (from its frame_protocol):
+# code written against wsproto imports them from here.
+from .frame_protocol import Opcode as Opcode, ParseFailed as ParseFailed
 from .utilities import LocalProtocolError
 
 # The codec in use (wsfast.codec.backend), not the package facade: the

@@ -1,11 +1,17 @@
 // Echo round trips against a wsfast server with Node's `ws` client.
-// usage: node node_ws_client.js URL deflate|plain
-// Prints one JSON line: {ok, extensions, sizes, closeCode, closeReason}.
+// usage: node node_ws_client.js URL deflate|plain [burst|sequential]
+// burst (the default) sends every message at once; sequential sends one,
+// waits for its echo, then sends the next.
+// Prints one JSON line: {ok, error, received, extensions, closeCode, closeReason}.
 "use strict";
 const WebSocket = require("ws");
 const crypto = require("crypto");
 
-const [url, mode] = process.argv.slice(2);
+const [url, mode, pacing = "burst"] = process.argv.slice(2);
+if (pacing !== "burst" && pacing !== "sequential") {
+  console.log(JSON.stringify({ ok: false, error: "unknown pacing " + pacing }));
+  process.exit(2);
+}
 const sizes = [0, 1, 125, 126, 65535, 65536, 1 << 20];
 const ws = new WebSocket(url, { perMessageDeflate: mode === "deflate", maxPayload: 8 << 20 });
 const timer = setTimeout(() => { console.log(JSON.stringify({ ok: false, error: "timeout" })); process.exit(2); }, 30000);
@@ -18,8 +24,11 @@ for (const n of sizes) {
 let next = 0;
 let failure = null;
 
+const sendNext = () => { const m = expected[next]; ws.send(m.data, { binary: m.binary }); };
+
 ws.on("open", () => {
-  for (const m of expected) ws.send(m.data, { binary: m.binary });
+  if (pacing === "sequential") sendNext();
+  else for (const m of expected) ws.send(m.data, { binary: m.binary });
 });
 ws.on("message", (data, isBinary) => {
   const want = expected[next++];
@@ -28,6 +37,7 @@ ws.on("message", (data, isBinary) => {
     : !isBinary && data.toString("utf8") === want.data;
   if (!same && failure === null) failure = "message " + (next - 1) + " differs";
   if (next === expected.length) ws.close(1000, "done");
+  else if (pacing === "sequential") sendNext();
 });
 ws.on("close", (code, reason) => {
   clearTimeout(timer);
