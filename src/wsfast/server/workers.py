@@ -20,8 +20,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from . import fanout
+
+if TYPE_CHECKING:
+    from .server import Server
 
 log = logging.getLogger("wsfast.server")
 
@@ -30,14 +36,15 @@ PARENT_CHECK_INTERVAL = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
-def default_workers():
+def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
 
 
-def run_workers(make_server, workers=None, on_ready=None):
+def run_workers(make_server: Callable[..., "Server"], workers: int | None = None,
+                on_ready: Callable[["Server"], object] | None = None) -> int:
     """Run ``make_server(port=None)`` in ``workers`` processes; it must
     return a ``Server`` created with ``reuse_port=True`` (``port`` overrides
     its port, so that an ephemeral port is shared). With one worker it runs
@@ -58,12 +65,12 @@ def run_workers(make_server, workers=None, on_ready=None):
     if on_ready:
         on_ready(probe)
     _close_listeners(probe)
-    children = {}  # pid -> (start time, worker index)
-    stopping = []
+    children: dict[int, tuple[float, int]] = {}  # pid -> (start time, worker index)
+    stopping: list[int] = []
     supervisor = os.getpid()
     group = fanout.new_group() if fanout.AVAILABLE else None
 
-    def spawn(index):
+    def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -89,7 +96,7 @@ def run_workers(make_server, workers=None, on_ready=None):
                 os._exit(code)
         children[pid] = (time.monotonic(), index)
 
-    def forward(signum, frame):
+    def forward(signum: int, frame: FrameType | None) -> None:
         stopping.append(signum)
         for pid in children:
             try:
@@ -123,23 +130,24 @@ def run_workers(make_server, workers=None, on_ready=None):
             signal.signal(s, handler)
 
 
-def _die_with_parent(signum):
+def _die_with_parent(signum: int) -> bool:
     """Ask the kernel to send ``signum`` to this process when its parent
     dies (Linux). False where that is not available."""
     if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+        ok: bool = libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+        return ok
     except (OSError, AttributeError):
         return False
 
 
-def _watch_parent(server, parent):
+def _watch_parent(server: "Server", parent: int) -> None:
     """Shut ``server`` down gracefully once ``parent`` is no longer this
     process's parent (it died: we were reparented)."""
 
-    def check():
+    def check() -> None:
         if os.getppid() != parent:
             log.warning("worker %d: supervisor %d is gone; shutting down", os.getpid(), parent)
             server._begin_shutdown()
@@ -149,7 +157,7 @@ def _watch_parent(server, parent):
     server.call_later(PARENT_CHECK_INTERVAL, check)
 
 
-def _close_listeners(server):
+def _close_listeners(server: "Server") -> None:
     for lsock in server._listeners.values():
         lsock.close()
     server._listeners.clear()
