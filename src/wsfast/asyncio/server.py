@@ -356,6 +356,7 @@ class Server:
                     ws.conn.close(code, reason)
                     ws._flush()
             elif ws.conn.ready_state == CONNECTING:
+                assert ws.transport is not None  # listed once connection_made ran
                 ws.transport.abort()
 
     async def wait_closed(self) -> None:

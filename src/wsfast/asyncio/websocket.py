@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..constants import CLOSE_NORMAL
 from ..protocol.closed import ConnectionClosedOK, closed_error
@@ -22,6 +22,12 @@ from ..protocol.events import CLOSING, CONNECTING, OPEN, Close, HandshakeFailed,
 from ..shared import backpressure
 from ..shared.send_limit import check_message_size
 from ..shared.view import ConnectionView
+
+if TYPE_CHECKING:
+    from ..protocol import Connection
+    from ..protocol.events import EventType
+    from ..protocol.http import Request
+    from .keepalive import Keepalive
 
 logger = logging.getLogger("wsfast.asyncio")
 
@@ -31,7 +37,7 @@ READ_SIZE = 256 * 1024
 _local = threading.local()
 
 
-def _read_buffer(loop):
+def _read_buffer(loop: asyncio.AbstractEventLoop) -> memoryview:
     """On selector loops and uvloop, get_buffer() and buffer_updated() run
     back to back in one callback and the connection copies what it keeps,
     so one buffer per thread serves every connection: idle connections own
@@ -40,13 +46,13 @@ def _read_buffer(loop):
     proactor = getattr(asyncio, "ProactorEventLoop", None)
     if proactor is not None and isinstance(loop, proactor):
         return memoryview(bytearray(READ_SIZE))
-    buf = getattr(_local, "buf", None)
+    buf: memoryview | None = getattr(_local, "buf", None)
     if buf is None:
         buf = _local.buf = memoryview(bytearray(READ_SIZE))
     return buf
 
 
-def _failure_pending(conn):
+def _failure_pending(conn: Connection) -> bool:
     """The peer broke the protocol after complete messages: the connection
     lets the application reply to those before ``data_to_send()`` queues
     its close frame (it is still OPEN but wants to be closed)."""
@@ -73,34 +79,36 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
       ``max_buffered`` the connection is dropped (1006).
     """
 
-    def __init__(self, conn, *, loop, max_queue=backpressure.MAX_QUEUE,
-                 max_queue_bytes=backpressure.MAX_QUEUE_BYTES, close_timeout=10,
-                 write_high_water=backpressure.WRITE_HIGH_WATER,
-                 write_low_water=backpressure.WRITE_LOW_WATER, max_buffered=None):
+    def __init__(self, conn: Connection, *, loop: asyncio.AbstractEventLoop,
+                 max_queue: int = backpressure.MAX_QUEUE,
+                 max_queue_bytes: int = backpressure.MAX_QUEUE_BYTES, close_timeout: float = 10,
+                 write_high_water: int = backpressure.WRITE_HIGH_WATER,
+                 write_low_water: int = backpressure.WRITE_LOW_WATER,
+                 max_buffered: int | None = None) -> None:
         self.conn = conn
-        self.data = {}  # the application's own per-connection data
-        self.transport = None
-        self.remote_address = None
+        self.data: dict[Any, Any] = {}  # the application's own per-connection data
+        self.transport: asyncio.Transport | None = None
+        self.remote_address: Any = None  # the transport's peername: a tuple or str by family
         self._loop = loop
         self._buf = _read_buffer(loop)
         self._messages = backpressure.MessageQueue(max_queue, max_queue_bytes)
-        self._recv_waiter = None
+        self._recv_waiter: asyncio.Future[str | bytes] | None = None
         if max_buffered is None:
             max_buffered = backpressure.default_max_buffered(conn.max_message_size)
         backpressure.check_water_marks(write_low_water, write_high_water, max_buffered)
         self._write_limits = (write_high_water, write_low_water)
         self._max_buffered = max_buffered
-        self._dropped = None  # why we dropped the connection, if we did
+        self._dropped: str | None = None  # why we dropped the connection, if we did
         self._reading_paused = False
         self._step_scheduled = False
         self._writing_paused = False
-        self._drain_waiters = []
-        self._pings = {}  # payload -> (future, time sent), in sending order
-        self._lost = loop.create_future()
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}  # payload -> (future, time sent), in sending order
+        self._lost: asyncio.Future[None] = loop.create_future()
         self._close_timeout = close_timeout
-        self._close_timer = None
+        self._close_timer: asyncio.TimerHandle | None = None
         self._transport_closing = False
-        self._keepalive = None
+        self._keepalive: Keepalive | None = None
         self._app_closed = False  # close() was called
 
     # -- state ---------------------------------------------------------------
@@ -128,7 +136,7 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
         messages = self._messages
         if messages:
             was_paused = messages.paused
-            message = messages.get()
+            message: str | bytes = messages.get()
             if was_paused and not messages.paused:
                 self._update_reading()
             return message
@@ -136,7 +144,8 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
             raise closed_error(self.conn)
         if self._recv_waiter is not None:
             raise RuntimeError("another task is already waiting in recv()")
-        waiter = self._recv_waiter = self._loop.create_future()
+        waiter: asyncio.Future[str | bytes] = self._loop.create_future()
+        self._recv_waiter = waiter
         try:
             return await waiter
         finally:
@@ -202,7 +211,7 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
 
     # -- writing -------------------------------------------------------------
 
-    def _flush(self):
+    def _flush(self) -> None:
         """Write what the connection queued; close or arm the close timer
         when the connection says so."""
         conn = self.conn
@@ -211,28 +220,30 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
             return
         if data:
             transport = self.transport
+            assert transport is not None  # the connection writes only once connected
             transport.write(data)
             if transport.get_write_buffer_size() > self._max_buffered:
                 self._drop("output buffer over max_buffered")
                 return
         if conn.should_close:
             self._transport_closing = True
+            assert self.transport is not None
             self.transport.close()  # after the buffered bytes are written
             self._arm_close_timer()
         elif conn.ready_state >= CLOSING:
             self._arm_close_timer()
 
-    def _arm_close_timer(self):
+    def _arm_close_timer(self) -> None:
         # Bounds both waiting for the peer's close frame or TCP close and
         # flushing to a peer that stopped reading.
         if self._close_timer is None and not self._lost.done():
             self._close_timer = self._loop.call_later(self._close_timeout, self._abort)
 
-    def _abort(self):
+    def _abort(self) -> None:
         if self.transport is not None and not self._lost.done():
             self.transport.abort()
 
-    def _drop(self, reason):
+    def _drop(self, reason: str) -> None:
         """Drop a peer that made us hold too much: abort (no close frame
         could get through), and report 1006 with ``reason``."""
         logger.debug("%s: %s, dropping", self.remote_address, reason)
@@ -244,23 +255,23 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
             conn.close_reason = reason
         self._abort()
 
-    async def _drain(self):
-        waiter = self._loop.create_future()
+    async def _drain(self) -> None:
+        waiter: asyncio.Future[None] = self._loop.create_future()
         self._drain_waiters.append(waiter)
         await waiter
 
-    def pause_writing(self):
+    def pause_writing(self) -> None:
         # Stop reading too: what the peer sends may need answers (pongs,
         # replies) that would pile up behind output it does not read.
         self._writing_paused = True
         self._update_reading()
 
-    def resume_writing(self):
+    def resume_writing(self) -> None:
         self._writing_paused = False
         self._wake_drainers()
         self._update_reading()
 
-    def _wake_drainers(self):
+    def _wake_drainers(self) -> None:
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -268,26 +279,27 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
 
     # -- reading -------------------------------------------------------------
 
-    def connection_made(self, transport):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # a stream protocol gets a stream transport
         self.transport = transport
         self.remote_address = transport.get_extra_info("peername")
         high, low = self._write_limits
         transport.set_write_buffer_limits(high=high, low=low)
 
-    def get_buffer(self, sizehint):
+    def get_buffer(self, sizehint: int) -> memoryview:
         return self._buf
 
-    def buffer_updated(self, nbytes):
+    def buffer_updated(self, nbytes: int) -> None:
         self._after_step(self.conn.receive_data(self._buf[:nbytes]))
 
-    def _next_step(self):
+    def _next_step(self) -> None:
         """A later step of an earlier read (see Connection.next_events)."""
         self._step_scheduled = False
         if self._lost.done() and not self.conn.events_pending():
             return
         self._after_step(self.conn.next_events())
 
-    def _update_reading(self):
+    def _update_reading(self) -> None:
         """Read while the queue has room, the output is under its
         high-water mark and no received frames wait to be handled; and
         schedule the next step when those frames may be handled."""
@@ -304,7 +316,7 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
             else:
                 self.transport.resume_reading()
 
-    def _after_step(self, events):
+    def _after_step(self, events: list[EventType]) -> None:
         conn = self.conn
         if events:
             self._handle(events)
@@ -317,10 +329,13 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
         else:
             self._flush()
 
-    def eof_received(self):
+    def eof_received(self) -> None:
         return None  # let the transport close; connection_lost follows
 
-    def _handle(self, events):
+    def _handle(self, events: list[EventType]) -> None:
+        # Any: the dispatch below tests type(event) (faster than isinstance),
+        # which mypy does not narrow through the ``kind`` variable.
+        event: Any
         for event in events:
             kind = type(event)
             if kind is str or kind is bytes:
@@ -337,7 +352,7 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
                 self._on_http_request(event.request)
             # Ping: the connection queued the pong already.
 
-    def _deliver(self, message):
+    def _deliver(self, message: str | bytes) -> None:
         waiter = self._recv_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(message)
@@ -347,7 +362,7 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
             return  # close() was called: nobody will read it
         self._messages.put(message, backpressure.message_size(message))
 
-    def _on_pong(self, payload):
+    def _on_pong(self, payload: bytes) -> None:
         pings = self._pings
         if payload not in pings:
             return
@@ -360,41 +375,41 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
             if key == payload:
                 break
 
-    def _on_close(self):
+    def _on_close(self) -> None:
         self._wake_all()
 
-    def _wake_all(self):
+    def _wake_all(self) -> None:
         """The connection closed: fail everything that waits for it."""
         error = closed_error(self.conn)
         waiter = self._recv_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
         pings, self._pings = self._pings, {}
-        for waiter, _ in pings.values():
-            if not waiter.done():
-                waiter.set_exception(closed_error(self.conn))
-                waiter.exception()  # nobody may await it: don't log it
+        for ping, _ in pings.values():
+            if not ping.done():
+                ping.set_exception(closed_error(self.conn))
+                ping.exception()  # nobody may await it: don't log it
 
     # Handshake events: the subclasses implement what each side needs.
 
-    def _on_open(self, event):
+    def _on_open(self, event: Open) -> None:
         pass
 
-    def _on_handshake_failed(self, event):
+    def _on_handshake_failed(self, event: HandshakeFailed) -> None:
         pass
 
-    def _on_http_request(self, request):
+    def _on_http_request(self, request: Request) -> None:
         pass
 
     # -- keepalive (driven by keepalive.Keepalive) ---------------------------------
 
-    def _keepalive_tick(self, now, interval, timeout):
+    def _keepalive_tick(self, now: float, interval: float, timeout: float | None) -> None:
         if self.conn.keepalive(now, interval, timeout):
             self._flush()
 
     # -- end -------------------------------------------------------------------
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         self._transport_closing = True
         conn = self.conn
         # Messages received before the end stay deliverable: handled in
