@@ -6,32 +6,37 @@ cannot take stays in the core's buffer, bounded by ``max_redis_output``.
 
 import asyncio
 import os
+from typing import TYPE_CHECKING, cast
 
 import hiredis
 
-from ..bus.core import UP, RedisBusCore
+from ..bus.core import UP, Link, RedisBusCore
+
+if TYPE_CHECKING:
+    from ..bus.config import RedisBus
+    from .server import Server
 
 
 class _LinkProtocol(asyncio.Protocol):
-    def __init__(self, bus, link):
+    def __init__(self, bus: "AsyncioRedisBus", link: Link) -> None:
         self.bus, self.link = bus, link
-        self.transport = None
+        self.transport: asyncio.Transport | None = None
         self.paused = False
 
-    def connection_made(self, transport):
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # create_connection: a stream
         self.bus._made(self)
 
-    def data_received(self, data):
+    def data_received(self, data: bytes) -> None:
         self.bus._received(self, data)
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         self.bus._lost(self, exc or "closed by Redis")
 
-    def pause_writing(self):
+    def pause_writing(self) -> None:
         self.paused = True
 
-    def resume_writing(self):
+    def resume_writing(self) -> None:
         self.paused = False
         self.bus._write(self.link)
 
@@ -39,41 +44,42 @@ class _LinkProtocol(asyncio.Protocol):
 class AsyncioRedisBus:
     """A ``RedisBus`` attached to one asyncio ``Server``; ``server.bus``."""
 
-    def __init__(self, server, config, loop, origin=None):
+    def __init__(self, server: "Server", config: "RedisBus", loop: asyncio.AbstractEventLoop,
+                 origin: bytes | None = None) -> None:
         self._server = server
         self._loop = loop
         self.config = config
         self.core = RedisBusCore(config, origin or os.urandom(8), loop.time())
         self.stats = self.core.stats
-        self._protocols = {}  # link -> its _LinkProtocol while connected
-        self._attempts = {}  # link -> connecting task
-        self._timer = None
+        self._protocols: dict[Link, _LinkProtocol] = {}  # link -> its _LinkProtocol while connected
+        self._attempts: dict[Link, asyncio.Task[None]] = {}  # link -> connecting task
+        self._timer: asyncio.TimerHandle | None = None
         self._tick_at = float("inf")
-        self._flush_handle = None
+        self._flush_handle: asyncio.Handle | None = None
         self._closed = False
 
     @property
-    def ready(self):
+    def ready(self) -> bool:
         return self.core.ready
 
-    def start(self):
+    def start(self) -> None:
         self._tick()
 
-    def check(self, topic, data):
+    def check(self, topic: str, data: str | bytes) -> None:
         self.core.check(topic, data)
 
-    def publish(self, topic, data):
+    def publish(self, topic: str, data: str | bytes) -> int:
         if self.core.publish(topic, data):
             self._schedule_flush()
             return 1
         return 0
 
-    def interest(self, topic, present):
+    def interest(self, topic: str, present: bool) -> None:
         self.core.interest(topic, present, self._loop.time())
         self._schedule_flush()
         self._schedule_tick()
 
-    def close(self):
+    def close(self) -> None:
         self._closed = True
         self.flush()
         if self._timer is not None:
@@ -81,11 +87,12 @@ class AsyncioRedisBus:
         for task in self._attempts.values():
             task.cancel()
         for protocol in list(self._protocols.values()):
+            assert protocol.transport is not None  # listed once connected
             protocol.transport.close()
 
     # -- time -----------------------------------------------------------------------
 
-    def _schedule_tick(self):
+    def _schedule_tick(self) -> None:
         when = self.core.next_deadline()
         if when < self._tick_at and not self._closed:
             if self._timer is not None:
@@ -93,7 +100,7 @@ class AsyncioRedisBus:
             self._tick_at = when
             self._timer = self._loop.call_at(when, self._tick)
 
-    def _tick(self):
+    def _tick(self) -> None:
         if self._closed:
             return
         self._timer, self._tick_at = None, float("inf")
@@ -107,7 +114,7 @@ class AsyncioRedisBus:
         self.flush()
         self._schedule_tick()
 
-    async def _connect(self, link):
+    async def _connect(self, link: Link) -> None:
         try:
             await self._loop.create_connection(lambda: _LinkProtocol(self, link),
                                                self.config.host, self.config.port)
@@ -120,9 +127,10 @@ class AsyncioRedisBus:
 
     # -- the links' events ------------------------------------------------------------
 
-    def _made(self, protocol):
+    def _made(self, protocol: _LinkProtocol) -> None:
         link = protocol.link
         self._attempts.pop(link, None)
+        assert protocol.transport is not None  # called from connection_made
         if self._closed:
             protocol.transport.close()
             return
@@ -130,12 +138,13 @@ class AsyncioRedisBus:
         self.core.connected(link, self._loop.time())
         self._write(link)
 
-    def _received(self, protocol, data):
+    def _received(self, protocol: _LinkProtocol, data: bytes) -> None:
         if self._protocols.get(protocol.link) is not protocol:
             return
         try:
             messages = self.core.feed(protocol.link, data, self._loop.time())
         except hiredis.ProtocolError as exc:
+            assert protocol.transport is not None  # data came on it
             protocol.transport.abort()
             self._lost(protocol, "bad reply: %s" % exc)
             return
@@ -144,7 +153,7 @@ class AsyncioRedisBus:
             deliver(topic, message)
         self._write(protocol.link)
 
-    def _lost(self, protocol, reason):
+    def _lost(self, protocol: _LinkProtocol, reason: object) -> None:
         link = protocol.link
         if self._protocols.get(link) is not protocol:
             return
@@ -156,20 +165,21 @@ class AsyncioRedisBus:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _schedule_flush(self):
+    def _schedule_flush(self) -> None:
         if self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self.flush)
 
-    def flush(self):
+    def flush(self) -> None:
         self._flush_handle = None
         for link in list(self._protocols):
             self._write(link)
 
-    def _write(self, link):
+    def _write(self, link: Link) -> None:
         protocol = self._protocols.get(link)
         if protocol is None or protocol.paused or link.state != UP:
             return
         out = self.core.pending(link)
         if out:
+            assert protocol.transport is not None  # listed once connected
             protocol.transport.write(bytes(out))
             self.core.consumed(link, len(out))
