@@ -14,11 +14,16 @@ import logging
 import os
 import socket
 import time
+from typing import TYPE_CHECKING
 
 import hiredis
 
-from ..bus.core import CONNECTING, UP, RedisBusCore
+from ..bus.core import CONNECTING, UP, Link, RedisBusCore
 from .poller import READ, WRITE
+
+if TYPE_CHECKING:
+    from ..bus.config import RedisBus
+    from .server import Server
 
 log = logging.getLogger("wsfast.bus")
 
@@ -31,41 +36,41 @@ READ_BATCH = 16
 class EpollRedisBus:
     """A ``RedisBus`` attached to one epoll ``Server``; ``server.bus``."""
 
-    def __init__(self, server, config, origin=None):
+    def __init__(self, server: "Server", config: "RedisBus", origin: bytes | None = None) -> None:
         self._server = server
         self.config = config
         self.core = RedisBusCore(config, origin or os.urandom(8), time.monotonic())
         self.stats = self.core.stats
-        self._socks = {}  # link -> socket
-        self._masks = {}  # link -> events watched (a change costs a system call)
+        self._socks: dict[Link, socket.socket] = {}  # link -> socket
+        self._masks: dict[Link, int] = {}  # link -> events watched (a change costs a system call)
         self._flush_scheduled = False
         self._tick_at = float("inf")
         self._closed = False
 
     # -- the server's side ---------------------------------------------------------
 
-    def start(self, server):
+    def start(self, server: "Server") -> None:
         self._tick()
 
-    def check(self, topic, data):
+    def check(self, topic: str, data: str | bytes) -> None:
         self.core.check(topic, data)
 
-    def publish(self, topic, data):
+    def publish(self, topic: str, data: str | bytes) -> int:
         if self.core.publish(topic, data):
             self._schedule_flush()
             return 1
         return 0
 
-    def interest(self, topic, present):
+    def interest(self, topic: str, present: bool) -> None:
         self.core.interest(topic, present, time.monotonic())
         self._schedule_flush()
         self._schedule_tick()
 
     @property
-    def ready(self):
+    def ready(self) -> bool:
         return self.core.ready
 
-    def close(self):
+    def close(self) -> None:
         self._closed = True
         self.flush()
         for link in list(self._socks):
@@ -73,13 +78,13 @@ class EpollRedisBus:
 
     # -- time ------------------------------------------------------------------------
 
-    def _schedule_tick(self):
+    def _schedule_tick(self) -> None:
         when = self.core.next_deadline()
         if when < self._tick_at:
             self._tick_at = when
             self._server.call_later(max(0.0, when - time.monotonic()), self._tick)
 
-    def _tick(self):
+    def _tick(self) -> None:
         if self._closed:
             return
         now = time.monotonic()
@@ -93,7 +98,7 @@ class EpollRedisBus:
 
     # -- connections -------------------------------------------------------------------
 
-    def _connect(self, link, now):
+    def _connect(self, link: Link, now: float) -> None:
         config = self.config
         try:
             family, type_, proto, _, address = socket.getaddrinfo(
@@ -114,18 +119,18 @@ class EpollRedisBus:
         self._masks[link] = READ | WRITE  # writable: the connect finished
         self._server._watch_fd(sock.fileno(), READ | WRITE, lambda: self._on_event(link))
 
-    def _drop_socket(self, link):
+    def _drop_socket(self, link: Link) -> None:
         sock = self._socks.pop(link, None)
         if sock is not None:
             self._server._unwatch_fd(sock.fileno())
             sock.close()
 
-    def _lost(self, link, reason):
+    def _lost(self, link: Link, reason: object) -> None:
         self._drop_socket(link)
         self.core.connection_lost(link, time.monotonic(), reason)
         self._schedule_tick()
 
-    def _on_event(self, link):
+    def _on_event(self, link: Link) -> None:
         sock = self._socks.get(link)
         if sock is None:
             return
@@ -162,18 +167,18 @@ class EpollRedisBus:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _schedule_flush(self):
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._server.call_later(0, self.flush)  # when this loop pass ends
 
-    def flush(self):
+    def flush(self) -> None:
         self._flush_scheduled = False
         for link in list(self._socks):
             if link.state == UP:
                 self._write(link)
 
-    def _write(self, link):
+    def _write(self, link: Link) -> None:
         sock = self._socks.get(link)
         if sock is None or link.state != UP:
             return

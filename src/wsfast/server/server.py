@@ -595,15 +595,15 @@ class Server:
         elif self._bus is not None and fd == self._bus.fileno():
             self._bus.on_readable()
 
-    def _watch_fd(self, fd, mask, callback):
+    def _watch_fd(self, fd: int, mask: int, callback: Callable[[], object]) -> None:
         """Call ``callback()`` from the loop when ``fd`` is ready (any event)."""
         self._watchers[fd] = callback
         self._poller.register(fd, mask)
 
-    def _modify_fd(self, fd, mask):
+    def _modify_fd(self, fd: int, mask: int) -> None:
         self._poller.modify(fd, mask)
 
-    def _unwatch_fd(self, fd):
+    def _unwatch_fd(self, fd: int) -> None:
         self._watchers.pop(fd, None)
         self._poller.unregister(fd)
 
