@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.closed import ConnectionClosed, closed_error
@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     import ssl as _ssl
 
     from ..bus import RedisBus
+    from ..protocol.events import HandshakeFailed, Open
     from ..protocol.http import Request
+    from .redis_driver import AsyncioRedisBus
 
 #: ``async def handler(ws): ...``, run once per accepted connection.
 Handler = Callable[["ServerWebSocket"], Awaitable[object]]
@@ -55,12 +57,13 @@ class ServerWebSocket(WebSocket):
 
     conn: ServerConnection
 
-    def __init__(self, server, conn):
+    def __init__(self, server: Server, conn: ServerConnection) -> None:
         super().__init__(conn, loop=server.loop, close_timeout=server.close_timeout, **server.flow_options)
         self._server = server
-        self._handshake_timer = None
-        self._handler_task = None
-        self._topics = None  # owned by the server's TopicRegistry
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self._handler_task: asyncio.Task[None] | None = None
+        # Any: owned by the server's TopicRegistry, in its own representation.
+        self._topics: Any = None
         self._dirty = False  # in the server's list of connections to flush
 
     # -- topics ------------------------------------------------------------
@@ -90,7 +93,7 @@ class ServerWebSocket(WebSocket):
     def request(self) -> Request | None:
         return self.conn.request
 
-    def connection_made(self, transport):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.conn.remote_address = self.remote_address
         self._server._connections.add(self)
@@ -98,17 +101,18 @@ class ServerWebSocket(WebSocket):
         if timeout is not None:
             self._handshake_timer = self._loop.call_later(timeout, self._handshake_timed_out)
 
-    def _handshake_timed_out(self):
+    def _handshake_timed_out(self) -> None:
         self._handshake_timer = None
         if self.conn.ready_state == CONNECTING:
+            assert self.transport is not None  # armed by connection_made
             self.transport.abort()
 
-    def _handshake_done(self):
+    def _handshake_done(self) -> None:
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None
 
-    def _on_open(self, event):
+    def _on_open(self, event: Open) -> None:
         self._handshake_done()
         server = self._server
         server.clients.add(self)
@@ -117,10 +121,10 @@ class ServerWebSocket(WebSocket):
             server.keepalive.add(self)
         self._handler_task = self._server._track(self._run_handler())
 
-    def _on_handshake_failed(self, event):
+    def _on_handshake_failed(self, event: HandshakeFailed) -> None:
         self._handshake_done()  # the connection queued the HTTP error
 
-    def _on_http_request(self, request):
+    def _on_http_request(self, request: Request) -> None:
         self._handshake_done()
         handler = self._server.http_handler
         if handler is None:
@@ -136,7 +140,7 @@ class ServerWebSocket(WebSocket):
         else:
             self._respond(result)
 
-    async def _await_http(self, pending):
+    async def _await_http(self, pending: Awaitable[Any]) -> None:
         try:
             result = await pending
         except Exception:
@@ -144,7 +148,8 @@ class ServerWebSocket(WebSocket):
             result = INTERNAL_ERROR
         self._respond(result)
 
-    def _respond(self, result):
+    # Any: what the application's http_handler returned, checked here.
+    def _respond(self, result: Any) -> None:
         if self._transport_closing:
             return
         if result is None:
@@ -158,7 +163,7 @@ class ServerWebSocket(WebSocket):
         self.conn.send_http_response(response)
         self._flush()
 
-    async def _run_handler(self):
+    async def _run_handler(self) -> None:
         code = CLOSE_NORMAL
         try:
             await self._server.handler(self)
@@ -172,11 +177,11 @@ class ServerWebSocket(WebSocket):
             code = CLOSE_INTERNAL_ERROR
         await self.close(code)
 
-    def _drop(self, reason):
+    def _drop(self, reason: str) -> None:
         self._server.stats.dropped += 1
         super()._drop(reason)
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         self._handshake_done()
         self._server._topics.unsubscribe_all(self)
         self._server.clients.discard(self)
@@ -199,11 +204,11 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()  # running handlers
         self._server: asyncio.Server | None = None
         self._closing = False
-        self.flow_options = {name: options.pop(name) for name in _FLOW_OPTIONS}
-        self.close_timeout = options.pop("close_timeout")
-        self.handshake_timeout = options.pop("handshake_timeout")
-        self.http_handler = options.pop("http_handler")
-        self.max_connections = options.pop("max_connections")
+        self.flow_options: dict[str, Any] = {name: options.pop(name) for name in _FLOW_OPTIONS}
+        self.close_timeout: float | None = options.pop("close_timeout")
+        self.handshake_timeout: float | None = options.pop("handshake_timeout")
+        self.http_handler: Callable[[Request], Any] | None = options.pop("http_handler")
+        self.max_connections: int | None = options.pop("max_connections")
         self._topics = TopicRegistry(options.pop("max_topic_length"),
                                      options.pop("max_topics_per_connection"))
         self.stats = backpressure.DeliveryStats()
@@ -211,19 +216,20 @@ class Server:
         # each by a callback scheduled for the end of this loop pass.
         self._dirty: list[ServerWebSocket] = []
         self._flush_handle: asyncio.Handle | None = None
-        self._bus_config = options.pop("bus")
-        self.bus: Any = None  # the Redis bus, once listening (see serve's bus=)
+        self._bus_config: RedisBus | None = options.pop("bus")
+        self.bus: AsyncioRedisBus | None = None  # the Redis bus, once listening (see serve's bus=)
         ping_interval = options.pop("ping_interval")
         ping_timeout = options.pop("ping_timeout")
         self.keepalive = Keepalive(loop, ping_interval, ping_timeout) if ping_interval else None
-        self._user_hook = options.pop("handshake_hook")
+        self._user_hook: Callable[[Request, Any], Any] | None = options.pop("handshake_hook")
         options["handshake_hook"] = self._handshake_hook
         self._conn_options = options
         # Our own limit: the one a broadcast or publish is checked against
         # (RFC 6455 has no way to learn the peer's).
         self.max_message_size: int | None = options.get("max_message_size")
 
-    def _handshake_hook(self, request, remote_address):
+    # Any: the hook's answer is checked by the connection (Accept, Reject or None).
+    def _handshake_hook(self, request: Request, remote_address: Any) -> Any:
         if self.max_connections is not None and len(self.clients) >= self.max_connections:
             return Reject(*SERVER_FULL)
         if self._closing:
@@ -232,13 +238,13 @@ class Server:
             return self._user_hook(request, remote_address)
         return None
 
-    def _track(self, coro):
+    def _track(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = self.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _make_protocol(self):
+    def _make_protocol(self) -> ServerWebSocket:
         return ServerWebSocket(self, ServerConnection(**self._conn_options))
 
     @property
@@ -302,7 +308,8 @@ class Server:
         """How many connections of this server subscribe to ``topic``."""
         return self._topics.count(topic)
 
-    def _send_to_many(self, message, clients, slow, exclude=None):
+    def _send_to_many(self, message: PreparedMessage, clients: Iterable[ServerWebSocket], slow: str,
+                      exclude: ServerWebSocket | None = None) -> int:
         """Queue ``message`` on each open client but ``exclude``. Nothing is
         written here: what one loop pass queues on a client (publishes,
         broadcasts, and its own sends, in order) is written once, by a
