@@ -237,9 +237,9 @@ class WebSocket(ConnectionView, asyncio.BufferedProtocol):
     def _arm_close_timer(self) -> None:
         # Bounds both waiting for the peer's close frame or TCP close and
         # flushing to a peer that stopped reading.
-        if self._close_timer is None and not self._lost.done():
-            # TODO: close_timeout=None is accepted (connect, serve) but fails here.
-            self._close_timer = self._loop.call_later(self._close_timeout, self._abort)  # type: ignore[arg-type]
+        # close_timeout=None: no timer, the peer takes as long as it takes.
+        if self._close_timer is None and not self._lost.done() and self._close_timeout is not None:
+            self._close_timer = self._loop.call_later(self._close_timeout, self._abort)
 
     def _abort(self) -> None:
         if self.transport is not None and not self._lost.done():

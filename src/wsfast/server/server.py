@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import signal
 import socket
 import threading
@@ -481,8 +482,10 @@ class Server:
         if self._closing:
             return
         self._closing = True
-        # TODO: shutdown_timeout=None is accepted by __init__ but fails here.
-        self._shutdown_deadline = time.monotonic() + self.shutdown_timeout  # type: ignore[operator]
+        # shutdown_timeout=None: wait until every connection has closed
+        # (each is still bounded by close_timeout).
+        timeout = self.shutdown_timeout
+        self._shutdown_deadline = math.inf if timeout is None else time.monotonic() + timeout
         for fd, lsock in list(self._listeners.items()):
             self._poller.unregister(fd)
             lsock.close()

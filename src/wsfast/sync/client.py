@@ -217,12 +217,17 @@ class ClientWebSocket(ConnectionView):
         if not _failure_pending(self.conn):
             self._flush()
 
-    def _drain_until_eof(self, deadline: float) -> None:
+    def _close_deadline(self) -> float | None:
+        """When waiting for the close ends (None: ``close_timeout=None``,
+        wait as long as the server takes)."""
+        return None if self.close_timeout is None else time.monotonic() + self.close_timeout
+
+    def _drain_until_eof(self, deadline: float | None) -> None:
         """After the close frames: the server closes TCP first (RFC 6455
         7.1.1); wait for that up to ``deadline``, then close anyway."""
         try:
             while not self._eof:
-                self._read(deadline - time.monotonic())
+                self._read(None if deadline is None else deadline - time.monotonic())
         except TimeoutError:
             pass
         self._shutdown()
@@ -268,8 +273,7 @@ class ClientWebSocket(ConnectionView):
             if _failure_pending(self.conn):
                 self._flush()  # the replies went out; now the close frame
             if self._finished():
-                # TODO: close_timeout=None is accepted by connect but fails here and in close().
-                self._drain_until_eof(time.monotonic() + self.close_timeout)  # type: ignore[operator]
+                self._drain_until_eof(self._close_deadline())
                 raise closed_error(self.conn)
             self._wait(deadline)
         return messages.popleft()
@@ -323,7 +327,7 @@ class ClientWebSocket(ConnectionView):
         conn = self.conn
         if self._eof:
             return
-        deadline = time.monotonic() + self.close_timeout  # type: ignore[operator]
+        deadline = self._close_deadline()
         if _failure_pending(conn):
             self._flush()  # the failure's close frame, not ours
         elif conn.ready_state == OPEN:
@@ -332,7 +336,7 @@ class ClientWebSocket(ConnectionView):
         try:
             while not self._eof and conn.close_code is None:
                 self._messages.clear()
-                self._read(deadline - time.monotonic())
+                self._read(None if deadline is None else deadline - time.monotonic())
         except TimeoutError:
             pass
         self._drain_until_eof(deadline)
