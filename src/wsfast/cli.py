@@ -124,16 +124,17 @@ def _bench(args):
 
 
 def _add_server_args(p, port):
+    # Only the protocol here: building the parser must not import the
+    # server (``wsfast info`` runs where only the codec does, e.g. PyPy 3.9).
     from .protocol import COMPRESSION_IDLE_MODES
-    from .server.limits import COMPRESSION_IDLE
 
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; "
                    "'' or 0.0.0.0 for every interface)")
     p.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
     p.add_argument("--no-compression", action="store_true", help="do not negotiate permessage-deflate")
     p.add_argument("--compression-idle", choices=COMPRESSION_IDLE_MODES, default=None,
-                   help="what context takeover keeps between messages (default: %s; see "
-                        "wsfast.server.limits.COMPRESSION_IDLE)" % COMPRESSION_IDLE)
+                   help="what context takeover keeps between messages (default: the server's, "
+                        "wsfast.server.limits.COMPRESSION_IDLE)")
     p.add_argument("--max-message-size", type=int, default=None, metavar="BYTES",
                    help="largest message and frame accepted (default: 4 MiB; chat: 16 KiB)")
     p.add_argument("--max-connections", type=int, default=None, metavar="N",

@@ -8,6 +8,8 @@ server (``server.limits``), the asyncio adapter and the uvicorn backend
 use it.
 """
 
+from __future__ import annotations
+
 import collections
 import sys
 from typing import Any
