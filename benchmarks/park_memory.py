@@ -20,6 +20,7 @@ import time
 
 from wsfast.protocol.client_connection import ClientConnection
 
+from bench_client import server_rss_kib as rss_kib
 from json_corpus import sized_messages
 
 SERVER = """
@@ -35,14 +36,6 @@ s.listen()
 print(s.port, flush=True)
 s.serve_forever()
 """
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def exchange(sock, conn, want):
