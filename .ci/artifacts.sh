@@ -52,7 +52,11 @@ print("sdist: %d files, every build input present" % len(names))
 PYEOF
 elapsed "sdist" "$t0"
 
-step "the sdist installed into a fresh venv (system zlib), outside the source tree"
+step "the sdist installed into a fresh venv (system zlib), outside the source tree: in the background"
+# Two independent compiles: this one runs beside the wheel build below (two
+# cores), and its log is printed when the wheel is done.
+sdist_install() {
+local t0 VSD
 t0=$(date +%s)
 VSD="$WORK/venv-sdist"
 "$PY" -m venv "$VSD"
@@ -69,6 +73,9 @@ PYEOF
 [ "$("$VSD/bin/wsfast" --version)" = "wsfast $VERSION" ]
 "$VSD/bin/wsfast" info --selftest)
 elapsed "sdist install" "$t0"
+}
+sdist_install > "$WORK/sdist-install.log" 2>&1 &
+SDIST_PID=$!
 
 step "x86-64 wheel from the sdist (WSFAST_ZLIB=bundled), auditwheel repair"
 t0=$(date +%s)
@@ -126,6 +133,11 @@ print("wheel: %d files, %d shared objects (%.2f MB, stripped), %.2f MB unpacked"
       % (len(names), len(sos), total / 1e6, unpacked / 1e6))
 PYEOF
 elapsed "wheel" "$t0"
+
+step "the sdist install (run beside the wheel build)"
+sdist_rc=0; wait "$SDIST_PID" || sdist_rc=$?
+cat "$WORK/sdist-install.log"
+[ "$sdist_rc" = 0 ] || { echo "the sdist did not install (exit $sdist_rc)"; exit 1; }
 
 step "the repaired wheel installed into a fresh venv; the suite run against it"
 t0=$(date +%s)

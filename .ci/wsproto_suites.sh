@@ -11,15 +11,7 @@
 set -euo pipefail
 ROOT=$(pwd)
 # The wsproto-test extra's packages, without reinstalling (rebuilding) wsfast.
-mapfile -t EXTRA < <(python - <<'PY'
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
-with open("pyproject.toml", "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["wsproto-test"]))
-PY
-)
+mapfile -t EXTRA < <(python .ci/extra_requirements.py wsproto-test)
 python -m pip install -q "${EXTRA[@]}"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
