@@ -25,6 +25,10 @@ Settings taken from uvicorn's ``Config``:
   ``ws_ping_timeout`` closes the connection with 1011.
 - ``ws_per_message_deflate``: offer-dependent permessage-deflate.
 
+The ASGI side (which message is allowed when, what the app receives, the
+close code of its disconnect) is the sans-I/O state machine of
+``wsfast.asgi.state``; this module is uvicorn's transport around it.
+
 Behaviour that differs from uvicorn's own backends, on purpose:
 
 - An exception raised by the app after ``websocket.accept`` closes the
@@ -59,9 +63,17 @@ from uvicorn.protocols.utils import (
 )
 
 from ..shared import backpressure
-from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_SERVICE_RESTART
+from ..constants import CLOSE_INTERNAL_ERROR, CLOSE_NORMAL
 from ..protocol.events import CONNECTING, OPEN, Close, HandshakeFailed, HttpRequest, Request
 from ..protocol import ServerConnection, keepalive_tick
+from .state import (
+    APP_FAILED_STATUS,
+    CLOSE_BEFORE_ACCEPT_STATUS,
+    SHUTDOWN_CLOSE_CODE,
+    Action,
+    ASGIWebSocketState,
+    Phase,
+)
 
 __all__ = ["WSFastProtocol"]
 
@@ -70,7 +82,10 @@ __all__ = ["WSFastProtocol"]
 #: or at once past this many payload bytes. Other sends are written at once.
 WRITE_BATCH = 64 * 1024
 
-_DENIAL_DROPPED_HEADERS = frozenset([b"content-length", b"transfer-encoding", b"connection"])
+_SEND = Action.SEND
+_CLOSE = Action.CLOSE
+_HANDSHAKE = Phase.HANDSHAKE
+_RESPONSE = Phase.RESPONSE
 
 
 def _str_headers(headers):
@@ -123,22 +138,16 @@ class WSFastProtocol(asyncio.Protocol):
             max_frame_size=max_size,
         )
 
-        # Handshake and closing state.
-        self.handshake_complete = False  # the app answered, or the peer left
-        self.accepted = False  # the 101 went out
-        self.close_sent = False  # a close frame or a final response went out
-        self.disconnected = False  # connection_lost() was called
-        self._app_closed = False  # the app sent websocket.close or a denial
-        self._response = None  # (status, headers, [body parts]) of a denial
+        # The ASGI side: phases, the app's messages, its disconnect.
+        max_queue = config.ws_max_queue
+        self.state = ASGIWebSocketState(
+            None if max_queue is None else max(1, int(max_queue)), self.max_queue_bytes)
+        self._messages = self.state.messages  # the same queue, by its older name
         self.close_timer = None
         self.close_timeout = 10.0
 
-        # Messages for the app.
-        max_queue = config.ws_max_queue
-        self._messages = backpressure.MessageQueue(
-            None if max_queue is None else max(1, int(max_queue)), self.max_queue_bytes)
+        # Input.
         self._waiter = None
-        self._disconnect = None  # the disconnect message, once queued
         self.read_paused = False
         self._step_scheduled = False
         self._write_buffer_size = None
@@ -178,10 +187,10 @@ class WSFastProtocol(asyncio.Protocol):
         if self.logger.level <= TRACE_LOG_LEVEL:
             prefix = "%s:%d - " % self.client if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection lost", prefix)
-        if self.accepted:
+        state = self.state
+        if state.accepted:
             self.logger.info("connection closed")
-        self.disconnected = True
-        self.handshake_complete = True
+        state.connection_lost()
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
@@ -190,8 +199,8 @@ class WSFastProtocol(asyncio.Protocol):
             # Messages received before the end reach the app first (in
             # steps, as it takes them); the disconnect follows them.
             self._handle_events(conn.receive_eof())
-        if not conn.events_pending():
-            self._put_disconnect(CLOSE_ABNORMAL)
+        if not conn.events_pending() and state.input_ended():
+            self._wake()
         # asyncio does not call resume_writing() on a lost transport.
         self.writable.set()
         if exc is None:
@@ -218,15 +227,15 @@ class WSFastProtocol(asyncio.Protocol):
         conn = self.conn
         if conn.events_pending():
             self._after_step(conn.next_events())
-            if self.disconnected and not conn.events_pending():
-                self._put_disconnect(CLOSE_ABNORMAL)
+            if self.state.disconnected and not conn.events_pending() and self.state.input_ended():
+                self._wake()
 
     def _after_step(self, events):
         conn = self.conn
         if events:
             self._handle_events(events)
         self._update_reading()
-        if self.disconnected:
+        if self.state.disconnected:
             return
         self._flush()
         if conn.should_close:
@@ -237,12 +246,13 @@ class WSFastProtocol(asyncio.Protocol):
         output is under its high-water mark and no received frames wait
         to be handled; schedule the next step when they may be."""
         pending = self.conn.events_pending()
-        blocked = (self._messages.paused and not self.close_sent) or not self.writable.is_set()
+        state = self.state
+        blocked = (state.messages.paused and not state.closing) or not self.writable.is_set()
         if pending and not blocked and not self._step_scheduled:
             self._step_scheduled = True
             self.loop.call_soon(self._next_step)
         paused = blocked or pending
-        if paused != self.read_paused and not self.disconnected:
+        if paused != self.read_paused and not state.disconnected:
             self.read_paused = paused
             if paused:
                 self.transport.pause_reading()
@@ -252,14 +262,15 @@ class WSFastProtocol(asyncio.Protocol):
     def shutdown(self):
         """Server shutdown: close with 1012 (or 500 before the handshake)."""
         self._stop_keepalive()
-        if self.close_sent:
+        state = self.state
+        if state.closing:
             self._close_transport()
             return
-        if self.accepted:
-            self._put_disconnect(CLOSE_SERVICE_RESTART)
+        if state.accepted:
+            if state.server_closing(SHUTDOWN_CLOSE_CODE):
+                self._wake()
             if self.conn.ready_state == OPEN:
-                self.conn.close(CLOSE_SERVICE_RESTART)
-            self.close_sent = True
+                self.conn.close(SHUTDOWN_CLOSE_CODE)
             self._flush()
         else:
             self._send_500()
@@ -268,32 +279,25 @@ class WSFastProtocol(asyncio.Protocol):
     # -- events from the connection --------------------------------------------
 
     def _handle_events(self, events):
-        messages = self._messages
+        state = self.state
         queued = False
         for event in events:
             cls = type(event)
-            if cls is str:
-                if not self.close_sent:
-                    messages.put({"type": "websocket.receive", "text": event},
-                                 backpressure.message_size(event))
-                    queued = True
-            elif cls is bytes:
-                if not self.close_sent:
-                    messages.put({"type": "websocket.receive", "bytes": event},
-                                 backpressure.message_size(event))
-                    queued = True
+            if cls is str or cls is bytes:
+                queued = state.message(event) or queued
             elif cls is Close:
-                self._on_close(event)
-                queued = True
+                queued = state.peer_closed(event.code, event.reason, self.conn.close_sent) or queued
             elif cls is Request:
                 self._on_request(event.request)
+                queued = state.request() or queued
             elif cls is HandshakeFailed:
-                self._on_handshake_failed(event)
-                queued = True
+                # An invalid upgrade request (answered by conn), or a
+                # subprotocol in websocket.accept that was not offered (500).
+                queued = state.handshake_failed() or queued
             elif cls is HttpRequest:
                 # uvicorn routes only upgrades here; anything else is refused.
                 self.conn.reject(400, body=b"WebSocket upgrade expected\n")
-                self.close_sent = self.handshake_complete = True
+                state.handshake_failed()
             # Open, Ping and Pong need nothing: pongs are queued by conn.
         if queued:
             self._wake()
@@ -317,45 +321,11 @@ class WSFastProtocol(asyncio.Protocol):
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}},
         }
-        self._messages.put({"type": "websocket.connect"}, 0)
         task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
 
-    def _on_close(self, event):
-        if self.close_sent:
-            # The peer answered our close frame: the closing handshake is
-            # over (conn.should_close now asks for the transport to close).
-            return
-        self.close_sent = True
-        conn = self.conn
-        if event.code == CLOSE_ABNORMAL and conn.close_sent is not None:
-            # We failed the connection (protocol error, too big...): report
-            # the code we sent.
-            self._put_disconnect(*conn.close_sent)
-        elif event.code == CLOSE_ABNORMAL:
-            self._put_disconnect(CLOSE_ABNORMAL)  # the transport was lost
-        else:
-            self._put_disconnect(event.code, event.reason)
-
-    def _on_handshake_failed(self, event):
-        # An invalid upgrade request (answered by conn), or a subprotocol
-        # in websocket.accept that was not offered (500).
-        self.close_sent = self.handshake_complete = True
-        if self.scope is not None:
-            self._put_disconnect(CLOSE_ABNORMAL)
-
     # -- the app's input -------------------------------------------------------
-
-    def _put_disconnect(self, code, reason=None):
-        if self._disconnect is not None:
-            return
-        message = {"type": "websocket.disconnect", "code": code}
-        if reason is not None:
-            message["reason"] = reason
-        self._disconnect = message
-        self._messages.put(message, 0)
-        self._wake()
 
     def _wake(self):
         waiter = self._waiter
@@ -365,10 +335,11 @@ class WSFastProtocol(asyncio.Protocol):
                 waiter.set_result(None)
 
     async def receive(self):
-        messages = self._messages
-        if not messages:
-            if self._disconnect is not None:
-                return self._disconnect  # asked again after the disconnect
+        state = self.state
+        messages = state.messages
+        was_paused = messages.paused
+        message = state.receive()
+        while message is None:
             # About to wait: hand what the app sent to the transport first.
             if self._unflushed:
                 self._flush()
@@ -378,8 +349,8 @@ class WSFastProtocol(asyncio.Protocol):
             finally:
                 if self._waiter is waiter:
                     self._waiter = None
-        was_paused = messages.paused
-        message = messages.get()
+            was_paused = messages.paused
+            message = state.receive()
         if was_paused and not messages.paused:
             self._update_reading()
         return message
@@ -389,74 +360,50 @@ class WSFastProtocol(asyncio.Protocol):
     async def send(self, message):
         if not self.writable.is_set():
             await self.writable.wait()
-        if self.disconnected:
-            raise ClientDisconnected()
-        mtype = message["type"]
-        if self.accepted and not self._app_closed:
+        state = self.state
+        action = state.app_send(message)  # RuntimeError if not allowed now
+        if action is _SEND:
             conn = self.conn
-            if mtype == "websocket.send":
-                if conn.ready_state != OPEN:
-                    raise ClientDisconnected()
-                data = message.get("bytes")
+            if conn.ready_state != OPEN:
+                raise ClientDisconnected()
+            data = message.get("bytes")
+            if data is None:
+                data = message.get("text")
                 if data is None:
-                    data = message.get("text")
-                    if data is None:
-                        return
-                conn.send(data)  # str as text, bytes as binary (its fast path)
-                if not self._messages:
-                    self._flush()  # nothing else to answer: write now
-                else:
-                    # Working through a backlog: batch the writes until the
-                    # app waits for input, the loop turns, or WRITE_BATCH.
-                    self._unflushed += len(data)
-                    if self._unflushed >= WRITE_BATCH:
-                        self._flush()
-                    elif self._flush_handle is None:
-                        self._flush_handle = self.loop.call_soon(self._flush)
-            elif mtype == "websocket.close":
-                if conn.ready_state != OPEN:
-                    raise ClientDisconnected()
-                code = message.get("code") or CLOSE_NORMAL
-                reason = message.get("reason") or ""
-                conn.close(code, reason)  # ValueError for an unsendable code
-                self._app_closed = self.close_sent = True
-                self._put_disconnect(code, reason)
-                self._start_closing()
+                    return
+            conn.send(data)  # str as text, bytes as binary (its fast path)
+            if not state.messages:
+                self._flush()  # nothing else to answer: write now
             else:
-                raise RuntimeError(
-                    "Expected ASGI message 'websocket.send' or 'websocket.close', "
-                    "but got '%s'." % mtype
-                )
-        elif self._response is not None:
-            if mtype != "websocket.http.response.body":
-                raise RuntimeError(
-                    "Expected ASGI message 'websocket.http.response.body' but got '%s'." % mtype
-                )
-            self._response[2].append(bytes(message.get("body", b"")))
-            if not message.get("more_body", False):
-                self._finish_response()
-        elif not self.handshake_complete:
-            if mtype == "websocket.accept":
-                self._accept(message)
-            elif mtype == "websocket.close":
-                self._log_status(403)
-                self._reject(403, self._default_headers(), b"")
-            elif mtype == "websocket.http.response.start":
-                status = message["status"]
-                if not 200 <= status <= 599:
-                    raise RuntimeError("Invalid HTTP status code '%d' in response." % status)
-                self._log_status(status)
-                self.handshake_complete = True
-                self._response = (status, list(message.get("headers", ())), [])
-            else:
-                raise RuntimeError(
-                    "Expected ASGI message 'websocket.accept', 'websocket.close' "
-                    "or 'websocket.http.response.start' but got '%s'." % mtype
-                )
-        else:
-            raise RuntimeError(
-                "Unexpected ASGI message '%s', after sending 'websocket.close'." % mtype
-            )
+                # Working through a backlog: batch the writes until the
+                # app waits for input, the loop turns, or WRITE_BATCH.
+                self._unflushed += len(data)
+                if self._unflushed >= WRITE_BATCH:
+                    self._flush()
+                elif self._flush_handle is None:
+                    self._flush_handle = self.loop.call_soon(self._flush)
+        elif action is _CLOSE:
+            conn = self.conn
+            if conn.ready_state != OPEN:
+                raise ClientDisconnected()
+            code = message.get("code") or CLOSE_NORMAL
+            reason = message.get("reason") or ""
+            conn.close(code, reason)  # ValueError for an unsendable code
+            if state.app_closed(code, reason):
+                self._wake()
+            self._start_closing()
+        elif action is Action.DISCONNECTED:
+            raise ClientDisconnected()
+        elif action is Action.ACCEPT:
+            self._accept(message)
+        elif action is Action.REJECT:
+            self._log_status(CLOSE_BEFORE_ACCEPT_STATUS)
+            self._reject(CLOSE_BEFORE_ACCEPT_STATUS, self._default_headers(), b"")
+        elif action is Action.RESPONSE_START:
+            self._log_status(message["status"])
+        elif action is Action.RESPONSE_END:
+            self._finish_response()
+        # Action.RESPONSE_BODY with more to come: nothing to send yet.
 
     def _accept(self, message):
         self.logger.info(
@@ -466,10 +413,9 @@ class WSFastProtocol(asyncio.Protocol):
         )
         headers = self._default_headers() + _str_headers(message.get("headers") or ())
         events = self.conn.accept(message.get("subprotocol"), headers)
-        self.handshake_complete = True
         failed = events and type(events[0]) is HandshakeFailed
         if not failed:
-            self.accepted = True
+            self.state.opened()
             self.logger.info("connection open")  # as uvicorn's websockets backend logs it
         self._handle_events(events)  # frames that came with the request
         self._update_reading()
@@ -496,29 +442,27 @@ class WSFastProtocol(asyncio.Protocol):
     def _reject(self, status, headers, body):
         self.logger.info("connection rejected (%d %s)", status, _reason_phrase(status))
         self.conn.reject(status, headers, body)
-        self.handshake_complete = self._app_closed = self.close_sent = True
-        self._put_disconnect(CLOSE_ABNORMAL)
+        if self.state.rejected():
+            self._wake()
         self._flush()
         self._close_transport()
 
     def _finish_response(self):
-        status, headers, body = self._response
-        self._response = None
-        headers = [(n, v) for n, v in headers if bytes(n).lower() not in _DENIAL_DROPPED_HEADERS]
-        self._reject(status, self._default_headers() + _str_headers(headers), b"".join(body))
+        status, headers, body = self.state.take_response()
+        self._reject(status, self._default_headers() + _str_headers(headers), body)
 
     def _send_500(self):
         """The app failed before completing the handshake."""
-        if self._response is not None:
+        if self.state.phase is _RESPONSE:
             try:
                 self._finish_response()  # what the app had started
                 return
-            except ValueError:
-                self._response = None
-        if self.conn.ready_state != CONNECTING or self.close_sent:
+            except ValueError:  # not sendable: the 500 instead
+                pass
+        if self.conn.ready_state != CONNECTING or self.state.closing:
             return
         headers = self._default_headers() + [("Content-Type", "text/plain; charset=utf-8")]
-        self._reject(500, headers, b"Internal Server Error")
+        self._reject(APP_FAILED_STATUS, headers, b"Internal Server Error")
 
     def _start_closing(self):
         """We sent a close frame: wait for the peer's, within close_timeout."""
@@ -561,8 +505,9 @@ class WSFastProtocol(asyncio.Protocol):
             self.logger.exception("Exception in ASGI application\n")
             self._on_app_error()
         else:
-            if not self.handshake_complete or self._response is not None:
-                if not self.handshake_complete:
+            phase = self.state.phase
+            if phase is _HANDSHAKE or phase is _RESPONSE:
+                if phase is _HANDSHAKE:
                     self.logger.error("ASGI callable returned without completing handshake.")
                 self._send_500()
             elif result is not None:
@@ -572,11 +517,12 @@ class WSFastProtocol(asyncio.Protocol):
             self._close_transport()
 
     def _on_app_error(self):
-        if not self.accepted:
+        state = self.state
+        if not state.accepted:
             self._send_500()
-        elif self.error_close_code and not self.close_sent and self.conn.ready_state == OPEN:
+        elif self.error_close_code and not state.closing and self.conn.ready_state == OPEN:
             self.conn.close(self.error_close_code)
-            self.close_sent = True
+            state.server_closing()  # no one left to tell
             self._start_closing()
 
     # Names used by older uvicorn releases.
@@ -598,7 +544,7 @@ class WSFastProtocol(asyncio.Protocol):
     def _keepalive(self):
         self.ping_timer = None
         conn = self.conn
-        if self.close_sent or conn.ready_state != OPEN or self.transport.is_closing():
+        if self.state.closing or conn.ready_state != OPEN or self.transport.is_closing():
             return
         now = self.loop.time()
         if conn.keepalive(now, self.ping_interval, self.ping_timeout):
@@ -608,9 +554,9 @@ class WSFastProtocol(asyncio.Protocol):
                 if self.logger.level <= TRACE_LOG_LEVEL:
                     prefix = "%s:%d - " % self.client if self.client else ""
                     self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket keepalive ping timeout", prefix)
-                self.close_sent = True
                 code, reason = conn.close_sent
-                self._put_disconnect(code, reason)
+                if self.state.server_closing(code, reason):
+                    self._wake()
                 self._flush()
                 self._close_transport()
                 return
