@@ -48,9 +48,13 @@ Behaviour that differs from uvicorn's own backends, on purpose:
   Transfer-Encoding and Connection headers are dropped.
 """
 
+from __future__ import annotations
+
 import asyncio
 import http
 import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.logging import TRACE_LOG_LEVEL
 from uvicorn.protocols.utils import (
@@ -72,8 +76,17 @@ from .state import (
     SHUTDOWN_CLOSE_CODE,
     Action,
     ASGIWebSocketState,
+    Message,
     Phase,
 )
+
+if TYPE_CHECKING:
+    from uvicorn._types import WebSocketScope
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from ..protocol.events import EventType
+    from ..protocol.http import Request as RequestHead
 
 __all__ = ["WSFastProtocol"]
 
@@ -88,7 +101,7 @@ _HANDSHAKE = Phase.HANDSHAKE
 _RESPONSE = Phase.RESPONSE
 
 
-def _str_headers(headers):
+def _str_headers(headers: Iterable[tuple[bytes | bytearray, bytes | bytearray]]) -> list[tuple[str, str]]:
     """ASGI byte-string header pairs as the str pairs wsfast formats."""
     return [(bytes(n).decode("latin-1"), bytes(v).decode("latin-1")) for n, v in headers]
 
@@ -98,18 +111,22 @@ class WSFastProtocol(asyncio.Protocol):
 
     #: Close code sent when the app raises after accepting; None drops the
     #: connection without a close frame, as uvicorn's own backends do.
-    error_close_code = CLOSE_INTERNAL_ERROR
+    error_close_code: int | None = CLOSE_INTERNAL_ERROR
     #: Bytes of received messages the app has not taken that pause reading.
-    max_queue_bytes = backpressure.MAX_QUEUE_BYTES
+    max_queue_bytes: int | None = backpressure.MAX_QUEUE_BYTES
     #: Unsent bytes past which the peer is dropped (None: the default of
     #: wsfast.backpressure for ``ws_max_size``).
-    max_buffered = None
+    max_buffered: int | None = None
 
-    def __init__(self, config, server_state, app_state, _loop=None):
+    #: Set by connection_made, before any other call.
+    transport: asyncio.Transport
+
+    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
         if not config.loaded:
             config.load()
         self.config = config
-        self.app = config.loaded_app
+        self.app: Any = config.loaded_app
         if _loop is None:
             try:
                 _loop = asyncio.get_running_loop()
@@ -120,15 +137,15 @@ class WSFastProtocol(asyncio.Protocol):
         self.root_path = config.root_path
         self.app_state = app_state
 
-        self.connections = server_state.connections
+        # uvicorn's annotation lists its own protocol classes only.
+        self.connections: set[Any] = server_state.connections
         self.tasks = server_state.tasks
         self.server_state = server_state
 
-        self.transport = None
-        self.server = None
-        self.client = None
-        self.scheme = None
-        self.scope = None
+        self.server: tuple[str, int | None] | None = None
+        self.client: tuple[str, int] | None = None
+        self.scheme = "ws"
+        self.scope: WebSocketScope | None = None
 
         max_size = config.ws_max_size
         self.conn = ServerConnection(
@@ -143,14 +160,14 @@ class WSFastProtocol(asyncio.Protocol):
         self.state = ASGIWebSocketState(
             None if max_queue is None else max(1, int(max_queue)), self.max_queue_bytes)
         self._messages = self.state.messages  # the same queue, by its older name
-        self.close_timer = None
+        self.close_timer: asyncio.TimerHandle | None = None
         self.close_timeout = 10.0
 
         # Input.
-        self._waiter = None
+        self._waiter: asyncio.Future[None] | None = None
         self.read_paused = False
         self._step_scheduled = False
-        self._write_buffer_size = None
+        self._write_buffer_size: Callable[[], int] | None = None
         self._output_limit = (self.max_buffered if self.max_buffered is not None
                               else backpressure.default_max_buffered(max_size))
 
@@ -158,30 +175,30 @@ class WSFastProtocol(asyncio.Protocol):
         self.writable = asyncio.Event()
         self.writable.set()
         self._unflushed = 0
-        self._flush_handle = None
+        self._flush_handle: asyncio.Handle | None = None
 
         # Keepalive.
         self.ping_interval = config.ws_ping_interval
         self.ping_timeout = config.ws_ping_timeout
-        self.ping_timer = None
+        self.ping_timer: asyncio.TimerHandle | None = None
         self.ping_sent_at = 0.0
 
     # -- asyncio.Protocol ------------------------------------------------------
 
-    def connection_made(self, transport):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.connections.add(self)
-        self.transport = transport
+        self.transport = stream = cast(asyncio.Transport, transport)  # a stream: TCP or TLS
         # Every asyncio transport has it; a stand-in transport may not.
         self._write_buffer_size = getattr(transport, "get_write_buffer_size", None)
-        self.server = get_local_addr(transport)
-        self.client = get_remote_addr(transport)
-        self.scheme = "wss" if is_ssl(transport) else "ws"
+        self.server = get_local_addr(stream)
+        self.client = get_remote_addr(stream)
+        self.scheme = "wss" if is_ssl(stream) else "ws"
         self.conn.remote_address = self.client
         if self.logger.level <= TRACE_LOG_LEVEL:
             prefix = "%s:%d - " % self.client if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", prefix)
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         self._stop_keepalive()
         self.connections.discard(self)
         if self.logger.level <= TRACE_LOG_LEVEL:
@@ -206,22 +223,22 @@ class WSFastProtocol(asyncio.Protocol):
         if exc is None:
             self.transport.close()
 
-    def eof_received(self):
+    def eof_received(self) -> bool | None:
         # Returning None lets the transport close; connection_lost follows.
         return None
 
-    def pause_writing(self):
+    def pause_writing(self) -> None:
         self.writable.clear()
         self._update_reading()
 
-    def resume_writing(self):
+    def resume_writing(self) -> None:
         self.writable.set()
         self._update_reading()
 
-    def data_received(self, data):
+    def data_received(self, data: bytes) -> None:
         self._after_step(self.conn.receive_data(data))
 
-    def _next_step(self):
+    def _next_step(self) -> None:
         """A later step of an earlier read (see Connection.next_events)."""
         self._step_scheduled = False
         conn = self.conn
@@ -230,7 +247,7 @@ class WSFastProtocol(asyncio.Protocol):
             if self.state.disconnected and not conn.events_pending() and self.state.input_ended():
                 self._wake()
 
-    def _after_step(self, events):
+    def _after_step(self, events: list[EventType]) -> None:
         conn = self.conn
         if events:
             self._handle_events(events)
@@ -241,7 +258,7 @@ class WSFastProtocol(asyncio.Protocol):
         if conn.should_close:
             self._close_transport()
 
-    def _update_reading(self):
+    def _update_reading(self) -> None:
         """Read while the app's queue has room (or we are closing), the
         output is under its high-water mark and no received frames wait
         to be handled; schedule the next step when they may be."""
@@ -259,7 +276,7 @@ class WSFastProtocol(asyncio.Protocol):
             else:
                 self.transport.resume_reading()
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Server shutdown: close with 1012 (or 500 before the handshake)."""
         self._stop_keepalive()
         state = self.state
@@ -278,23 +295,22 @@ class WSFastProtocol(asyncio.Protocol):
 
     # -- events from the connection --------------------------------------------
 
-    def _handle_events(self, events):
+    def _handle_events(self, events: list[EventType]) -> None:
         state = self.state
         queued = False
         for event in events:
-            cls = type(event)
-            if cls is str or cls is bytes:
+            if isinstance(event, (str, bytes)):
                 queued = state.message(event) or queued
-            elif cls is Close:
+            elif isinstance(event, Close):
                 queued = state.peer_closed(event.code, event.reason, self.conn.close_sent) or queued
-            elif cls is Request:
+            elif isinstance(event, Request):
                 self._on_request(event.request)
                 queued = state.request() or queued
-            elif cls is HandshakeFailed:
+            elif isinstance(event, HandshakeFailed):
                 # An invalid upgrade request (answered by conn), or a
                 # subprotocol in websocket.accept that was not offered (500).
                 queued = state.handshake_failed() or queued
-            elif cls is HttpRequest:
+            elif isinstance(event, HttpRequest):
                 # uvicorn routes only upgrades here; anything else is refused.
                 self.conn.reject(400, body=b"WebSocket upgrade expected\n")
                 state.handshake_failed()
@@ -302,7 +318,7 @@ class WSFastProtocol(asyncio.Protocol):
         if queued:
             self._wake()
 
-    def _on_request(self, request):
+    def _on_request(self, request: RequestHead) -> None:
         root_path = self.root_path
         headers = request.headers
         self.scope = {
@@ -327,14 +343,14 @@ class WSFastProtocol(asyncio.Protocol):
 
     # -- the app's input -------------------------------------------------------
 
-    def _wake(self):
+    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def receive(self):
+    async def receive(self) -> Message:
         state = self.state
         messages = state.messages
         was_paused = messages.paused
@@ -357,7 +373,7 @@ class WSFastProtocol(asyncio.Protocol):
 
     # -- the app's output ------------------------------------------------------
 
-    async def send(self, message):
+    async def send(self, message: Mapping[str, Any]) -> None:
         if not self.writable.is_set():
             await self.writable.wait()
         state = self.state
@@ -405,41 +421,45 @@ class WSFastProtocol(asyncio.Protocol):
             self._finish_response()
         # Action.RESPONSE_BODY with more to come: nothing to send yet.
 
-    def _accept(self, message):
+    def _accept(self, message: Mapping[str, Any]) -> None:
+        scope = self.scope
+        assert scope is not None  # the app runs once the request is in
         self.logger.info(
             '%s - "WebSocket %s" [accepted]',
-            get_client_addr(self.scope),
-            get_path_with_query_string(self.scope),
+            get_client_addr(scope),
+            get_path_with_query_string(scope),
         )
         headers = self._default_headers() + _str_headers(message.get("headers") or ())
         events = self.conn.accept(message.get("subprotocol"), headers)
-        failed = events and type(events[0]) is HandshakeFailed
-        if not failed:
+        failed = events[0] if events and isinstance(events[0], HandshakeFailed) else None
+        if failed is None:
             self.state.opened()
             self.logger.info("connection open")  # as uvicorn's websockets backend logs it
         self._handle_events(events)  # frames that came with the request
         self._update_reading()
         self._flush()
-        if failed:
+        if failed is not None:
             self._close_transport()
-            raise RuntimeError("WebSocket handshake failed: %s" % events[0].reason)
+            raise RuntimeError("WebSocket handshake failed: %s" % failed.reason)
         if self.conn.should_close:
             self._close_transport()
         else:
             self._start_keepalive()
 
-    def _default_headers(self):
+    def _default_headers(self) -> list[tuple[str, str]]:
         return _str_headers(self.server_state.default_headers)
 
-    def _log_status(self, status):
+    def _log_status(self, status: int) -> None:
+        scope = self.scope
+        assert scope is not None  # the app runs once the request is in
         self.logger.info(
             '%s - "WebSocket %s" %d',
-            get_client_addr(self.scope),
-            get_path_with_query_string(self.scope),
+            get_client_addr(scope),
+            get_path_with_query_string(scope),
             status,
         )
 
-    def _reject(self, status, headers, body):
+    def _reject(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.logger.info("connection rejected (%d %s)", status, _reason_phrase(status))
         self.conn.reject(status, headers, body)
         if self.state.rejected():
@@ -447,11 +467,11 @@ class WSFastProtocol(asyncio.Protocol):
         self._flush()
         self._close_transport()
 
-    def _finish_response(self):
+    def _finish_response(self) -> None:
         status, headers, body = self.state.take_response()
         self._reject(status, self._default_headers() + _str_headers(headers), body)
 
-    def _send_500(self):
+    def _send_500(self) -> None:
         """The app failed before completing the handshake."""
         if self.state.phase is _RESPONSE:
             try:
@@ -464,7 +484,7 @@ class WSFastProtocol(asyncio.Protocol):
         headers = self._default_headers() + [("Content-Type", "text/plain; charset=utf-8")]
         self._reject(APP_FAILED_STATUS, headers, b"Internal Server Error")
 
-    def _start_closing(self):
+    def _start_closing(self) -> None:
         """We sent a close frame: wait for the peer's, within close_timeout."""
         self._stop_keepalive()
         self._flush()
@@ -472,7 +492,7 @@ class WSFastProtocol(asyncio.Protocol):
         if self.close_timer is None and not self.transport.is_closing():
             self.close_timer = self.loop.call_later(self.close_timeout, self._close_transport)
 
-    def _flush(self):
+    def _flush(self) -> None:
         self._unflushed = 0
         if self._flush_handle is not None:
             self._flush_handle.cancel()
@@ -486,7 +506,7 @@ class WSFastProtocol(asyncio.Protocol):
                 self.logger.debug("WebSocket output over max_buffered: dropping %s", self.client)
                 transport.abort()
 
-    def _close_transport(self):
+    def _close_transport(self) -> None:
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
@@ -496,7 +516,7 @@ class WSFastProtocol(asyncio.Protocol):
 
     # -- the app ---------------------------------------------------------------
 
-    async def run_asgi(self):
+    async def run_asgi(self) -> None:
         try:
             result = await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
@@ -516,7 +536,7 @@ class WSFastProtocol(asyncio.Protocol):
             self._flush()
             self._close_transport()
 
-    def _on_app_error(self):
+    def _on_app_error(self) -> None:
         state = self.state
         if not state.accepted:
             self._send_500()
@@ -531,29 +551,34 @@ class WSFastProtocol(asyncio.Protocol):
 
     # -- keepalive -------------------------------------------------------------
 
-    def _start_keepalive(self):
+    def _start_keepalive(self) -> None:
         interval = self.ping_interval
         if interval and interval > 0:
             self.conn.keepalive(self.loop.time(), interval, self.ping_timeout)
             self._schedule_keepalive()
 
-    def _schedule_keepalive(self):
+    def _schedule_keepalive(self) -> None:
+        interval = self.ping_interval
+        assert interval is not None  # keepalive runs only with an interval
         self.ping_timer = self.loop.call_later(
-            keepalive_tick(self.ping_interval, self.ping_timeout), self._keepalive)
+            keepalive_tick(interval, self.ping_timeout), self._keepalive)
 
-    def _keepalive(self):
+    def _keepalive(self) -> None:
         self.ping_timer = None
         conn = self.conn
         if self.state.closing or conn.ready_state != OPEN or self.transport.is_closing():
             return
         now = self.loop.time()
-        if conn.keepalive(now, self.ping_interval, self.ping_timeout):
+        interval = self.ping_interval
+        assert interval is not None  # keepalive runs only with an interval
+        if conn.keepalive(now, interval, self.ping_timeout):
             if conn.ready_state == OPEN:
                 self.ping_sent_at = now
             else:  # no pong in time: conn sent 1011 and wants to close
                 if self.logger.level <= TRACE_LOG_LEVEL:
                     prefix = "%s:%d - " % self.client if self.client else ""
                     self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket keepalive ping timeout", prefix)
+                assert conn.close_sent is not None
                 code, reason = conn.close_sent
                 if self.state.server_closing(code, reason):
                     self._wake()
@@ -563,13 +588,13 @@ class WSFastProtocol(asyncio.Protocol):
             self._flush()
         self._schedule_keepalive()
 
-    def _stop_keepalive(self):
+    def _stop_keepalive(self) -> None:
         if self.ping_timer is not None:
             self.ping_timer.cancel()
             self.ping_timer = None
 
 
-def _reason_phrase(status):
+def _reason_phrase(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:
