@@ -413,22 +413,16 @@ class WSFastProtocol(asyncio.Protocol):
         elif action is Action.ACCEPT:
             self._accept(message)
         elif action is Action.REJECT:
-            self._log_status(CLOSE_BEFORE_ACCEPT_STATUS)
+            self._log_answer(CLOSE_BEFORE_ACCEPT_STATUS)
             self._reject(CLOSE_BEFORE_ACCEPT_STATUS, self._default_headers(), b"")
         elif action is Action.RESPONSE_START:
-            self._log_status(message["status"])
+            self._log_answer(message["status"])
         elif action is Action.RESPONSE_END:
             self._finish_response()
         # Action.RESPONSE_BODY with more to come: nothing to send yet.
 
     def _accept(self, message: Mapping[str, Any]) -> None:
-        scope = self.scope
-        assert scope is not None  # the app runs once the request is in
-        self.logger.info(
-            '%s - "WebSocket %s" [accepted]',
-            get_client_addr(scope),
-            get_path_with_query_string(scope),
-        )
+        self._log_answer("[accepted]")
         headers = self._default_headers() + _str_headers(message.get("headers") or ())
         events = self.conn.accept(message.get("subprotocol"), headers)
         failed = events[0] if events and isinstance(events[0], HandshakeFailed) else None
@@ -449,14 +443,15 @@ class WSFastProtocol(asyncio.Protocol):
     def _default_headers(self) -> list[tuple[str, str]]:
         return _str_headers(self.server_state.default_headers)
 
-    def _log_status(self, status: int) -> None:
+    def _log_answer(self, answer: object) -> None:
+        """The access log line of the app's answer: "[accepted]" or a status."""
         scope = self.scope
         assert scope is not None  # the app runs once the request is in
         self.logger.info(
-            '%s - "WebSocket %s" %d',
+            '%s - "WebSocket %s" %s',
             get_client_addr(scope),
             get_path_with_query_string(scope),
-            status,
+            answer,
         )
 
     def _reject(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
