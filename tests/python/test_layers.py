@@ -35,6 +35,10 @@ FACADE = {"__init__", "_moved"}
 # no event loop, no thread and no clock, and do not log.
 NO_IO = {"socket", "ssl", "select", "selectors", "asyncio", "threading", "time", "logging"}
 DRIVERS = ["server", "asyncio", "sync", "asgi"]
+# Driver modules that are sans-I/O all the same (the state machine a
+# driver's transport drives), by name under the package: no I/O module and
+# no server framework either.
+SANS_IO_DRIVER_MODULES = {"asgi.state": NO_IO | {"uvicorn"}}
 
 
 def _unit(path, package=None):
@@ -123,8 +127,11 @@ def _problems(path, package=None):
     own = _layer(unit)
     me = _module_name(path, package)
     problems = []
+    sans_io = SANS_IO_DRIVER_MODULES.get(me.partition(".")[2], set())
     for name, line, runtime in _imports(path, package):
         top = name.split(".")[0]
+        if top in sans_io:
+            problems.append("line %d: sans-I/O %s imports %s" % (line, me, top))
         if top == package.name:
             parts = name.split(".")
             if len(parts) == 1:
@@ -252,6 +259,12 @@ def test_the_rules_catch_a_violation(tmp_path):
         "line 1: driver server imports driver asyncio",
         "line 3: wsfast.server.server imports the twin wsfast.protocol.connection directly "
         "(use wsfast.protocol or wsfast._twins.load)"]
+    (package / "asgi").mkdir()
+    machine = package / "asgi" / "state.py"
+    machine.write_text("import asyncio\nfrom uvicorn.protocols.utils import ClientDisconnected\n"
+                       "from ..shared import backpressure\n")
+    assert _problems(machine, package) == ["line 1: sans-I/O wsfast.asgi.state imports asyncio",
+                                           "line 2: sans-I/O wsfast.asgi.state imports uvicorn"]
     twin = package / "server" / "loop.py"
     twin.write_text("from .websocket import run_io\n")  # a twin importing a twin: allowed
     assert _problems(twin, package) == []

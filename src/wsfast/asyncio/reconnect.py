@@ -4,17 +4,15 @@ retries after failed attempts and abnormal ends (``wsfast.backoff``)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..shared.backoff import Backoff, is_normal_close, should_retry
+from ..shared.reconnect import retry_delay
 from ..protocol.events import OPEN
 
 if TYPE_CHECKING:
     from .client import ClientWebSocket
-
-logger = logging.getLogger("wsfast.client")
 
 
 async def reconnecting(
@@ -58,12 +56,4 @@ async def reconnecting(
 
 async def _wait(backoff: Backoff, describe: str, cause: BaseException | str,
                 sleep: Callable[[float], Awaitable[object]]) -> None:
-    delay = backoff.next_delay()
-    if delay is None:
-        logger.warning("%s: giving up after %d retries (%s)", describe, backoff.attempts, cause)
-        if isinstance(cause, BaseException):
-            raise cause
-        raise ConnectionError("%s: giving up after %d retries (last: %s)"
-                              % (describe, backoff.attempts, cause))
-    logger.info("%s: %s; retry %d in %.2f s", describe, cause, backoff.attempts, delay)
-    await sleep(delay)
+    await sleep(retry_delay(backoff, describe, cause))

@@ -16,6 +16,7 @@ import _socket
 import struct
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 from .._twins import optional_extension
 from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR
@@ -26,6 +27,10 @@ from . import limits
 from .poller import READ
 from .tls import TLSLayer
 from .websocket import PHASE_GONE, PHASE_LINGER, PHASE_OPEN, WebSocket
+
+if TYPE_CHECKING:
+    from ..protocol.events import EventType
+    from .server import Server
 
 # accept4 without an exception per batch, nor a socket.socket wrapper;
 # None when not built or WSFAST_NO_EXTENSIONS: socket.accept.
@@ -46,13 +51,14 @@ _FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _ABORT = struct.pack("ii", 1, 0)
 
 
-def accept(server, lsock):
+def accept(server: Server, lsock: socket.socket) -> None:
     """Accept up to ``limits.ACCEPT_BATCH`` connections from ``lsock``."""
     conns, poller, deadlines = server._conns, server._poller, server._deadlines
-    deadline = time.monotonic() + server.handshake_timeout
+    deadline = time.monotonic() + server.handshake_timeout  # type: ignore[operator]  # None: unhandled
     lfd, family, type_ = lsock.fileno(), _sock_family(lsock), _sock_type(lsock)
     max_connections = server.max_connections
     ssl = server.ssl
+    sock: _socket.socket
     for _ in range(limits.ACCEPT_BATCH):
         try:
             if _accept_fd is None:
@@ -87,9 +93,10 @@ def accept(server, lsock):
         deadlines[ws] = deadline
 
 
-def dispatch(server, ws, events):
+def dispatch(server: Server, ws: WebSocket, events: list[EventType]) -> None:
     """Hand one read's events to the application's handlers."""
     on_message = server._on_message
+    ev: Any  # dispatched on type(ev), which mypy does not narrow through t
     for ev in events:
         t = type(ev)
         if t is str or t is bytes:
@@ -130,7 +137,7 @@ def dispatch(server, ws, events):
             server._log_debug("handshake from %s refused: %s %s", ws.remote_address, ev.status, ev.reason)
 
 
-def closed(server, ws, code, reason):
+def closed(server: Server, ws: WebSocket, code: int | None, reason: str | None) -> None:
     """The connection ended (``code``, ``reason``): forget its topics and
     fire ``error`` (when we failed it for the peer's doing) and ``close``."""
     conn = ws.conn
@@ -138,7 +145,7 @@ def closed(server, ws, code, reason):
         server._topics.unsubscribe_all(ws)
     if code == CLOSE_ABNORMAL and conn.failure_kind in _REPORTED_FAILURES:
         # We failed the connection (bad frames, bad data, a dead peer): say why.
-        server._call(None, server._handlers["error"], ws, ProtocolError(*conn.failure))
+        server._call(None, server._handlers["error"], ws, ProtocolError(*conn.failure))  # type: ignore[misc]
     clients = server.clients
     if ws in clients:
         clients.discard(ws)
@@ -152,12 +159,12 @@ def closed(server, ws, code, reason):
                 server._handler_failed(None, exc)
 
 
-def set_deadline(server, ws, delay):
+def set_deadline(server: Server, ws: WebSocket, delay: float) -> None:
     """Drop ``ws`` unless it ends within ``delay`` seconds (its close)."""
     server._deadlines[ws] = time.monotonic() + delay
 
 
-def destroy(server, ws, reason="", eof=False):
+def destroy(server: Server, ws: WebSocket, reason: str = "", eof: bool = False) -> None:
     """Close the socket now. Fires ``close`` (1006) if it has not fired.
 
     This is where it is decided how TCP ends. Gracefully (FIN) only

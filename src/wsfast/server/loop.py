@@ -3,20 +3,26 @@ handlers sent to other connections, run due timers. Compiled with the
 extension (see loop_c.pxd), as its per-pass overhead is paid per message.
 """
 
+from __future__ import annotations
+
 import time
+from typing import TYPE_CHECKING
 
 from . import limits
 from .websocket import run_io, step_share
 
+if TYPE_CHECKING:
+    from .server import Server
 
-def run(server):
+
+def run(server: Server) -> None:
     """Run ``server``'s loop until it stops (``server._stopped``)."""
     poller, conns, listeners = server._poller, server._conns, server._listeners
     buf, view, timers = server._buf, server._view, server._timers
     # The same lists for the server's lifetime: the pass reads no server
     # attribute for them (each such read costs about 200 instructions).
     backlog, dirty = server._backlog, server._dirty
-    wakeup_fd = server._wakeup[0].fileno()
+    wakeup_fd = server._wakeup[0].fileno()  # type: ignore[index]  # set by listen()
     poll, monotonic = poller.poll, time.monotonic
     now = monotonic()
     due = timers.next_due  # read once per pass, after the handlers ran
@@ -68,6 +74,6 @@ def run(server):
         if now >= due:
             timers.run_due(now)
             due = timers.next_due
-        if server._closing and (not conns or now >= server._shutdown_deadline):
+        if server._closing and (not conns or now >= server._shutdown_deadline):  # type: ignore[operator]
             server._stop()
             return

@@ -62,6 +62,7 @@ _EVENT_ALIASES = {"connection": "open"}
 
 if TYPE_CHECKING:
     import ssl as _ssl
+    from types import FrameType
 
     from ..bus import RedisBus
     from ..protocol import Accept, Reject
@@ -81,11 +82,11 @@ HandshakeHook = Callable[["Request", Any], "Accept | Reject | bool | None"]
 _F = TypeVar("_F", bound=Callable[..., object])
 
 
-def _no_upgrade(request):
+def _no_upgrade(request: Request) -> HttpAnswer:
     return UPGRADE_REQUIRED
 
 
-def _server_full(request, remote_address):
+def _server_full(request: Request, remote_address: Any) -> Reject:
     return Reject(*SERVER_FULL)
 
 
@@ -223,7 +224,7 @@ class Server:
         self._closing = False
         self._stopped = False
         self._shutdown_deadline: float | None = None  # set by _begin_shutdown
-        self._signal = None
+        self._signal: int | None = None
         self._accept_paused = False
         self._buf = bytearray(READ_BUFFER_SIZE)
         self._view = memoryview(self._buf)
@@ -253,7 +254,7 @@ class Server:
     def port(self) -> int:
         """The bound port (useful after listening on port 0)."""
         for s in self._listeners.values():
-            return s.getsockname()[1]
+            return s.getsockname()[1]  # type: ignore[no-any-return]
         return self._port
 
     @property
@@ -285,12 +286,13 @@ class Server:
         if self.compression_park_interval:
             self._timers.call_later(self.compression_park_interval, self._sweep_compression)
 
-    def _bind(self):
+    def _bind(self) -> list[socket.socket]:
         hosts = self.host if isinstance(self.host, (list, tuple)) else [self.host]
-        infos = []
+        infos: list[tuple[Any, ...]] = []
         for host in hosts:
             infos += socket.getaddrinfo(host or None, self._port, type=socket.SOCK_STREAM,
                                         flags=socket.AI_PASSIVE)
+        socks: list[socket.socket]
         socks, port = [], self._port
         for family, type_, proto, _, addr in dict.fromkeys(infos):
             s = socket.socket(family, type_, proto)
@@ -332,7 +334,7 @@ class Server:
                 for sig, handler in old.items():
                     signal.signal(sig, handler)
 
-    def _on_signal(self, signum, frame):
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signal = signum  # acted on by the loop, woken by the wakeup fd
 
     def shutdown(self) -> None:
@@ -360,9 +362,9 @@ class Server:
             self.attach_bus(EpollRedisBus(self, self._bus_config))
         loop.run(self)
 
-    def _on_wakeup(self):
+    def _on_wakeup(self) -> None:
         try:
-            while self._wakeup[0].recv(4096):
+            while self._wakeup[0].recv(4096):  # type: ignore[index]  # set by listen()
                 pass
         except (BlockingIOError, InterruptedError):
             pass
@@ -385,7 +387,7 @@ class Server:
     _destroy = lifecycle.destroy
     _set_deadline = lifecycle.set_deadline
 
-    def _pause_accepting(self, exc):
+    def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors: stop accepting briefly instead of spinning
         (the listening socket stays readable while the backlog is full)."""
         if self._accept_paused:
@@ -397,14 +399,14 @@ class Server:
             self._poller.modify(fd, 0)
         self._timers.call_later(limits.ACCEPT_PAUSE, self._resume_accepting)
 
-    def _resume_accepting(self):
+    def _resume_accepting(self) -> None:
         self._accept_paused = False
         for fd in self._listeners:
             self._poller.modify(fd, READ)
 
     # -- events -------------------------------------------------------------------------
 
-    def _call(self, ws, handler, *args):
+    def _call(self, ws: WebSocket | None, handler: Callable[..., object] | None, *args: Any) -> None:
         if handler is None:
             return
         try:
@@ -412,7 +414,7 @@ class Server:
         except Exception as exc:
             self._handler_failed(ws, exc)
 
-    def _handler_failed(self, ws, exc):
+    def _handler_failed(self, ws: WebSocket | None, exc: BaseException) -> None:
         """An application handler raised: report it, then fail that one
         connection with 1011. The loop and other connections carry on."""
         log.error("handler error on %s", ws.remote_address if ws else "server", exc_info=exc)
@@ -426,7 +428,7 @@ class Server:
             ws.conn.fail(CLOSE_INTERNAL_ERROR, "internal error")
             ws._wrote()
 
-    def _answer_http(self, ws, request):
+    def _answer_http(self, ws: WebSocket, request: Request) -> None:
         handler = self._handlers["http"] or _no_upgrade
         try:
             result = handler(request)
@@ -441,7 +443,7 @@ class Server:
 
     # -- closing ----------------------------------------------------------------------------
 
-    def _sweep_deadlines(self):
+    def _sweep_deadlines(self) -> None:
         now = time.monotonic()
         expired = [ws for ws, when in self._deadlines.items() if when <= now]
         for ws in expired:
@@ -450,18 +452,18 @@ class Server:
             self._destroy(ws, "timeout" if ws.phase != PHASE_CLOSING else "close timeout")
         self._timers.call_later(0.5, self._sweep_deadlines)
 
-    def _keepalive_period(self):
-        return keepalive_tick(self.ping_interval, self.ping_timeout)
+    def _keepalive_period(self) -> float:
+        return keepalive_tick(self.ping_interval, self.ping_timeout)  # type: ignore[arg-type]
 
-    def _sweep_keepalive(self):
+    def _sweep_keepalive(self) -> None:
         now, interval, timeout = time.monotonic(), self.ping_interval, self.ping_timeout
         park = not self.compression_park_interval  # else _sweep_compression parks
         for ws in list(self.clients):
-            if ws.conn.keepalive(now, interval, timeout, park):
+            if ws.conn.keepalive(now, interval, timeout, park):  # type: ignore[arg-type]  # set when called
                 ws._wrote()
         self._timers.call_later(self._keepalive_period(), self._sweep_keepalive)
 
-    def _sweep_compression(self):
+    def _sweep_compression(self) -> None:
         """Park the streams of connections with no compressed message since
         the last sweep (a no-op unless compression_idle="adaptive"); cost:
         the connections that negotiated compression, not all of them."""
@@ -476,7 +478,7 @@ class Server:
                 parked += 1
         if parked >= limits.COMPRESSION_TRIM_MIN_PARKED:
             trim_heap()
-        self._timers.call_later(self.compression_park_interval, self._sweep_compression)
+        self._timers.call_later(self.compression_park_interval, self._sweep_compression)  # type: ignore[arg-type]
 
     def _begin_shutdown(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         if self._closing:
@@ -496,7 +498,7 @@ class Server:
             elif ws.phase == PHASE_OPEN:
                 ws.close(code, reason)
 
-    def _stop(self):
+    def _stop(self) -> None:
         for ws in list(self._conns.values()):
             self._destroy(ws, "server shut down")
         self._stopped = True
@@ -504,7 +506,7 @@ class Server:
             if hasattr(self._bus, "fileno"):  # the workers' bus
                 self._poller.unregister(self._bus.fileno())
             self._bus.close()
-        for s in self._wakeup:
+        for s in self._wakeup:  # type: ignore[union-attr]  # set by listen()
             self._poller.unregister(s.fileno())
             s.close()
         self._poller.close()
@@ -575,7 +577,7 @@ class Server:
                          self.write_high_water, self.stats)
 
     @property
-    def bus(self):
+    def bus(self) -> Any:
         """The bus this server publishes on: the Redis bus (``bus=``), the
         workers' bus under run_workers, or None when alone. Its ``stats``
         count what crossed it and what was lost."""
@@ -591,7 +593,7 @@ class Server:
             self._poller.register(bus.fileno(), READ)
         bus.start(self)
 
-    def _on_fd(self, fd):
+    def _on_fd(self, fd: int) -> None:
         watcher = self._watchers.get(fd)
         if watcher is not None:
             watcher()
@@ -614,7 +616,7 @@ class Server:
         """How many connections of this server subscribe to ``topic``."""
         return self._topics.count(topic)
 
-    def _log_debug(self, *args):
+    def _log_debug(self, *args: Any) -> None:
         log.debug(*args)
 
 

@@ -25,7 +25,7 @@ class TLSLayer:
         self._obj = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
         self.handshaken = False
 
-    def receive(self, data: bytes) -> bytes:
+    def receive(self, data: bytes | bytearray | memoryview) -> bytes:
         """Ciphertext in; the plaintext it completes out (maybe b"").
         Raises ssl.SSLError for a bad peer and TLSClosed at close_notify."""
         self._incoming.write(data)

@@ -23,8 +23,15 @@ from .poller import READ, READABLE, WRITE
 from .tls import TLSClosed
 
 if TYPE_CHECKING:
+    import _socket
+    from collections.abc import Callable, Collection
+
     from ..codec.prepared import PreparedMessage
     from ..protocol.http import Request
+    from ..protocol.server_connection import ServerConnection
+    from ..shared.backpressure import DeliveryStats
+    from .server import Server
+    from .tls import TLSLayer
 
 # recv/send on the descriptor (see _syscalls.pyx); None when not built,
 # not Linux or WSFAST_NO_EXTENSIONS: the socket methods.
@@ -42,7 +49,7 @@ _SEND_MANY_MAX = 256  # chunks per send_many(), its limit
 _MESSAGES = (bytes, str)
 
 
-def step_share(budget, count, low, high):
+def step_share(budget: int, count: int, low: int, high: int) -> int:
     """Frames each of ``count`` connections may handle this pass: the
     pass's ``budget`` (limits.PASS_STEP_FRAMES) shared out, kept between
     ``low`` and ``high``."""
@@ -52,12 +59,13 @@ def step_share(budget, count, low, high):
     return step if step > low else low
 
 
-def run_io(events, conns, buf, view, budget, low, high):
+def run_io(events: list[tuple[int, int]], conns: dict[int, WebSocket], buf: bytearray, view: memoryview,
+           budget: int, low: int, high: int) -> list[int] | None:
     """The connections' share of one poll result: writes first, then
     reads. The readable descriptors share ``budget`` frames (see
     step_share). Returns the other descriptors (listeners, the wakeup
     socket), or None. Compiled with the extension: see websocket_c.pxd."""
-    others = None
+    others: list[int] | None = None
     readable = 0
     for fd, mask in events:
         if mask & READABLE:
@@ -83,7 +91,8 @@ def run_io(events, conns, buf, view, budget, low, high):
 # PASS_FRAMES (shared.backpressure) also bounds the cost of the checks below.
 
 
-def send_to_many(prepared, clients, dirty, high, stats, exclude=None):
+def send_to_many(prepared: PreparedMessage, clients: Collection[WebSocket], dirty: list[WebSocket],
+                 high: int | None, stats: DeliveryStats, exclude: WebSocket | None = None) -> int:
     """Queue a prepared message on every open client of ``clients`` (a list
     or a tuple) but ``exclude`` whose
     unsent output is at most ``high`` bytes (None: no limit), marking them
@@ -164,22 +173,23 @@ class WebSocket:
         "__weakref__",
     )
 
-    def __init__(self, server, sock, remote_address, conn, tls=None):
+    def __init__(self, server: Server, sock: _socket.socket, remote_address: Any, conn: ServerConnection,
+                 tls: TLSLayer | None = None) -> None:
         self.server = server
         self.sock = sock
         self.fd = sock.fileno()
         self.conn = conn
         self.remote_address = remote_address
         self.phase = PHASE_HANDSHAKE
-        self._data = None
-        self._out = None  # deque of unsent chunks, only while the socket is full
+        self._data: dict[str, Any] | None = None
+        self._out: collections.deque[bytes | memoryview] | None = None  # only while the socket is full
         self._out_size = 0
         self._mask = READ
         self._paused = False  # reading stopped by backpressure
         self._dirty = False  # has output the loop has not flushed yet
         self._held = False  # received frames wait to be handled: not read
         self._tls = tls
-        self._topics = None  # owned by the server's TopicRegistry
+        self._topics: Any = None  # owned by the server's TopicRegistry
 
     # -- the application's API ---------------------------------------------
 
@@ -275,7 +285,7 @@ class WebSocket:
             return
         self.conn.close(code, reason)
         self.phase = PHASE_CLOSING
-        self.server._set_deadline(self, self.server.close_timeout)
+        self.server._set_deadline(self, self.server.close_timeout)  # type: ignore[arg-type]  # None: unhandled
         self._wrote()
 
     def terminate(self) -> None:
@@ -287,12 +297,12 @@ class WebSocket:
 
     # -- the loop's side ------------------------------------------------------
 
-    def _wrote(self):
+    def _wrote(self) -> None:
         if not self._dirty:
             self._dirty = True
             self.server._dirty.append(self)
 
-    def _on_readable(self, buf, view):
+    def _on_readable(self, buf: bytearray, view: memoryview) -> None:
         try:
             n = self.sock.recv_into(buf) if _recv_into is None else _recv_into(self.fd, buf)
         except (BlockingIOError, InterruptedError):
@@ -305,7 +315,7 @@ class WebSocket:
             return
         if self.phase >= PHASE_DRAINING:
             return  # closing: the peer's last bytes are discarded
-        data = view[:n]
+        data: bytes | memoryview = view[:n]
         if self._tls is not None:
             try:
                 data = self._tls.receive(data)
@@ -326,7 +336,7 @@ class WebSocket:
         events = conn.receive_data(data)
         if events:
             server = self.server
-            on_message = server._on_message
+            on_message: Callable[[WebSocket, Any], object] | None = server._on_message  # type checked below
             if len(events) == 1 and on_message is not None and type(events[0]) in _MESSAGES:
                 try:  # one message per read: the common case, dispatched here
                     on_message(self, events[0])
@@ -338,14 +348,14 @@ class WebSocket:
             self._hold()
         self._flush()
 
-    def _hold(self):
+    def _hold(self) -> None:
         """The read held more than one step (see Connection.next_events):
         stop reading and handle a step per loop pass until none is left."""
         self._held = True  # run_io skips its reads
         if not self._paused:
             self.server._backlog.append(self)
 
-    def _next_step(self):
+    def _next_step(self) -> None:
         """The loop's turn for a held connection: one more step, unless its
         output is over the high-water mark (then _check_water resumes it)."""
         if self.phase == PHASE_GONE or self._paused:
@@ -362,7 +372,7 @@ class WebSocket:
             self._held = False
         self._flush()
 
-    def _on_eof(self):
+    def _on_eof(self) -> None:
         if self.phase < PHASE_DRAINING:
             conn = self.conn
             events = conn.receive_eof()
@@ -374,7 +384,7 @@ class WebSocket:
                 events = conn.next_events()
         self.server._destroy(self, eof=True)
 
-    def _flush(self):
+    def _flush(self) -> None:
         """Hand queued output to the kernel; queue what it does not take."""
         self._dirty = False
         if self.phase == PHASE_GONE:
@@ -392,7 +402,7 @@ class WebSocket:
         if self.conn.should_close and self.phase < PHASE_DRAINING:
             self._finish()
 
-    def _write(self, data):
+    def _write(self, data: bytes | memoryview) -> bool:
         """Hand bytes to the kernel at once; queue what it does not take.
         False if the socket failed (the connection is destroyed)."""
         if self._out is None:
@@ -414,7 +424,7 @@ class WebSocket:
             self._check_water()
         return True
 
-    def _write_many(self, chunks):
+    def _write_many(self, chunks: list[bytes]) -> bool:
         """``_write`` of several chunks, as one sendmsg when the socket is
         not backed up. False if the socket failed."""
         if self._out is not None or _send_many is None:
@@ -447,7 +457,7 @@ class WebSocket:
             return True
         # Queue what the kernel did not take: the chunk it stopped in
         # (from where it stopped) and those after it.
-        out = collections.deque()
+        out: collections.deque[bytes | memoryview] = collections.deque()
         skip = sent
         for chunk in chunks:
             size = len(chunk)
@@ -464,7 +474,7 @@ class WebSocket:
         self._check_water()
         return True
 
-    def _on_writable(self):
+    def _on_writable(self) -> None:
         out = self._out
         if out is None:
             self._update_mask()
@@ -497,7 +507,7 @@ class WebSocket:
         self._check_water()
         self._update_mask()
 
-    def _check_water(self):
+    def _check_water(self) -> None:
         server = self.server
         size = self._out_size
         if size > server.max_buffered and self.phase < PHASE_DRAINING:
@@ -513,7 +523,7 @@ class WebSocket:
             if self._held:  # steps wait for the output to drain: resume them
                 server._backlog.append(self)
 
-    def _update_mask(self):
+    def _update_mask(self) -> None:
         if self.phase == PHASE_GONE:
             return
         mask = (0 if self._paused else READ) | (WRITE if self._out is not None else 0)
@@ -521,14 +531,14 @@ class WebSocket:
             self._mask = mask
             self.server._poller.modify(self.fd, mask)
 
-    def _finish(self):
+    def _finish(self) -> None:
         """The protocol is done: send what is queued, then close TCP."""
         self.phase = PHASE_DRAINING
-        self.server._set_deadline(self, self.server.close_timeout)
+        self.server._set_deadline(self, self.server.close_timeout)  # type: ignore[arg-type]  # None: unhandled
         if self._out is None:
             self._linger()
 
-    def _linger(self):
+    def _linger(self) -> None:
         """Everything is sent: half-close, so the peer reads our last bytes
         before it sees the end, and wait (bounded) for its FIN."""
         self.phase = PHASE_LINGER

@@ -48,8 +48,11 @@ def reconnecting(
         _wait(backoff, describe, "closed with %s" % ws.close_code, sleep)
 
 
-def _wait(backoff: Backoff, describe: str, cause: BaseException | str,
-          sleep: Callable[[float], Any]) -> None:
+def retry_delay(backoff: Backoff, describe: str, cause: BaseException | str) -> float:
+    """The wait before the next attempt after ``cause`` (a failed attempt
+    or "closed with <code>"), logged; once ``backoff`` gives up, ``cause``
+    is raised (a ConnectionError for a close). Both reconnecting loops,
+    blocking and asyncio, retry and give up through here."""
     delay = backoff.next_delay()
     if delay is None:
         logger.warning("%s: giving up after %d retries (%s)", describe, backoff.attempts, cause)
@@ -58,4 +61,9 @@ def _wait(backoff: Backoff, describe: str, cause: BaseException | str,
         raise ConnectionError("%s: giving up after %d retries (last: %s)"
                               % (describe, backoff.attempts, cause))
     logger.info("%s: %s; retry %d in %.2f s", describe, cause, backoff.attempts, delay)
-    sleep(delay)
+    return delay
+
+
+def _wait(backoff: Backoff, describe: str, cause: BaseException | str,
+          sleep: Callable[[float], Any]) -> None:
+    sleep(retry_delay(backoff, describe, cause))

@@ -25,7 +25,20 @@ def _window(bits):
     return max(bits, 9)  # zlib's raw deflate cannot do 8; see deflate.h
 
 
-class Deflater:
+class _Stream:
+    """What both directions share: when a stream may be parked."""
+
+    def park(self):
+        """Between messages, drop the zlib object when only its window is
+        kept (idle "window" or "adaptive"); False in the middle of one."""
+        if self._in_msg:
+            return False
+        if self._window_only:
+            self._z = None
+        return True
+
+
+class Deflater(_Stream):
     """Compresses messages for one direction (RFC 7692).
 
     ``idle="window"``: with context takeover, keep only the last
@@ -84,15 +97,8 @@ class Deflater:
         self._history = b""
         return True
 
-    def park(self):
-        if self._in_msg:
-            return False
-        if self._window_only:
-            self._z = None
-        return True
 
-
-class Inflater:
+class Inflater(_Stream):
     """Decompresses messages for one direction, never past ``max_size``."""
 
     def __init__(self, window_bits=15, max_size=DEFAULT_MAX_MESSAGE_SIZE, no_context_takeover=False, release=False,
@@ -206,11 +212,4 @@ class Inflater:
         if self._in_msg or (self._z is not None and not self._no_context):
             return False
         self._z = None
-        return True
-
-    def park(self):
-        if self._in_msg:
-            return False
-        if self._window_only:
-            self._z = None
         return True
