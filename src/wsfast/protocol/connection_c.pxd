@@ -49,3 +49,6 @@ cdef class Connection:
     cpdef bint output_pending(self) except -1
     cpdef Py_ssize_t frames_pending(self) except -1
     cpdef _check_open(self)
+    # Typed so that each copy is a C field store, not a setattr by name.
+    cpdef _copy_state(self, Connection new)
+    cpdef list _receive_handshake(self, data)
