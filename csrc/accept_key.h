@@ -19,8 +19,12 @@ extern "C" {
  * returns 0, or -1 for a longer key, writing nothing. */
 int wsf_accept_key(const uint8_t *key, size_t key_len, uint8_t *out);
 
-/* SHA-1 of data[0..len) into digest (20 bytes). */
+/* SHA-1 of data[0..len) into digest (20 bytes): with the CPU's SHA
+ * instructions where there are (x86), else portable C. */
 void wsf_sha1(const uint8_t *data, size_t len, uint8_t digest[20]);
+
+/* The same with the portable code only (for testing one against the other). */
+void wsf_sha1_portable(const uint8_t *data, size_t len, uint8_t digest[20]);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,17 @@ static void test_accept_key(void) {
     const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     wsf_sha1((const uint8_t *)m, strlen(m), d);
     CHECK(!memcmp(d, two, 20));
+    wsf_sha1_portable((const uint8_t *)m, strlen(m), d);
+    CHECK(!memcmp(d, two, 20));
+    /* The SHA-instruction path (where the CPU has it) against the portable
+     * one, for every length from 0 to 300 bytes (1 to 6 blocks). */
+    uint8_t data[300], fast[20], slow[20];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 131u + 7u);
+    for (size_t n = 0; n <= sizeof data; n++) {
+        wsf_sha1(data, n, fast);
+        wsf_sha1_portable(data, n, slow);
+        CHECK(!memcmp(fast, slow, 20));
+    }
 }
 
 int main(void) {

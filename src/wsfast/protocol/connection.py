@@ -497,6 +497,13 @@ class Connection:
                 return [payload]
             if opcode == OP_TEXT:
                 return [payload.decode("utf-8")]
+            if opcode == OP_CLOSE:
+                # The peer's close frame alone (a close right after the
+                # handshake, or between messages): it is the whole step,
+                # as _next_step would make it, without the backlog.
+                events: list[EventType] = []
+                self._handle_close(payload, events)
+                return events
         if n >= limit:
             self._keep_unparsed(data, parser.consumed)
         return self._queue_frames(frames, None)

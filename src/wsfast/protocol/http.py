@@ -479,7 +479,8 @@ def read_whole_head(data: bytes | bytearray | memoryview, max_head_size: int,
     request._websocket = bool(upgrade & _FAST_WEBSOCKET)
     request._upgrade_key = key
     request._offers = bool(upgrade & _FAST_OFFERS)
-    return request, bytes(data[head_len:])
+    # Usually nothing follows the head: no slice and copy for it.
+    return request, (bytes(data[head_len:]) if head_len < len(data) else b"")
 
 
 def check_head_limits(max_head_size: int, max_headers: int) -> None:

@@ -3,6 +3,10 @@
 # classes' __slots__ and __init__.
 cimport cython
 
+
+# Per request: a C call.
+cpdef tuple _split_target(target)
+
 cdef class Headers:
     cdef public object _items
     cdef public object _index

@@ -1,5 +1,7 @@
 # Compiled build of server_connection.py (see wsfast/protocol/connection_c.pxd). Keep in step
 # with ServerConnection.__slots__.
+cimport cython
+
 from wsfast.protocol.connection_c cimport Connection
 
 
@@ -7,3 +9,7 @@ cdef class ServerConnection(Connection):
     cdef public object _hook_accept, _key, _pending, _reader, auto_accept, compression
     cdef public object extra_headers, handshake_hook, origin_hook, remote_address, request
     cdef public object subprotocols
+
+    @cython.locals(new=ServerConnection)
+    cpdef ServerConnection clone(self, remote_address)
+    cpdef list _receive_handshake(self, data)

@@ -121,7 +121,8 @@ def dispatch(server: Server, ws: WebSocket, events: list[EventType]) -> None:
                 except Exception as exc:
                     server._handler_failed(ws, exc)
             if not server.keep_request:
-                ws.conn.request = None  # see Server's keep_request
+                opened = ws.conn  # a ServerConnection: its request is a C field
+                opened.request = None  # see Server's keep_request
         elif t is Close:
             closed(server, ws, ev.code, ev.reason)
         elif t is Ping or t is Pong:

@@ -4,6 +4,7 @@
 cimport cython
 
 from wsfast.protocol.connection_c cimport Connection
+from wsfast.protocol.server_connection_c cimport ServerConnection
 from wsfast.server.websocket_c cimport WebSocket
 
 
@@ -11,7 +12,7 @@ from wsfast.server.websocket_c cimport WebSocket
 cpdef accept(server, lsock)
 
 
-@cython.locals(ws=WebSocket)
+@cython.locals(ws=WebSocket, opened=ServerConnection)
 cpdef dispatch(server, ws, list events)
 
 

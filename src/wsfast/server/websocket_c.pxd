@@ -21,6 +21,12 @@ cdef class WebSocket:
     cpdef _on_writable(self)
     cpdef _hold(self)
     cpdef _next_step(self)
+    cpdef _on_eof(self)
+    cpdef _finish(self)
+    cpdef _linger(self)
+    cpdef _update_mask(self)
+    cpdef _check_water(self)
+    cpdef _wrote(self)
 
 
 @cython.locals(step=Py_ssize_t)
