@@ -1,5 +1,6 @@
-"""``None`` for a close or shutdown timeout means no limit of its own:
-accepted by the constructors, it must not fail when the close comes."""
+"""``None`` for a handshake, close or shutdown timeout means no limit of
+its own: accepted by the constructors, it must not fail when the
+connection or the close comes."""
 
 import asyncio
 import threading
@@ -7,7 +8,7 @@ import threading
 import pytest
 
 import wsfast.asyncio as wsa
-from serverloop import running
+from serverloop import Recorder, on_loop, running
 from wsfast.client import connect
 from wsfast.closed import ConnectionClosed
 from wsfast.server import Server
@@ -60,3 +61,25 @@ def test_asyncio_close_timeout_none_closes():
             return ws.close_code
 
     assert asyncio.run(asyncio.wait_for(main(), 20)) == 1000
+
+
+def test_epoll_handshake_and_close_timeouts_none_serve_and_close():
+    """Before, the first accept (handshake_timeout=None) or the first
+    server-side close (close_timeout=None) raised TypeError in the loop."""
+    rec = Recorder()
+    with running(compression=False, handshake_timeout=None, close_timeout=None,
+                 **rec.handlers()) as server:
+        for n in range(2):  # the loop keeps serving after the first close
+            ws = connect("ws://127.0.0.1:%d/" % server.port, compression=False)
+            try:
+                _, sws = rec.next("open")
+                ws.send("hi %d" % n)
+                assert ws.recv(timeout=5) == "hi %d" % n
+                on_loop(server, sws.close, 1000, "bye")  # the server starts the close
+                with pytest.raises(ConnectionClosed) as info:
+                    ws.recv(timeout=5)
+                assert info.value.code == 1000
+                assert rec.next("close")[1] == 1000
+            finally:
+                ws.close()
+        assert [ev for ev in list(rec.events.queue) if ev[0] == "error"] == []

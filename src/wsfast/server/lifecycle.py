@@ -11,6 +11,7 @@ Python they were most of a handshake's cost.
 from __future__ import annotations
 
 import errno
+import math
 import socket
 import _socket
 import struct
@@ -54,7 +55,8 @@ _ABORT = struct.pack("ii", 1, 0)
 def accept(server: Server, lsock: socket.socket) -> None:
     """Accept up to ``limits.ACCEPT_BATCH`` connections from ``lsock``."""
     conns, poller, deadlines = server._conns, server._poller, server._deadlines
-    deadline = time.monotonic() + server.handshake_timeout  # type: ignore[operator]  # None: unhandled
+    timeout = server.handshake_timeout  # None: no limit of its own (max_connections still holds)
+    deadline = time.monotonic() + (math.inf if timeout is None else timeout)
     lfd, family, type_ = lsock.fileno(), _sock_family(lsock), _sock_type(lsock)
     max_connections = server.max_connections
     ssl = server.ssl
@@ -160,9 +162,10 @@ def closed(server: Server, ws: WebSocket, code: int | None, reason: str | None) 
                 server._handler_failed(None, exc)
 
 
-def set_deadline(server: Server, ws: WebSocket, delay: float) -> None:
-    """Drop ``ws`` unless it ends within ``delay`` seconds (its close)."""
-    server._deadlines[ws] = time.monotonic() + delay
+def set_deadline(server: Server, ws: WebSocket, delay: float | None) -> None:
+    """Drop ``ws`` unless it ends within ``delay`` seconds (its close);
+    None sets no limit."""
+    server._deadlines[ws] = time.monotonic() + (math.inf if delay is None else delay)
 
 
 def destroy(server: Server, ws: WebSocket, reason: str = "", eof: bool = False) -> None:

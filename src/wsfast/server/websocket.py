@@ -285,7 +285,7 @@ class WebSocket:
             return
         self.conn.close(code, reason)
         self.phase = PHASE_CLOSING
-        self.server._set_deadline(self, self.server.close_timeout)  # type: ignore[arg-type]  # None: unhandled
+        self.server._set_deadline(self, self.server.close_timeout)
         self._wrote()
 
     def terminate(self) -> None:
@@ -534,7 +534,7 @@ class WebSocket:
     def _finish(self) -> None:
         """The protocol is done: send what is queued, then close TCP."""
         self.phase = PHASE_DRAINING
-        self.server._set_deadline(self, self.server.close_timeout)  # type: ignore[arg-type]  # None: unhandled
+        self.server._set_deadline(self, self.server.close_timeout)
         if self._out is None:
             self._linger()
 
