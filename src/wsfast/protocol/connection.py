@@ -406,8 +406,9 @@ class Connection:
         ``plain``: ``prepared.plain``, from a loop over many connections
         that reads it once; an open server connection without compressor
         then queues it with no lookup on ``prepared``."""
+        # (A client has no such path: ClientConnection refuses prepared messages.)
         if plain is not None and self._deflater is None and not self._sending_fragments \
-                and self.ready_state == OPEN and self.is_server:
+                and self.ready_state == OPEN:
             self._queue(plain)
         else:
             self._queue(self.prepared_frame(prepared))
