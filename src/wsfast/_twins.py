@@ -23,6 +23,7 @@ from types import ModuleType
 # under their compiled names (setup.py rewrites those imports in the copy
 # it compiles), so each build is whole.
 TWINS = (
+    "wsfast.codec.prepared",
     "wsfast.protocol.connection",
     "wsfast.server.websocket",
     "wsfast.server.loop",

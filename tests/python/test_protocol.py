@@ -1001,3 +1001,43 @@ def test_runs_on_the_build_the_twin_fixture_names(twin):
     assert ServerConnection.__module__ == "wsfast.protocol.server_connection" + suffix
     assert ClientConnection.__module__ == "wsfast.protocol.client_connection" + suffix
     assert connpair.ServerConnection is ServerConnection
+
+
+def test_bytes_pending_counts_what_is_queued(impl):
+    s, c = open_pair(impl)
+    assert s.bytes_pending == 0
+    s.send(b"abc")
+    s.send("h\u00e9" * 100)
+    s.ping(b"p")
+    queued = s.bytes_pending
+    data = s.data_to_send()
+    assert queued == len(data) > 0
+    assert s.bytes_pending == 0
+    s.send(b"x" * 70000)
+    queued = s.bytes_pending
+    assert queued == sum(len(chunk) for chunk in s.chunks_to_send())
+    assert s.bytes_pending == 0 and s.data_to_send() == b""
+
+
+def test_send_prepared_with_its_plain_frame(impl):
+    from wsfast.prepared import PreparedMessage
+
+    s, c = open_pair(impl)
+    prepared = PreparedMessage("news", backend=impl)
+    s.send_prepared(prepared, prepared.plain)
+    s.send_prepared(prepared)
+    assert s.bytes_pending == 2 * len(prepared.plain)
+    assert feed(c, s.data_to_send()) == ["news", "news"]
+    # The same rules as without the frame given: not while a fragmented
+    # message is open, not once closing, never on a client.
+    s.send_fragment(b"a", fin=False, first=True)
+    with pytest.raises(InvalidState):
+        s.send_prepared(prepared, prepared.plain)
+    s.send_fragment(b"b", fin=True)
+    s.close()
+    with pytest.raises(InvalidState):
+        s.send_prepared(prepared, prepared.plain)
+    with pytest.raises(InvalidState):
+        c.send_prepared(prepared, prepared.plain)
+    with pytest.raises(InvalidState):
+        c.send_prepared(prepared)

@@ -159,6 +159,7 @@ def test_both_builds_import_side_by_side():
 # Where each twin's build in use shows, as the package's users reach it:
 # one expression per twin of wsfast._twins.TWINS, printing a module name.
 _TWIN_USERS = {
+    "wsfast.codec.prepared": "srv.PreparedMessage.__module__",
     "wsfast.protocol.connection": "p.Connection.__module__",
     "wsfast.protocol.server_connection": "p.ServerConnection.__module__",
     "wsfast.protocol.client_connection": "p.ClientConnection.__module__",

@@ -26,7 +26,7 @@ from ..protocol import (
     ServerConnection,
     build_rejection,
 )
-from ..codec.prepared import PreparedMessage
+from .._twins import load
 from ..shared import backpressure
 from ..shared.backpressure import PASS_FRAMES
 from ..shared.send_limit import check_message_size
@@ -38,10 +38,14 @@ if TYPE_CHECKING:
     import socket
     import ssl as _ssl
 
+    from ..codec.prepared import PreparedMessage
+
     from ..bus import RedisBus
     from ..protocol.events import HandshakeFailed, Open
     from ..protocol.http import Request
     from .redis_driver import AsyncioRedisBus
+else:
+    PreparedMessage = load("wsfast.codec.prepared").PreparedMessage  # the build in use
 
 #: ``async def handler(ws): ...``, run once per accepted connection.
 Handler = Callable[["ServerWebSocket"], Awaitable[object]]

@@ -1,4 +1,7 @@
-"""Encode once, send to many: the frames of one broadcast message."""
+"""Encode once, send to many: the frames of one broadcast message.
+
+Compiled with the extension (see prepared_c.pxd; wsfast._twins): every
+publish and broadcast makes one."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from .connection import Connection
 from .http import ResponseReader
 
 if TYPE_CHECKING:
+    from ..codec.prepared import PreparedMessage
     from .events import EventType
     from .http import Response
 
@@ -56,6 +57,10 @@ class ClientConnection(Connection):
         self.response: Response | None = None
         self._reader = ResponseReader()
         self._key: str | None = None
+
+    def send_prepared(self, prepared: PreparedMessage, plain: bytes | None = None) -> None:
+        """Refused: prepared messages are for servers (a client masks each frame)."""
+        raise InvalidState("prepared messages are for servers (clients mask each frame)")
 
     def connect(self) -> None:
         """Queue the upgrade request."""

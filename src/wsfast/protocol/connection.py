@@ -112,7 +112,7 @@ class Connection:
         "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent", "_z_busy",
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
         "_stream_compress", "_stream_opcode", "_stream_size", "_window_bits",
-        "auto_pong", "close_code", "close_reason", "close_sent", "compress_min_size",
+        "auto_pong", "bytes_pending", "close_code", "close_reason", "close_sent", "compress_min_size",
         "deflate", "extensions", "failure", "failure_kind", "handshake_error", "max_frame_size",
         "max_message_size", "max_step_bytes", "max_step_frames", "ready_state",
         "should_close", "streaming", "subprotocol",
@@ -171,6 +171,10 @@ class Connection:
         # Frames queued for the transport; None when there are none (an
         # idle connection holds no list).
         self._out: list[bytes] | None = None
+        #: Bytes queued for the transport (what ``data_to_send()`` would
+        #: return), counted as frames are queued: a publish reads it for
+        #: every subscriber, whose queue may hold a whole pass's frames.
+        self.bytes_pending = 0
         # Created by the first frame received (see _new_parser): an idle
         # connection holds none.
         self._parser: Any = None
@@ -215,6 +219,7 @@ class Connection:
         new._last_seen = self._last_seen
         new._mem_level = self._mem_level
         new._out = self._out
+        new.bytes_pending = self.bytes_pending
         new._parser = self._parser
         new._ping_sent = self._ping_sent
         new._z_busy = self._z_busy
@@ -299,6 +304,7 @@ class Connection:
         if out is None:
             return b""
         self._out = None
+        self.bytes_pending = 0
         return out[0] if len(out) == 1 else b"".join(out)
 
     def chunks_to_send(self) -> list[bytes]:
@@ -312,6 +318,7 @@ class Connection:
         if out is None:
             return _NO_CHUNKS
         self._out = None
+        self.bytes_pending = 0
         return out
 
     def _queue(self, frame: bytes) -> None:
@@ -320,6 +327,7 @@ class Connection:
             self._out = [frame]
         else:
             out.append(frame)
+        self.bytes_pending += len(frame)
 
     def output_pending(self) -> bool:
         """True if ``data_to_send()`` would return bytes: queued frames, or
@@ -330,17 +338,6 @@ class Connection:
         """How many chunks ``data_to_send()`` would join (frames, mostly)."""
         out = self._out
         return 0 if out is None else len(out)
-
-    @property
-    def bytes_pending(self) -> int:
-        # A plain loop: compiled, it costs next to nothing on the empty
-        # queue that broadcast asks about for every client.
-        n = 0
-        out = self._out
-        if out is not None:
-            for chunk in out:
-                n += len(chunk)
-        return n
 
     # -- sending -------------------------------------------------------------
 
@@ -404,9 +401,17 @@ class Connection:
             self._z_busy = True
         self._queue(self._encoder.encode(opcode, data, fin, first and self._stream_compress))
 
-    def send_prepared(self, prepared: PreparedMessage) -> None:
-        """Send a message prepared once for many connections (broadcast)."""
-        self._queue(self.prepared_frame(prepared))
+    def send_prepared(self, prepared: PreparedMessage, plain: bytes | None = None) -> None:
+        """Send a message prepared once for many connections (broadcast).
+        ``plain``: ``prepared.plain``, from a loop over many connections
+        that reads it once; an open server connection without compressor
+        then queues it with no lookup on ``prepared``."""
+        # (A client has no such path: ClientConnection refuses prepared messages.)
+        if plain is not None and self._deflater is None and not self._sending_fragments \
+                and self.ready_state == OPEN:
+            self._queue(plain)
+        else:
+            self._queue(self.prepared_frame(prepared))
 
     def prepared_frame(self, prepared: PreparedMessage) -> bytes:
         """The frame ``send_prepared`` would queue, for a transport that

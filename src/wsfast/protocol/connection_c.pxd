@@ -22,6 +22,7 @@ cdef class Connection:
     cdef public int _stream_opcode
     cdef public object _stream_size, _window_bits
     cdef public bint auto_pong
+    cdef public Py_ssize_t bytes_pending
     cdef public object close_code, close_reason, close_sent, compress_min_size
     cdef public object deflate, extensions, failure, failure_kind, handshake_error
     cdef public object max_frame_size, max_message_size
@@ -44,7 +45,7 @@ cdef class Connection:
     cpdef Py_ssize_t _handle_frame(self, tuple frame, list events) except -1
     cpdef bint events_pending(self) except -1
     cpdef list next_events(self)
-    cpdef send_prepared(self, prepared)
+    cpdef send_prepared(self, prepared, plain=*)
     cpdef bytes prepared_frame(self, prepared)
     cpdef bint output_pending(self) except -1
     cpdef Py_ssize_t frames_pending(self) except -1

@@ -28,13 +28,13 @@ from ..constants import (
 )
 from ..protocol.events import CLOSING, OPEN
 from ..protocol import INTERNAL_ERROR, NOT_FOUND, SERVER_FULL, UPGRADE_REQUIRED, Reject, build_rejection
-from ..codec.prepared import PreparedMessage
 from ..protocol import ServerConnection, keepalive_tick
 from . import limits
 from .poller import READ, Poller
 from .timers import Timers, trim_heap
 
 if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
+    from ..codec.prepared import PreparedMessage
     from . import lifecycle, loop
     from .fanout import WorkerBus
     from .redis_driver import EpollRedisBus
@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # both builds have the same names (wsfast._twins)
         send_to_many,
     )
 else:
+    PreparedMessage = load("wsfast.codec.prepared").PreparedMessage
     loop = load("wsfast.server.loop")
     lifecycle = load("wsfast.server.lifecycle")
     _websocket = load("wsfast.server.websocket")

@@ -38,5 +38,5 @@ cpdef run_io(list events, dict conns, buf, view, Py_ssize_t budget, Py_ssize_t l
 
 
 @cython.locals(ws=WebSocket, conn=Connection, reached=int, skipped=int, queued=Py_ssize_t, pending=Py_ssize_t,
-                unsent=Py_ssize_t, limit=Py_ssize_t, most=Py_ssize_t)
+                unsent=Py_ssize_t, limit=Py_ssize_t, most=Py_ssize_t, is_open=int, gone=int)
 cpdef int send_to_many(prepared, clients, list dirty, high, stats, exclude=*) except -1
