@@ -5,9 +5,14 @@
  * while a connection is busy), a sync flush per message with the
  * 00 00 ff ff tail cut, and the tail put back before inflating.
  *
- * Built and run by bench_zlib_ng_c.py (corpus, compiler flags, callgrind);
- * by hand:
- *   cc -O2 -o zbench zlib_ng_bench.c -I<zlib-ng include> <libz-ng.a> -lz
+ * zlib.h and zlib-ng.h cannot be included together, so this file is
+ * compiled three times and linked: with -DBENCH_LIB=0 (stock zlib's half),
+ * -DBENCH_LIB=1 (zlib-ng's) and without (main). bench_zlib_ng_c.py does
+ * that, writes the corpus and runs callgrind; by hand:
+ *   cc -O2 -c -DBENCH_LIB=0 zlib_ng_bench.c -o lz.o
+ *   cc -O2 -c -DBENCH_LIB=1 -I<zlib-ng build> zlib_ng_bench.c -o ng.o
+ *   cc -O2 -c zlib_ng_bench.c -o main.o
+ *   cc -o zbench main.o lz.o ng.o <libz-ng.a> -lz
  *   zbench CORPUS time LEVEL WBITS MEMLEVEL N ROUNDS
  *   zbench CORPUS check LEVEL WBITS MEMLEVEL
  *   zbench CORPUS one zlib|zng LEVEL WBITS MEMLEVEL N     (for callgrind)
