@@ -2,7 +2,7 @@
 one per line, so that a CI step can install an extra's packages without
 reinstalling wsfast itself (which would rebuild the extension: ~2 min).
 
-    python .ci/extra_requirements.py docs uvicorn-test | xargs python -m pip install -q
+    python .ci/extra_requirements.py docs uvicorn-test | xargs -d '\n' python -m pip install -q
 """
 
 import sys
