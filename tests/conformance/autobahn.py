@@ -150,7 +150,10 @@ def run(mode, cases, exclude, timeout, testee_name="wsfast"):
     wstest = setup()
     port = _free_port()
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    rundir = os.path.join(WORK, "runs", "%s-%s" % (mode, stamp))
+    # Suites started in the same second (CI runs them side by side) each
+    # get their own directory.
+    name = mode if mode == "client" else "%s-%s" % (mode, testee_name)
+    rundir = os.path.join(WORK, "runs", "%s-%s-%d" % (name, stamp, os.getpid()))
     outdir = os.path.join(rundir, "reports")
     os.makedirs(outdir)
     agent = "wsfast"
