@@ -10,7 +10,7 @@ app (``asgi_echo.py``) on the wsproto drop-in (``python -m wsfast.wsproto``);
 ``client`` runs wstest's fuzzingserver against the wsfast client
 (``client_driver.py``). A case passes only as OK or INFORMATIONAL, for its
 behaviour and its close behaviour: NON-STRICT, UNIMPLEMENTED and FAILED
-all fail, but for hypercorn the seven cases in HYPERCORN_NON_STRICT, which
+all fail, but for hypercorn the cases in HYPERCORN_NON_STRICT, which
 hypercorn itself makes NON-STRICT on wsproto as on the drop-in. The exit
 status is 0 only when every selected case passes.
 
@@ -41,10 +41,13 @@ TOTAL_CASES = 517
 # protocol error yielded in the same pass, drops the connection at once: when
 # valid data and an error arrive in one read, the app's task never gets to
 # send its echo. Autobahn rates that NON-STRICT (the echo is optional there).
-# wsproto and the drop-in yield the same events in the same order
-# (tests/python/test_wsproto_dropin.py) and hypercorn on wsproto gets the same
-# results: these cases pass for hypercorn as NON-STRICT with a clean close.
-HYPERCORN_NON_STRICT = frozenset(["3.2", "3.3", "4.1.3", "4.1.4", "4.2.3", "4.2.4", "5.15"])
+# These are the cases of that shape (a message, then an error); whether the
+# two land in one read depends on timing, so each run has a few of them
+# NON-STRICT, on wsproto as on the drop-in. wsproto and the drop-in yield the
+# same events in the same order (tests/python/test_wsproto_dropin.py): these
+# cases pass for hypercorn as NON-STRICT with a clean close.
+HYPERCORN_NON_STRICT = frozenset(["3.2", "3.3", "3.4", "4.1.3", "4.1.4", "4.1.5", "4.2.3", "4.2.4",
+                                  "4.2.5", "5.15"])
 
 
 def _is_py27(exe):

@@ -286,7 +286,7 @@ def test_connection_module_has_wsproto_names(real):
     assert issubclass(ours.ParseFailed, Exception)
 
 
-# Autobahn's cases 3.2, 3.3, 4.1.3, 4.1.4, 4.2.3, 4.2.4 and 5.15: valid
+# Autobahn's cases 3.2-3.4, 4.1.3-4.1.5, 4.2.3-4.2.5 and 5.15: valid
 # data, then a protocol error, then more frames, in one read. Servers that
 # handle each event as it is yielded (hypercorn) act on the message, then
 # on the error, then stop: the order below is the one they rely on.
@@ -295,13 +295,19 @@ _ERROR_AFTER_DATA = {
                  [TextMessage("Hello")]),
     "3.3 RSV3": (_masked(0x81, b"Hello") + _masked(0xb1, b"Hello") + _masked(0x89, b""),
                  [TextMessage("Hello")]),
+    "3.4 RSV4": (_masked(0x81, b"Hello") + _masked(0xc1, b"Hello") + _masked(0x89, b""),
+                 [TextMessage("Hello")]),
     "4.1.3 opcode 5": (_masked(0x81, b"Hello") + _masked(0x85, b"") + _masked(0x89, b""),
                        [TextMessage("Hello")]),
     "4.1.4 opcode 6": (_masked(0x81, b"Hello") + _masked(0x86, b"Hello") + _masked(0x89, b""),
                        [TextMessage("Hello")]),
+    "4.1.5 opcode 7": (_masked(0x81, b"Hello") + _masked(0x87, b"Hello") + _masked(0x89, b""),
+                       [TextMessage("Hello")]),
     "4.2.3 opcode 11": (_masked(0x81, b"Hello") + _masked(0x8b, b"") + _masked(0x89, b""),
                         [TextMessage("Hello")]),
     "4.2.4 opcode 12": (_masked(0x81, b"Hello") + _masked(0x8c, b"Hello") + _masked(0x89, b""),
+                        [TextMessage("Hello")]),
+    "4.2.5 opcode 15": (_masked(0x81, b"Hello") + _masked(0x8f, b"Hello") + _masked(0x89, b""),
                         [TextMessage("Hello")]),
     "5.15 continuation of nothing": (
         _masked(0x01, b"frag1") + _masked(0x80, b"frag2") + _masked(0x00, b"frag3")
