@@ -309,6 +309,8 @@ def extensions():
     if sys.platform.startswith("linux"):  # recv, send and epoll_wait for the server loop
         twins.append(Extension("wsfast.server._syscalls",
                                sources=["src/wsfast/server/_syscalls.pyx"]))
+    # The wsproto drop-in's message fields, set in C (events.py falls back).
+    twins.append(Extension("wsfast.wsproto._records", sources=["src/wsfast/wsproto/_records.pyx"]))
     if STRIP:
         for e in [ext] + twins:
             e.extra_link_args.append("-s")

@@ -12,6 +12,10 @@ is read from /proc), and uvicorn with ``--ws wsfast.uvicorn:WSFastProtocol``
 and on. The figure is the server's CPU time (user + system) per message,
 median over rounds with min-max; rounds alternate between the stacks, and
 the ratios are wsproto's median over each other stack's. Linux only (/proc).
+
+``--floor`` adds hypercorn on the drop-in with a codec that does nothing
+(``hypercorn_null_codec.py``), ping-pong only: hypercorn's own cost per
+message, so wsproto's figure over it is the best ratio any codec can give.
 """
 
 import argparse
@@ -47,11 +51,13 @@ STACKS = {
                        "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
                        "--no-access-log"],
 }
+FLOOR = [str(HERE / "hypercorn_null_codec.py"), "hypercorn", "asgi_echo:app", "--workers", "0",
+         "--bind", "127.0.0.1:{port}"]
 
 
 def _start(name):
     port = _free_port()
-    args = [a.format(port=port) for a in STACKS[name]]
+    args = [a.format(port=port) for a in (FLOOR if name == "null codec" else STACKS[name])]
     proc = subprocess.Popen([sys.executable] + args,
         cwd=os.path.join(os.path.dirname(HERE), "tests", "conformance"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -93,19 +99,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--floor", action="store_true",
+                        help="also hypercorn with a codec that does nothing (ping-pong)")
     args = parser.parse_args()
     servers = {}
     try:
-        for name in STACKS:
+        for name in list(STACKS) + (["null codec"] if args.floor else []):
             servers[name] = _start(name)
         print("%-22s %22s %22s %22s %9s %9s" % (
             "server CPU per message", "wsproto us", "drop-in us", "uvicorn+wsfast us",
             "/drop-in", "/uvicorn"))
         for mode in ("ping-pong", "burst"):
             for compression in (None, "deflate"):
-                times = {name: [] for name in servers}
+                # The null codec yields one message per read: ping-pong only.
+                stacks = {n: s for n, s in servers.items()
+                          if n != "null codec" or mode == "ping-pong"}
+                times = {name: [] for name in stacks}
                 for _ in range(args.rounds):
-                    for name, (proc, port) in servers.items():
+                    for name, (proc, port) in stacks.items():
                         times[name].append(_run(port, proc.pid, mode, compression, args.messages))
                 med = {n: statistics.median(t) for n, t in times.items()}
                 fmt = lambda n: "%.1f (%.1f-%.1f)" % (med[n] * 1e6, min(times[n]) * 1e6,
@@ -114,6 +125,9 @@ def main():
                     "%s, deflate %s" % (mode, "on" if compression else "off"),
                     fmt("wsproto"), fmt("drop-in"), fmt("uvicorn+wsfast"),
                     med["wsproto"] / med["drop-in"], med["wsproto"] / med["uvicorn+wsfast"]))
+                if "null codec" in med:
+                    print("%-22s %22s %22s: best possible /drop-in %.2fx" % (
+                        "", "null codec", fmt("null codec"), med["wsproto"] / med["null codec"]))
     finally:
         for proc, _ in servers.values():
             proc.terminate()

@@ -8,8 +8,9 @@ WSFAST_NO_EXTENSIONS is set or it was not built. setup.py, the tests and
 CI read the list from here.
 
 The modules in ``HELPERS`` are compiled only, with no pure twin (the
-server's system calls); ``optional_extension`` gives one, or None, and
-its callers fall back to the standard library. The same switch governs
+server's system calls, the wsproto drop-in's message fields);
+``optional_extension`` gives one, or None, and its callers fall back to
+the standard library or to plain Python. The same switch governs
 both, so WSFAST_NO_EXTENSIONS=1 runs no compiled code of the package.
 """
 
@@ -34,7 +35,7 @@ TWINS = (
     "wsfast.protocol.client_connection",
 )
 #: Compiled-only modules: used when built and not disabled, else None.
-HELPERS = ("wsfast.server._syscalls",)
+HELPERS = ("wsfast.server._syscalls", "wsfast.wsproto._records")
 COMPILED_SUFFIX = "_c"
 _TAILS = frozenset(name.partition(".")[2] for name in TWINS)
 

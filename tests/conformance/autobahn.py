@@ -10,7 +10,9 @@ app (``asgi_echo.py``) on the wsproto drop-in (``python -m wsfast.wsproto``);
 ``client`` runs wstest's fuzzingserver against the wsfast client
 (``client_driver.py``). A case passes only as OK or INFORMATIONAL, for its
 behaviour and its close behaviour: NON-STRICT, UNIMPLEMENTED and FAILED
-all fail. The exit status is 0 only when every selected case passes.
+all fail, but for hypercorn the cases in HYPERCORN_NON_STRICT, which
+hypercorn itself makes NON-STRICT on wsproto as on the drop-in. The exit
+status is 0 only when every selected case passes.
 
 wstest is Python 2 code; ``setup`` builds a Python 2.7 virtualenv (from
 $PY27, ``python2.7`` on PATH, or pyenv) with the pins in
@@ -35,6 +37,17 @@ VENV27 = os.path.join(WORK, "venv27")
 WSTEST = os.path.join(VENV27, "bin", "wstest")
 PASSING = {"OK", "INFORMATIONAL"}
 TOTAL_CASES = 517
+# hypercorn hands each message wsproto yields to the app's queue and, on a
+# protocol error yielded in the same pass, drops the connection at once: when
+# valid data and an error arrive in one read, the app's task never gets to
+# send its echo. Autobahn rates that NON-STRICT (the echo is optional there).
+# These are the cases of that shape (a message, then an error); whether the
+# two land in one read depends on timing, so each run has a few of them
+# NON-STRICT, on wsproto as on the drop-in. wsproto and the drop-in yield the
+# same events in the same order (tests/python/test_wsproto_dropin.py): these
+# cases pass for hypercorn as NON-STRICT with a clean close.
+HYPERCORN_NON_STRICT = frozenset(["3.2", "3.3", "3.4", "4.1.3", "4.1.4", "4.1.5", "4.2.3", "4.2.4",
+                                  "4.2.5", "5.15"])
 
 
 def _is_py27(exe):
@@ -107,15 +120,19 @@ def _stop(proc):
             proc.wait()
 
 
-def _summarise(outdir, agent, expect_all):
+def _summarise(outdir, agent, expect_all, non_strict=frozenset()):
+    """0 if every case passed: OK or INFORMATIONAL, or NON-STRICT (with a
+    passing close) for the cases in ``non_strict``."""
     with open(os.path.join(outdir, "index.json")) as f:
         cases = json.load(f)[agent]
-    counts, failed = {}, []
+    counts, failed, excused = {}, [], []
     for cid in sorted(cases, key=lambda c: tuple(map(int, c.split(".")))):
         r = cases[cid]
         b, bc = r["behavior"], r.get("behaviorClose", "OK")
         counts[b] = counts.get(b, 0) + 1
-        if b not in PASSING or bc not in PASSING:
+        if b == "NON-STRICT" and cid in non_strict and bc in PASSING:
+            excused.append(cid)
+        elif b not in PASSING or bc not in PASSING:
             failed.append("%s (%s/%s)" % (cid, b, bc))
     print("%d cases: %s" % (len(cases), ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
     if expect_all and len(cases) != TOTAL_CASES:
@@ -123,7 +140,12 @@ def _summarise(outdir, agent, expect_all):
     if failed:
         print("NOT OK (strict): " + " ".join(failed))
         return 1
-    print("every case OK (strict)")
+    if excused:
+        print("every case OK (strict) but %s: NON-STRICT as on upstream wsproto "
+              "(hypercorn drops the connection on an error before the app's echo)"
+              % " ".join(excused))
+    else:
+        print("every case OK (strict)")
     return 0
 
 
@@ -131,7 +153,10 @@ def run(mode, cases, exclude, timeout, testee_name="wsfast"):
     wstest = setup()
     port = _free_port()
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    rundir = os.path.join(WORK, "runs", "%s-%s" % (mode, stamp))
+    # Suites started in the same second (CI runs them side by side) each
+    # get their own directory.
+    name = mode if mode == "client" else "%s-%s" % (mode, testee_name)
+    rundir = os.path.join(WORK, "runs", "%s-%s-%d" % (name, stamp, os.getpid()))
     outdir = os.path.join(rundir, "reports")
     os.makedirs(outdir)
     agent = "wsfast"
@@ -183,7 +208,9 @@ def run(mode, cases, exclude, timeout, testee_name="wsfast"):
         _stop(background)
         log.close()
     print("%s suite: %.0fs, wstest exit %d, report %s" % (mode, time.monotonic() - started, rc, outdir))
-    return _summarise(outdir, agent, expect_all=cases == ["*"] and not exclude)
+    non_strict = HYPERCORN_NON_STRICT if testee_name.startswith("hypercorn") else frozenset()
+    return _summarise(outdir, agent, expect_all=cases == ["*"] and not exclude,
+                      non_strict=non_strict)
 
 
 def main(argv=None):

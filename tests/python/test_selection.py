@@ -173,6 +173,9 @@ _TWIN_USERS = {
 _HELPER_USERS = {
     "wsfast.server._syscalls": ("ws._recv_into", "ws._send", "ws._send_many",
                                 "lc._accept_fd", "pl.EpollWaiter"),
+    # The drop-in's message fields (the pure fallback's module when not used).
+    "wsfast.wsproto._records": ("(ev.Message.__mro__[1].__module__.replace('wsfast.wsproto.events', "
+                                "'None'))",),
 }
 
 
@@ -186,6 +189,7 @@ def _chosen_in_child(env):
             "from wsfast._twins import load; "
             "ws, lc = load('wsfast.server.websocket'), load('wsfast.server.lifecycle'); "
             "import wsfast.server.poller as pl; "
+            "import wsfast.wsproto.events as ev; "
             "print(%s); print(%s)" % (
                 ", ".join(_TWIN_USERS[name] for name in TWINS),
                 ", ".join("getattr(%s, '__module__', %s)" % (e, e)
@@ -212,8 +216,11 @@ def test_the_compiled_twins_are_chosen_when_built():
     env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
     twins, helpers = _chosen_in_child(env)
     assert twins == [name + "_c" for name in TWINS]
-    if importlib.util.find_spec("wsfast.server._syscalls") is not None:
-        assert helpers == ["wsfast.server._syscalls"] * len(helpers)
+    from wsfast._twins import HELPERS
+
+    expected = [name for name in HELPERS for _ in _HELPER_USERS[name]
+                if importlib.util.find_spec(name) is not None]
+    assert [h for h in helpers if h != "None"] == expected
 
 
 def test_a_helper_is_none_when_disabled_or_not_built(monkeypatch):

@@ -284,3 +284,70 @@ def test_connection_module_has_wsproto_names(real):
     assert sorted(n for n in names if not hasattr(ours, n)) == []
     assert [(m.name, m.value) for m in ours.Opcode] == [(m.name, m.value) for m in theirs.Opcode]
     assert issubclass(ours.ParseFailed, Exception)
+
+
+# Autobahn's cases 3.2-3.4, 4.1.3-4.1.5, 4.2.3-4.2.5 and 5.15: valid
+# data, then a protocol error, then more frames, in one read. Servers that
+# handle each event as it is yielded (hypercorn) act on the message, then
+# on the error, then stop: the order below is the one they rely on.
+_ERROR_AFTER_DATA = {
+    "3.2 RSV2": (_masked(0x81, b"Hello") + _masked(0xa1, b"Hello") + _masked(0x89, b""),
+                 [TextMessage("Hello")]),
+    "3.3 RSV3": (_masked(0x81, b"Hello") + _masked(0xb1, b"Hello") + _masked(0x89, b""),
+                 [TextMessage("Hello")]),
+    "3.4 RSV4": (_masked(0x81, b"Hello") + _masked(0xc1, b"Hello") + _masked(0x89, b""),
+                 [TextMessage("Hello")]),
+    "4.1.3 opcode 5": (_masked(0x81, b"Hello") + _masked(0x85, b"") + _masked(0x89, b""),
+                       [TextMessage("Hello")]),
+    "4.1.4 opcode 6": (_masked(0x81, b"Hello") + _masked(0x86, b"Hello") + _masked(0x89, b""),
+                       [TextMessage("Hello")]),
+    "4.1.5 opcode 7": (_masked(0x81, b"Hello") + _masked(0x87, b"Hello") + _masked(0x89, b""),
+                       [TextMessage("Hello")]),
+    "4.2.3 opcode 11": (_masked(0x81, b"Hello") + _masked(0x8b, b"") + _masked(0x89, b""),
+                        [TextMessage("Hello")]),
+    "4.2.4 opcode 12": (_masked(0x81, b"Hello") + _masked(0x8c, b"Hello") + _masked(0x89, b""),
+                        [TextMessage("Hello")]),
+    "4.2.5 opcode 15": (_masked(0x81, b"Hello") + _masked(0x8f, b"Hello") + _masked(0x89, b""),
+                        [TextMessage("Hello")]),
+    "5.15 continuation of nothing": (
+        _masked(0x01, b"frag1") + _masked(0x80, b"frag2") + _masked(0x00, b"frag3")
+        + _masked(0x81, b"frag4"),
+        [TextMessage("frag1", True, False), TextMessage("frag2", True, True)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ERROR_AFTER_DATA))
+def test_error_after_data_comes_after_the_data(case):
+    wire, messages = _ERROR_AFTER_DATA[case]
+    server = Connection(SERVER)
+    server.receive_data(wire)
+    events = server.events()
+    # Each message is yielded before the error is: the caller can act on it
+    # (hand it to the app) before it learns of the error.
+    assert [next(events) for _ in messages] == messages
+    (close,) = list(events)
+    assert isinstance(close, CloseConnection) and close.code is CloseReason.PROTOCOL_ERROR
+    # As in wsproto, the state stays OPEN: no close frame was received, and
+    # whether to send one is the caller's choice. Nothing follows the error.
+    assert server.state is ConnectionState.OPEN
+    assert list(server.events()) == []
+
+
+@pytest.mark.parametrize("case", sorted(_ERROR_AFTER_DATA))
+def test_error_after_data_as_wsproto_orders_it(real, case):
+    if real.__name__ != "wsproto":
+        pytest.skip("wsproto resolves to the drop-in here")
+    from wsproto.connection import Connection as RealConnection
+    from wsproto.connection import ConnectionType as RealType
+
+    wire, _ = _ERROR_AFTER_DATA[case]
+    theirs, ours = RealConnection(RealType.SERVER), Connection(SERVER)
+    theirs.receive_data(wire)
+    ours.receive_data(wire)
+
+    def shape(events):
+        return [(e.__class__.__name__, getattr(e, "data", None), getattr(e, "message_finished", None),
+                 getattr(e, "code", None)) for e in events]
+
+    assert shape(ours.events()) == shape(theirs.events())
+    assert ours.state.name == theirs.state.name == "OPEN"

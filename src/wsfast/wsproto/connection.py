@@ -109,6 +109,7 @@ class Connection:
         "client", "max_message_size", "_state", "_events", "_parser", "_encoder",
         "_frames", "_error", "_stopped", "_deflater", "_inflater", "_in_opcode",
         "_in_compressed", "_in_decoder", "_in_size", "_out_opcode", "_extensions",
+        "_encode", "_whole",
     )
 
     def __init__(
@@ -147,6 +148,9 @@ class Connection:
             not client, max_frame_size=wire_limit, max_message_size=wire_limit,
             allow_rsv1=deflate is not None, reassemble=False, validate_utf8=True)
         self._encoder = FrameEncoder(client)
+        self._encode = self._encoder.encode
+        # send's fast path: OPEN, no outgoing message in parts, no deflate.
+        self._whole = deflate is None
         self._frames: deque[Any] = deque()
         self._error: ProtocolError | None = None
         self._stopped = False  # a close frame or an error ended the input
@@ -167,17 +171,17 @@ class Connection:
     def send(self, event: Event) -> bytes:
         """The bytes to send for ``event``; LocalProtocolError if the state
         does not allow it."""
-        state = self._state
         cls = event.__class__
+        # The usual case first: a whole uncompressed message.
+        if self._whole and (cls is TextMessage or cls is BytesMessage) \
+                and event.message_finished:  # type: ignore[attr-defined]
+            data = event.data  # type: ignore[attr-defined]
+            if data.__class__ is str:
+                return self._encode(OP_TEXT, data.encode())  # UTF-8; no codec lookup
+            if data.__class__ is bytes:
+                return self._encode(OP_BINARY, data)
+        state = self._state
         if state is _OPEN:
-            # The usual case first: a whole uncompressed message.
-            if (cls is TextMessage or cls is BytesMessage) and not self._out_opcode \
-                    and self._deflater is None and event.message_finished:  # type: ignore[attr-defined]
-                data = event.data  # type: ignore[attr-defined]
-                if data.__class__ is str:
-                    return self._encoder.encode(OP_TEXT, data.encode("utf-8"))
-                if data.__class__ is bytes:
-                    return self._encoder.encode(OP_BINARY, data)
             if cls is TextMessage or cls is BytesMessage or isinstance(event, Message):
                 return self._send_data(event.data, event.message_finished)  # type: ignore[attr-defined]
             if cls is Ping or isinstance(event, Ping):
@@ -187,6 +191,7 @@ class Connection:
         if isinstance(event, CloseConnection) and (state is _OPEN or state is _REMOTE_CLOSING):
             data = self._close_frame(event.code, event.reason)
             self._state = _CLOSED if state is _REMOTE_CLOSING else _LOCAL_CLOSING
+            self._whole = False
             return data
         raise LocalProtocolError("Event %r cannot be sent in state %s." % (event, state))
 
@@ -205,6 +210,7 @@ class Connection:
             raise TypeError("Data type mismatch inside message")
         if fin:
             self._out_opcode = 0
+        self._whole = not self._out_opcode and self._deflater is None
         if self._deflater is not None:
             return self._encoder.encode(opcode if first else OP_CONT,
                                         self._deflater.compress(data, fin), fin, first)
@@ -239,6 +245,7 @@ class Connection:
             # RFC 6455 7.1.5: closed without a close frame is 1006.
             self._events.append(CloseConnection(CloseReason.ABNORMAL_CLOSURE))
             self._state = _CLOSED
+            self._whole = False
             return
         state = self._state
         if state is _OPEN or state is _LOCAL_CLOSING:
@@ -326,4 +333,5 @@ class Connection:
         else:
             event = CloseConnection(_NO_STATUS, "")
         self._state = _CLOSED if self._state is _LOCAL_CLOSING else _REMOTE_CLOSING
+        self._whole = False
         return event

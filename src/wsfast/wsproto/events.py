@@ -4,13 +4,17 @@ wsproto's events are frozen dataclasses; building one costs several times
 a plain object. These are plain classes with ``__slots__`` and the same
 constructor (fields in the same order, positional or keyword, the same
 defaults), attributes, equality, hash and repr. They are not frozen:
-assigning an attribute works instead of raising.
+assigning an attribute works instead of raising. The data messages, built
+for every message sent or received, take their fields and constructor
+from the compiled ``_records`` when it is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
+
+from .._twins import optional_extension
 
 if TYPE_CHECKING:
     from .extensions import Extension
@@ -123,19 +127,34 @@ class CloseConnection(Event):
 
 
 T = TypeVar("T", bound=Union[bytes, bytearray, str])
+_records = optional_extension("wsfast.wsproto._records")
+
+if TYPE_CHECKING or _records is None:
+    class _MessageFields:
+        """A message's fields (``_records.MessageFields`` when built)."""
+
+        __slots__ = ("data", "frame_finished", "message_finished")
+
+        def __init__(self, data: Any, frame_finished: bool = True,
+                     message_finished: bool = True) -> None:
+            self.data = data
+            self.frame_finished = frame_finished
+            self.message_finished = message_finished
+else:
+    _MessageFields = _records.MessageFields
 
 
-class Message(Event, Generic[T]):
+class Message(_MessageFields, Event, Generic[T]):
     """A piece of a data message: one whole frame here (``frame_finished``
     is always True when received); ``message_finished`` marks the last."""
 
-    __slots__ = ("data", "frame_finished", "message_finished")
-    _fields = __slots__
+    __slots__ = ()
+    _fields = ("data", "frame_finished", "message_finished")
+    data: T
 
-    def __init__(self, data: T, frame_finished: bool = True, message_finished: bool = True) -> None:
-        self.data = data
-        self.frame_finished = frame_finished
-        self.message_finished = message_finished
+    if TYPE_CHECKING:
+        def __init__(self, data: T, frame_finished: bool = True,
+                     message_finished: bool = True) -> None: ...
 
 
 class TextMessage(Message[str]):
