@@ -3,7 +3,8 @@
     python fanout_app.py WORKERS
 
 Prints its port. Messages: 'sub:T' (answers 'ok PID'), 'pub:T:TEXT'
-(server.publish, no answer), 'stats' (answers the bus counters)."""
+(server.publish, no answer), 'peers:T' (answers 'peers PID N': N other
+workers known here to want T), 'stats' (answers the bus counters)."""
 
 import sys
 
@@ -24,6 +25,8 @@ def make(port=0):
         elif verb == "pub":
             topic, _, body = rest.partition(":")
             server.publish(topic, body)
+        elif verb == "peers":
+            ws.send("peers %d %d" % (os.getpid(), server.bus.workers_interested(rest)))
         elif verb == "stats":
             s = server.bus.stats
             ws.send("stats %d %d %d %d" % (s.sent, s.received, s.dropped, s.gaps))

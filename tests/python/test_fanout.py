@@ -55,12 +55,27 @@ def _subscriber(port, topic="room"):
     return ws, int(answer.split()[1])
 
 
+def _wait_for_interest(ws, subscriber_pids, topic="room"):
+    """Until the worker behind ``ws`` knows every other subscriber's worker
+    wants ``topic`` (interest crosses the bus as datagrams, a moment after
+    the subscribe); returns that worker's pid."""
+    deadline = time.monotonic() + 20
+    while True:
+        ws.send("peers:" + topic)
+        _, pid, known = ws.recv(timeout=5).split()
+        if int(known) == len(set(subscriber_pids) - {int(pid)}):
+            return int(pid)
+        assert time.monotonic() < deadline, "interest did not reach worker %s" % pid
+        time.sleep(0.02)
+
+
 def test_a_publish_in_any_worker_reaches_every_subscriber_once_and_in_order(workers):
     subs = [_subscriber(workers) for _ in range(16)]
     pids = {pid for _, pid in subs}
     assert len(pids) >= 2, "the kernel put every connection on one worker"
-    time.sleep(0.3)  # the interest datagrams reach the other workers
     publishers = [connect("ws://127.0.0.1:%d/" % workers, compression=False) for _ in range(4)]
+    for p in publishers:
+        _wait_for_interest(p, pids)
     for n in range(25):
         for i, p in enumerate(publishers):
             p.send("pub:room:p%d-%d" % (i, n))
@@ -101,7 +116,8 @@ def test_a_restarted_worker_rejoins_the_bus(workers):
             ws.close()
         else:
             fresh = (ws, pid)
-    time.sleep(0.3)
+    _wait_for_interest(fresh[0], [pid for _, pid in survivors] + [fresh[1]])
+    _wait_for_interest(survivors[0][0], [pid for _, pid in survivors] + [fresh[1]])
     # A survivor's worker publishes: the new worker's subscriber gets it,
     # and the new worker's publishes reach the survivors.
     survivors[0][0].send("pub:room:from an old worker")

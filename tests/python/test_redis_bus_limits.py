@@ -57,20 +57,20 @@ def wait_numsub(redis, count, timeout=5):
 
 
 def test_the_channel_is_released_after_the_grace_period(redis, bus_server):
-    server = bus_server(unsubscribe_grace=0.5)
+    server = bus_server(unsubscribe_grace=1.0)
     url = "ws://127.0.0.1:%d/" % server.port
     ws = connect(url, compression=False)
     wait_numsub(redis, 1)
     ws.close()
     time.sleep(0.2)
-    assert numsub(redis) == 1  # within the grace: still held
+    assert numsub(redis) == 1  # well within the grace: still held
     again = connect(url, compression=False)  # back within it: nothing to redo
     time.sleep(0.5)
     assert numsub(redis) == 1
     again.close()
     closed = time.monotonic()
     wait_numsub(redis, 0)
-    assert time.monotonic() - closed >= 0.4  # not before the grace ended
+    assert time.monotonic() - closed >= 0.9  # not before the grace ended
 
 
 def test_a_stalled_redis_never_blocks_the_loop_and_drops_are_counted(redis, bus_server):

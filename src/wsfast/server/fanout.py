@@ -10,13 +10,18 @@ Why datagrams on AF_UNIX: no connections to set up between workers or
 to re-establish when one restarts, no stream framing or partial writes,
 the kernel keeps each sender's datagrams in order, and a full receiver
 makes ``sendto`` fail at once (non-blocking) instead of stalling the
-publishing loop: that datagram is dropped and counted
-(``BusStats.dropped``); the receiver sees per-sender sequence numbers and
-counts what it missed (``gaps``). A receiving socket queues only a few
-datagrams (Linux's ``net.unix.max_dgram_qlen``, often 10), so what one
-loop pass sends to a worker goes in one datagram: records are gathered
-per worker and sent when the pass ends (as uWebSockets batches a pass's
-publishes into one write per subscriber).
+publishing loop. A receiving socket queues only a few datagrams (Linux's
+``net.unix.max_dgram_qlen``, often 10), so what one loop pass sends to a
+worker goes in one datagram: records are gathered per worker and sent
+when the pass ends (as uWebSockets batches a pass's publishes into one
+write per subscriber). A worker that is busy for a moment (a long
+callback, a loaded machine) still fills its queue: what it cannot take
+waits in the sender's backlog for that worker, retried every
+``BUS_RETRY`` seconds, in order. Only past ``BUS_BACKLOG`` bytes, or
+toward a worker that is not there (restarting), are publishes dropped
+and counted (``BusStats.dropped``); the receiver sees per-sender
+sequence numbers and counts what it missed (``gaps``). Interest records
+are never dropped: they are state, and a dropped one is sent again.
 
 Interest: a worker tells the others when a topic gains its first local
 subscriber or loses its last, so a message goes only to workers that
@@ -30,6 +35,7 @@ import os
 import socket
 import struct
 import sys
+from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,6 +50,11 @@ BUS_DATAGRAM = 64 * 1024
 BUS_BATCH = 64
 #: Socket buffers asked for the bus socket (the kernel may cap them).
 BUS_BUFFER = 4 * 1024 * 1024
+#: Bytes waiting for one worker whose queue is full; past it, publishes
+#: toward that worker are dropped and counted.
+BUS_BACKLOG = 4 * 1024 * 1024
+#: How often a backlog is retried while it waits (seconds).
+BUS_RETRY = 0.002
 
 # One record: kind, flags, origin worker, sequence (per sender and
 # receiver, publishes only), topic length, payload length.
@@ -95,7 +106,13 @@ class WorkerBus:
         self._out: list[list[bytes]] = [[] for _ in range(workers)]  # records for each worker, this pass
         self._out_size = [0] * workers
         self._out_publishes = [0] * workers
+        self._out_interest: list[dict[bytes, int]] = [{} for _ in range(workers)]  # topic -> kind, this pass
+        # Datagrams a full worker has not taken yet: (datagram, publishes, interest).
+        self._backlog: list[deque[tuple[bytes, int, dict[bytes, int]]]] = [deque() for _ in range(workers)]
+        self._backlog_size = [0] * workers
+        self._owed_interest: list[dict[bytes, int]] = [{} for _ in range(workers)]  # dropped, to send again
         self._flush_scheduled = False
+        self._retry_scheduled = False
         sock = self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
             try:
@@ -128,6 +145,8 @@ class WorkerBus:
         if kind == _PUBLISH:
             seq = self._sent_seq[peer] = self._sent_seq[peer] + 1
             self._out_publishes[peer] += 1
+        elif kind == _INTEREST or kind == _NO_INTEREST:
+            self._out_interest[peer][topic] = kind
         record = _RECORD.pack(kind, flags, self.index, seq, len(topic), len(payload)) + topic + payload
         self._out[peer].append(record)
         self._out_size[peer] += len(record)
@@ -138,14 +157,77 @@ class WorkerBus:
             self._server.call_later(0, self.flush)  # when this loop pass ends
 
     def _send(self, peer: int) -> None:
-        records, publishes = self._out[peer], self._out_publishes[peer]
+        owed = self._owed_interest[peer]
+        if owed and not self._backlog[peer]:  # room again: what was dropped goes too
+            self._owed_interest[peer] = {}
+            for topic, kind in owed.items():
+                if topic not in self._out_interest[peer]:
+                    self._record(peer, kind, 0, topic, b"")
+            if not self._out[peer]:
+                return  # _record sent them all
+        datagram = b"".join(self._out[peer])
+        publishes, interest = self._out_publishes[peer], self._out_interest[peer]
         self._out[peer], self._out_size[peer], self._out_publishes[peer] = [], 0, 0
+        self._out_interest[peer] = {}
+        if self._backlog[peer]:  # keep the order: behind what waits
+            self._wait(peer, datagram, publishes, interest)
+            return
         try:
-            self._sock.sendto(b"".join(records), self._peers[peer])
-        except OSError:  # full (EAGAIN), or the worker is not there (restarting)
+            self._sock.sendto(datagram, self._peers[peer])
+        except (BlockingIOError, InterruptedError):  # its queue is full: wait
+            self._wait(peer, datagram, publishes, interest)
+            return
+        except OSError:  # the worker is not there (restarting): its HELLO resets us
             self.stats.dropped += publishes
             return
         self.stats.sent += publishes
+
+    def _wait(self, peer: int, datagram: bytes, publishes: int, interest: dict[bytes, int]) -> None:
+        """Put a datagram in ``peer``'s backlog, or drop it past BUS_BACKLOG
+        (its interest records are owed, and sent again)."""
+        if self._backlog_size[peer] + len(datagram) > BUS_BACKLOG:
+            self.stats.dropped += publishes
+            self._owed_interest[peer].update(interest)
+            return
+        self._backlog[peer].append((datagram, publishes, interest))
+        self._backlog_size[peer] += len(datagram)
+        if not self._retry_scheduled and self._server is not None:
+            self._retry_scheduled = True
+            self._server.call_later(BUS_RETRY, self._retry)
+
+    def _retry(self) -> None:
+        """Hand each waiting worker what it can take now, in order."""
+        self._retry_scheduled = False
+        waiting = False
+        for peer in range(self.workers):
+            backlog = self._backlog[peer]
+            while backlog:
+                datagram, publishes, interest = backlog[0]
+                try:
+                    self._sock.sendto(datagram, self._peers[peer])
+                except (BlockingIOError, InterruptedError):
+                    waiting = True
+                    break
+                except OSError:  # gone (restarting): drop what waits for it
+                    self._forget(peer)
+                    break
+                backlog.popleft()
+                self._backlog_size[peer] -= len(datagram)
+                self.stats.sent += publishes
+            if not backlog and self._owed_interest[peer]:
+                self._send(peer)  # room again: the owed interest
+                waiting = waiting or bool(backlog)
+        if waiting and self._server is not None:
+            self._retry_scheduled = True
+            self._server.call_later(BUS_RETRY, self._retry)
+
+    def _forget(self, peer: int) -> None:
+        """``peer`` is gone: what waits for it is dropped (its HELLO, when
+        it is back, makes us send our interests again)."""
+        self.stats.dropped += sum(publishes for _, publishes, _ in self._backlog[peer])
+        self._backlog[peer].clear()
+        self._backlog_size[peer] = 0
+        self._owed_interest[peer] = {}
 
     def flush(self) -> None:
         """Send each worker what this pass gathered for it, one datagram each."""
@@ -161,6 +243,11 @@ class WorkerBus:
         for i in range(self.workers):
             if i != self.index:
                 self._record(i, kind, 0, raw, b"")
+
+    def workers_interested(self, topic: str) -> int:
+        """How many other workers this worker knows to have subscribers
+        of ``topic`` (what a publish here would be handed to)."""
+        return sum(1 for i, topics in enumerate(self._interest) if i != self.index and topic in topics)
 
     def check(self, topic: str, data: str | bytes) -> None:
         """Raise ValueError if this publish cannot cross the bus."""
@@ -226,6 +313,8 @@ class WorkerBus:
                 self._seen_seq[origin] = 0
                 self._sent_seq[origin] = 0
                 self._out[origin], self._out_size[origin], self._out_publishes[origin] = [], 0, 0
+                self._out_interest[origin] = {}
+                self._forget(origin)
                 assert server is not None
                 for mine in server._topics.topics():
                     self._record(origin, _INTEREST, 0, mine.encode("utf-8"), b"")
