@@ -33,6 +33,7 @@ TWINS = (
     "wsfast.protocol.handshake",
     "wsfast.protocol.server_connection",
     "wsfast.protocol.client_connection",
+    "wsfast.wsproto._connection",
 )
 #: Compiled-only modules: used when built and not disabled, else None.
 HELPERS = ("wsfast.server._syscalls", "wsfast.wsproto._records")

@@ -236,6 +236,20 @@ def test_encode_arguments(impl):
         assert f[:2] == b"\xc1\xfe" and xor(f[8:], f[4:8]) == b"z" * 130
 
 
+@pytest.mark.parametrize("text", ["", "hi", "a" * 126, "a" * 70000, "caf\u00e9", "\u20ac" * 50,
+                                  "\U0001f600" * 40000])
+def test_encode_takes_str_as_utf8(impl, text):
+    """A str payload is sent as its UTF-8, the same bytes as encoding it
+    first, ASCII (copied straight from the str) or not; client frames too."""
+    utf8 = text.encode("utf-8")
+    assert impl.FrameEncoder(False).encode(1, text) == frame(1, utf8, mask=None)
+    assert impl.FrameEncoder(False).encode(1, text, fin=False) == frame(1, utf8, fin=False, mask=None)
+    f = impl.FrameEncoder(True).encode(1, text)
+    assert impl.FrameParser(True).feed(f) == [(1, utf8, True, False)]
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8
+        impl.FrameEncoder(False).encode(1, text + "\ud800")
+
+
 def test_encode_many_payload_types(impl):
     items = [(1, b"a"), (2, bytearray(b"b" * 200)), (2, memoryview(b"c" * 70000)), (9, b"")]
     for client in (False, True):

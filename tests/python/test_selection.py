@@ -168,6 +168,7 @@ _TWIN_USERS = {
     "wsfast.server.websocket": "s.WebSocket.__module__",
     "wsfast.server.loop": "srv.loop.__name__",
     "wsfast.server.lifecycle": "srv.Server._accept.__module__",
+    "wsfast.wsproto._connection": "wp.Connection.__module__",
 }
 # The compiled-only helpers, as their users hold them (None: not used).
 _HELPER_USERS = {
@@ -190,6 +191,7 @@ def _chosen_in_child(env):
             "ws, lc = load('wsfast.server.websocket'), load('wsfast.server.lifecycle'); "
             "import wsfast.server.poller as pl; "
             "import wsfast.wsproto.events as ev; "
+            "import wsfast.wsproto.connection as wp; "
             "print(%s); print(%s)" % (
                 ", ".join(_TWIN_USERS[name] for name in TWINS),
                 ", ".join("getattr(%s, '__module__', %s)" % (e, e)

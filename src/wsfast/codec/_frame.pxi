@@ -10,6 +10,20 @@ from wsfast.errors import ProtocolError
 # converting one.
 cdef tuple _OPCODES = tuple(range(16))
 
+# A str payload of compact ASCII is its own UTF-8: encode() copies it
+# straight from the str. Others go through a temporary bytes, never
+# PyUnicode_AsUTF8AndSize's UTF-8 cached inside the caller's str.
+cdef extern from *:
+    """
+    #if defined(PYPY_VERSION)
+    #define WSF_STR_IS_ASCII(o) 0
+    #else
+    #define WSF_STR_IS_ASCII(o) PyUnicode_IS_COMPACT_ASCII(o)
+    #endif
+    """
+    bint WSF_STR_IS_ASCII(object o)
+    const char *PyUnicode_AsUTF8AndSize(object o, Py_ssize_t *size) except NULL
+
 # encode_many sizes its buffer in a first pass; a payload or list changed
 # since (say, from a custom __getitem__) must not make it write past it.
 _CHANGED = "frames changed during encode_many"
@@ -246,25 +260,36 @@ cdef class FrameEncoder:
     # binding=False: a plain method descriptor, which CPython calls
     # directly, without the cyfunction and bound-method layers.
     @cython.binding(False)
+    cdef bytes _encode_raw(self, int opcode, unsigned flags, const char *p, Py_ssize_t n):
+        cdef uint8_t *o
+        if not self.client:  # header and payload written inline
+            out = PyBytes_FromStringAndSize(NULL, wsf_header_size_unmasked(n) + n)
+            o = <uint8_t *>PyBytes_AS_STRING(out)
+            o += wsf_encode_header_unmasked(o, opcode, flags, n)
+            memcpy(o, p, n)
+            return out
+        cdef const uint8_t *key = self._next_mask()
+        out = PyBytes_FromStringAndSize(NULL, wsf_header_size(n, 1) + n)
+        wsf_encode_frame(<uint8_t *>PyBytes_AS_STRING(out), opcode, flags,
+                         <const uint8_t *>p, n, key)
+        return out
+
     def encode(self, int opcode, payload, bint fin=True, bint rsv1=False):
+        """One frame of ``payload`` (bytes-like, or str sent as UTF-8)."""
         cdef Py_buffer d
         cdef const uint8_t *key
         cdef Py_ssize_t n
         cdef uint8_t *o
         cdef unsigned flags = _flags(fin, rsv1)
+        cdef const char *p
+        if type(payload) is str:  # text: encoded as UTF-8
+            if WSF_STR_IS_ASCII(payload):
+                p = PyUnicode_AsUTF8AndSize(payload, &n)  # the str's own bytes
+                return self._encode_raw(opcode, flags, p, n)
+            payload = (<str>payload).encode("utf-8")
         if type(payload) is bytes:  # the common case, without a buffer view
-            n = PyBytes_GET_SIZE(payload)
-            if not self.client:  # header and payload written inline
-                out = PyBytes_FromStringAndSize(NULL, wsf_header_size_unmasked(n) + n)
-                o = <uint8_t *>PyBytes_AS_STRING(out)
-                o += wsf_encode_header_unmasked(o, opcode, flags, n)
-                memcpy(o, PyBytes_AS_STRING(payload), n)
-                return out
-            key = self._next_mask()
-            out = PyBytes_FromStringAndSize(NULL, wsf_header_size(n, 1) + n)
-            wsf_encode_frame(<uint8_t *>PyBytes_AS_STRING(out), opcode, flags,
-                             <const uint8_t *>PyBytes_AS_STRING(payload), n, key)
-            return out
+            return self._encode_raw(opcode, flags, PyBytes_AS_STRING(payload),
+                                    PyBytes_GET_SIZE(payload))
         PyObject_GetBuffer(payload, &d, PyBUF_SIMPLE)
         try:
             out = PyBytes_FromStringAndSize(

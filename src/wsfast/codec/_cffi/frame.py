@@ -272,6 +272,9 @@ class FrameEncoder:
         return lib.wsf_encode_frame(out, opcode, flags, d, len(d), key)
 
     def encode(self, opcode, payload, fin=True, rsv1=False):
+        """One frame of ``payload`` (bytes-like, or str sent as UTF-8)."""
+        if type(payload) is str:
+            payload = payload.encode("utf-8")
         if not self._client and type(payload) is bytes:
             # The server's usual case: header, then the payload as it is.
             return _unmasked_header(_flags(fin, rsv1) | (opcode & 0x0F), len(payload)) + payload

@@ -268,6 +268,9 @@ class FrameEncoder:
         return key
 
     def encode(self, opcode, payload, fin=True, rsv1=False):
+        """One frame of ``payload`` (bytes-like, or str sent as UTF-8)."""
+        if type(payload) is str:
+            payload = payload.encode("utf-8")
         mask = self._next_mask() if self.client else None
         return encode_frame(opcode, payload, fin, rsv1, mask)
 
