@@ -191,7 +191,13 @@ class ServerConnection(Connection):
             if not offered:
                 chosen = None
             elif subprotocol is not None:
-                chosen = select_subprotocol(offered, lambda r, o: subprotocol, request)
+                # The application's own choice: it must be one offered (as a
+                # selector's, see select_subprotocol). No closure: a compiled
+                # method with one allocates its scope at every call.
+                if subprotocol not in offered:
+                    raise HandshakeError(
+                        500, "subprotocol selector chose %r, which was not offered" % subprotocol)
+                chosen = subprotocol
             elif self.subprotocols:
                 chosen = select_subprotocol(offered, self.subprotocols, request)
             else:

@@ -13,3 +13,4 @@ cdef class ServerConnection(Connection):
     @cython.locals(new=ServerConnection)
     cpdef ServerConnection clone(self, remote_address)
     cpdef list _receive_handshake(self, data)
+    cpdef list accept(self, subprotocol=*, headers=*)
