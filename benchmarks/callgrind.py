@@ -173,6 +173,10 @@ def instructions(argv, port, kind, operations, self_exits=False, timeout=600):
                 with open(log, errors="replace") as f:
                     tail = " ".join(f.read().split()[-30:])
             raise RuntimeError("callgrind wrote no counts: %s" % tail[-300:]) from None
+        keep = os.environ.get("WSFAST_CALLGRIND_KEEP")  # a folder: keep the profile
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            shutil.copy(outfile, os.path.join(keep, "callgrind.out.%s.%d" % (kind, operations)))
         match = re.search(r"^summary:\s+(\d+)", text, re.M) or re.search(r"^totals:\s+(\d+)", text, re.M)
         if not match:
             raise RuntimeError("no totals in the callgrind output")

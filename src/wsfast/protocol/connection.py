@@ -354,7 +354,7 @@ class Connection:
             else:
                 self.send_binary(data, compress)
         elif isinstance(data, str):  # open, uncompressed: the hot path
-            self._queue(self._encoder.encode(OP_TEXT, data.encode()))
+            self._queue(self._encoder.encode(OP_TEXT, data))  # the encoder writes str as UTF-8
         else:
             self._queue(self._encoder.encode(OP_BINARY, data))
 
