@@ -1019,6 +1019,36 @@ def test_bytes_pending_counts_what_is_queued(impl):
     assert s.bytes_pending == 0 and s.data_to_send() == b""
 
 
+def test_output_one_frame_alone_then_several_in_order(impl):
+    """One queued frame is held alone and handed over as bytes; a second
+    makes a list, in order; every way of taking the output agrees."""
+    s, c = open_pair(impl)
+    assert s.take_output() is None and s.frames_pending() == 0 and not s.output_pending()
+    s.send(b"one")
+    assert s.frames_pending() == 1 and s.output_pending()
+    first = s.take_output()
+    assert isinstance(first, bytes) and first == b"\x82\x03one"
+    assert s.take_output() is None and s.bytes_pending == 0 and not s.output_pending()
+    s.send(b"a")
+    s.send("b")
+    s.ping(b"c")
+    assert s.frames_pending() == 3
+    queued = s.bytes_pending
+    chunks = s.take_output()
+    assert chunks == [b"\x82\x01a", b"\x81\x01b", b"\x89\x01c"] and queued == 9
+    for take in (s.data_to_send, s.chunks_to_send):
+        s.send(b"x")
+        s.send(b"yz")
+        got = take()
+        assert (got if isinstance(got, bytes) else b"".join(got)) == b"\x82\x01x\x82\x02yz"
+        s.send(b"x")
+        got = take()
+        assert (got if isinstance(got, bytes) else b"".join(got)) == b"\x82\x01x"
+    assert s.data_to_send() == b"" and s.chunks_to_send() == []
+    s.send(b"\x00" * 10)
+    assert pump(s, c) == [b"\x00" * 10]  # the peer reads the lone frame
+
+
 def test_send_prepared_with_its_plain_frame(impl):
     from wsfast.prepared import PreparedMessage
 

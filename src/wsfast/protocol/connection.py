@@ -109,7 +109,7 @@ class Connection:
     __slots__ = (
         "_backlog", "_backlog_error", "_backlog_pos", "_eof_pending", "_unparsed",
         "_deferred_failure", "_deflate_idle", "_deflater", "_encoder", "_impl", "_inflater",
-        "_inflating", "_last_seen", "_mem_level", "_out", "_parser", "_ping_sent", "_z_busy",
+        "_inflating", "_last_seen", "_mem_level", "_one", "_out", "_parser", "_ping_sent", "_z_busy",
         "_ping_sent_at", "_plain_limit", "_received", "_sending_fragments",
         "_stream_compress", "_stream_opcode", "_stream_size", "_window_bits",
         "auto_pong", "bytes_pending", "close_code", "close_reason", "close_sent", "compress_min_size",
@@ -168,8 +168,11 @@ class Connection:
         self.should_close = False  # the transport should be closed now
         # A client's HandshakeError (to raise), or the reason a server refused.
         self.handshake_error: Exception | str | None = None
-        # Frames queued for the transport; None when there are none (an
-        # idle connection holds no list).
+        # Frames queued for the transport: one frame alone in ``_one``
+        # (most passes queue one, and a publish queues one per subscriber:
+        # no list to make and free), two or more in the list ``_out``;
+        # None when there are none.
+        self._one: bytes | None = None
         self._out: list[bytes] | None = None
         #: Bytes queued for the transport (what ``data_to_send()`` would
         #: return), counted as frames are queued: a publish reads it for
@@ -218,6 +221,7 @@ class Connection:
         new._inflating = self._inflating
         new._last_seen = self._last_seen
         new._mem_level = self._mem_level
+        new._one = self._one
         new._out = self._out
         new.bytes_pending = self.bytes_pending
         new._parser = self._parser
@@ -300,6 +304,11 @@ class Connection:
         if self._deferred_failure is not None:
             self.fail(*self._deferred_failure, kind=FAILURE_PEER)
             self._deferred_failure = None
+        one = self._one
+        if one is not None:
+            self._one = None
+            self.bytes_pending = 0
+            return one
         out = self._out
         if out is None:
             return b""
@@ -311,31 +320,50 @@ class Connection:
         """What ``data_to_send()`` would return, as the list of chunks
         queued (not joined), for a transport that writes them with one
         vectored call; clears the queue. Do not modify the list."""
+        output = self.take_output()
+        if output is None:
+            return _NO_CHUNKS
+        return output if isinstance(output, list) else [output]
+
+    def take_output(self) -> bytes | list[bytes] | None:
+        """What is queued for the transport, and clears the queue: one
+        frame as bytes, several as a list of chunks (for one vectored
+        write; do not modify it), or None."""
         if self._deferred_failure is not None:
             self.fail(*self._deferred_failure, kind=FAILURE_PEER)
             self._deferred_failure = None
+        one = self._one
+        if one is not None:
+            self._one = None
+            self.bytes_pending = 0
+            return one
         out = self._out
         if out is None:
-            return _NO_CHUNKS
+            return None
         self._out = None
         self.bytes_pending = 0
         return out
 
     def _queue(self, frame: bytes) -> None:
-        out = self._out
-        if out is None:
-            self._out = [frame]
+        one = self._one
+        if one is not None:  # a second frame: both go in a list
+            self._out = [one, frame]
+            self._one = None
+        elif self._out is None:
+            self._one = frame
         else:
-            out.append(frame)
+            self._out.append(frame)
         self.bytes_pending += len(frame)
 
     def output_pending(self) -> bool:
         """True if ``data_to_send()`` would return bytes: queued frames, or
         a failure whose close frame is still to be queued."""
-        return self._out is not None or self._deferred_failure is not None
+        return self._one is not None or self._out is not None or self._deferred_failure is not None
 
     def frames_pending(self) -> int:
         """How many chunks ``data_to_send()`` would join (frames, mostly)."""
+        if self._one is not None:
+            return 1
         out = self._out
         return 0 if out is None else len(out)
 

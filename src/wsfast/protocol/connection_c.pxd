@@ -16,7 +16,8 @@ cdef class Connection:
     cdef public object _deferred_failure, _deflate_idle, _deflater, _encoder, _impl, _inflater
     cdef public bint _inflating
     cdef public object _last_seen, _mem_level
-    cdef public list _out  # None when empty
+    cdef public object _one  # a lone queued frame
+    cdef public list _out  # two or more; None when empty
     cdef public object _parser, _ping_sent, _ping_sent_at, _plain_limit
     cdef public bint _received, _sending_fragments, _stream_compress, _z_busy
     cdef public int _stream_opcode
@@ -34,6 +35,7 @@ cdef class Connection:
 
     cpdef data_to_send(self)
     cpdef list chunks_to_send(self)
+    cpdef take_output(self)
     cpdef _queue(self, frame)
     cpdef send(self, data, compress=*)
     @cython.locals(limit=Py_ssize_t, n=Py_ssize_t)

@@ -400,9 +400,10 @@ class WebSocket:
             if data and not self._write(data):
                 return
         else:
-            # The frames as queued, in one sendmsg: no join (see send_many).
-            chunks = self.conn.chunks_to_send()
-            if chunks and not (self._write(chunks[0]) if len(chunks) == 1 else self._write_many(chunks)):
+            # One frame as it is; several in one sendmsg, not joined (see send_many).
+            output = self.conn.take_output()
+            if output is not None and not (
+                    self._write_many(output) if isinstance(output, list) else self._write(output)):
                 return
         if self.conn.should_close and self.phase < PHASE_DRAINING:
             self._finish()
