@@ -10,6 +10,7 @@ import shutil
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -128,6 +129,23 @@ class ThreadServer:
                 pass
         self._thread.join(15)
         assert not self._thread.is_alive(), "server thread did not stop"
+
+
+def wait_listeners(port, count, timeout=20):
+    """Until ``count`` sockets listen on 127.0.0.1:``port`` (the workers of
+    a reuse_port server each listen on their own; a connection made before
+    one of them is there never reaches it). Without /proc/net/tcp, returns."""
+    if not os.path.exists("/proc/net/tcp"):
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        with open("/proc/net/tcp") as f:
+            found = sum(1 for line in f.readlines()[1:]
+                        if line.split()[1] == "0100007F:%04X" % port and line.split()[3] == "0A")
+        if found >= count:
+            return
+        assert time.monotonic() < deadline, "%d of %d workers listen" % (found, count)
+        time.sleep(0.05)
 
 
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20]

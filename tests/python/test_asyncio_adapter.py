@@ -453,8 +453,7 @@ def test_max_queue_pauses_reading(run):
     async def test():
         async with serve(handler, compression=False) as server:
             async with wsa.connect(url_of(server), compression=False, max_queue=8) as ws:
-                await asyncio.sleep(0.5)
-                assert ws._reading_paused
+                await eventually(lambda: ws._reading_paused, timeout=20)
                 assert 8 <= len(ws._messages) <= 8 + READ_SIZE // len(message) + 1
                 got = [await ws.recv() for _ in range(count)]
                 assert [int.from_bytes(m[-2:], "big") for m in got] == list(range(count))

@@ -203,7 +203,7 @@ def test_recv_timeout_leaves_the_connection_usable():
         start = time.monotonic()
         with pytest.raises(TimeoutError):
             ws.recv(timeout=0.2)
-        assert 0.15 < time.monotonic() - start < 3
+        assert 0.15 < time.monotonic() - start < 10  # bounded, with room for a loaded machine
         ws.send("still here")
         assert ws.recv(timeout=5) == "still here"
 
@@ -232,7 +232,7 @@ def test_open_timeout_on_a_silent_server():
         start = time.monotonic()
         with pytest.raises(TimeoutError):
             connect("ws://127.0.0.1:%d/" % listener.getsockname()[1], open_timeout=0.3)
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 10  # bounded, with room for a loaded machine
     finally:
         listener.close()
 
@@ -259,7 +259,7 @@ def test_max_connections_gives_503():
             assert info.value.status == 503
             first.send("still served")
             assert first.recv(timeout=5) == "still served"
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         while True:  # the slot frees up once the server saw the close
             try:
                 with connect(url(server)) as again:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from netutil import wait_listeners
 from wsfast.client import connect
 from wsfast.errors import InvalidResponse
 from wsfast.server import fanout
@@ -36,7 +37,7 @@ def workers():
             except ConnectionRefusedError:
                 assert time.monotonic() < deadline, "the workers did not start"
                 time.sleep(0.05)
-        time.sleep(0.5)  # and the others too
+        wait_listeners(port, 4)  # and the others too
         yield port
     finally:
         proc.send_signal(signal.SIGTERM)

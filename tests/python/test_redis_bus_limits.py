@@ -49,7 +49,7 @@ def numsub(redis):
     return redis.command(b"PUBSUB", b"NUMSUB", b"lim:room")[1]
 
 
-def wait_numsub(redis, count, timeout=5):
+def wait_numsub(redis, count, timeout=20):
     deadline = time.monotonic() + timeout
     while numsub(redis) != count:
         assert time.monotonic() < deadline, "NUMSUB stayed %d, not %d" % (numsub(redis), count)
@@ -57,7 +57,7 @@ def wait_numsub(redis, count, timeout=5):
 
 
 def test_the_channel_is_released_after_the_grace_period(redis, bus_server):
-    server = bus_server(unsubscribe_grace=1.0)
+    server = bus_server(unsubscribe_grace=2.0)  # long enough for a loaded machine's pauses
     url = "ws://127.0.0.1:%d/" % server.port
     ws = connect(url, compression=False)
     wait_numsub(redis, 1)
@@ -70,7 +70,7 @@ def test_the_channel_is_released_after_the_grace_period(redis, bus_server):
     again.close()
     closed = time.monotonic()
     wait_numsub(redis, 0)
-    assert time.monotonic() - closed >= 0.9  # not before the grace ended
+    assert time.monotonic() - closed >= 1.9  # not before the grace ended
 
 
 def test_a_stalled_redis_never_blocks_the_loop_and_drops_are_counted(redis, bus_server):

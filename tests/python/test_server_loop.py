@@ -199,7 +199,7 @@ def test_max_connections_refuses_with_503(impl, rec):
             with pytest.raises(InvalidStatus) as info:
                 connect(server)
             assert info.value.response.status_code == 503
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         while on_loop(server, lambda: len(server._conns)) and time.monotonic() < deadline:
             time.sleep(0.02)
         with connect(server) as ws:  # room again
@@ -212,8 +212,9 @@ def test_handshake_timeout_drops_silent_sockets(impl):
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         with sock:
             start = time.monotonic()
-            assert read_all(sock) == b""
-            assert time.monotonic() - start < 3
+            # Well before the default (10 s) even on a loaded machine.
+            assert read_all(sock, timeout=9) == b""
+            assert time.monotonic() - start < 8
 
 
 def test_keepalive_fails_a_peer_that_never_pongs(impl, rec):
@@ -244,10 +245,12 @@ def test_backpressure_pauses_reading_and_bounds_memory(impl, rec):
             for _ in range(60):  # one request per read; the server must stop reading them
                 sock.sendall(frame(2, b"more"))
                 time.sleep(0.02)
-            time.sleep(0.3)
+            deadline = time.monotonic() + 20  # the loop may lag behind the requests
+            while not on_loop(server, lambda: sws._paused):
+                assert time.monotonic() < deadline, "reading never paused"
+                time.sleep(0.02)
             handled = on_loop(server, len, sent)
             buffered = on_loop(server, lambda: sws.buffered_amount)
-            assert sws._paused
             # Reading stopped once the answers the kernel would not take went
             # over the high mark, not after all 60 requests.
             assert handled < 40, handled
@@ -319,8 +322,11 @@ def test_a_dropped_connection_is_reset_not_left_lingering(impl, rec, how):
 
             on_loop(server, flood)
             assert rec.next("close", timeout=5)[1] == 1006
-            time.sleep(0.1)
-            assert _tcp_states(server.port, sock.getsockname()[1]) == []
+            # Gone at once when reset; a lingering socket stays for minutes.
+            deadline = time.monotonic() + 10
+            while _tcp_states(server.port, sock.getsockname()[1]) != []:
+                assert time.monotonic() < deadline, _tcp_states(server.port, sock.getsockname()[1])
+                time.sleep(0.02)
             with pytest.raises(ConnectionResetError):
                 for _ in range(10000):
                     if not sock.recv(65536):
