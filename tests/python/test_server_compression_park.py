@@ -59,17 +59,21 @@ def test_an_idle_compressing_connection_is_parked_with_pings_off(impl):
 @pytest.mark.parametrize("ping_interval", [None, 0.2])
 def test_a_busy_connection_keeps_its_streams(impl, ping_interval):
     # With pings on, the keepalive tick must not clear the sweep's mark.
+    # Busy means a message between sweeps: sweeps 0.3 s apart and a message
+    # every 0.02 s leave room for a loaded machine's stalls.
+    interval = 0.3
     rec = Recorder()
-    with running(**dict(_options(impl), ping_interval=ping_interval), **rec.handlers()) as server:
+    options = dict(_options(impl), ping_interval=ping_interval, compression_park_interval=interval)
+    with running(**options, **rec.handlers()) as server:
         with _connect(server) as client:
             sws = _first(client, rec)
             kept = []
-            deadline = time.monotonic() + INTERVAL * 8
+            deadline = time.monotonic() + interval * 6
             while time.monotonic() < deadline:
                 client.send(MESSAGE)
                 assert client.recv(timeout=5) == MESSAGE
                 kept.append(on_loop(server, lambda: (sws in server._compression_live, _memory(sws))))
-                time.sleep(INTERVAL / 5)
+                time.sleep(0.02)
             # Live from the first sweep on, and never parked in between.
             first = next(i for i, (live, _) in enumerate(kept) if live)
             assert all(live for live, _ in kept[first:])
