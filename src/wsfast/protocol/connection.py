@@ -301,20 +301,10 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Bytes queued for the transport, and clears the queue."""
-        if self._deferred_failure is not None:
-            self.fail(*self._deferred_failure, kind=FAILURE_PEER)
-            self._deferred_failure = None
-        one = self._one
-        if one is not None:
-            self._one = None
-            self.bytes_pending = 0
-            return one
-        out = self._out
-        if out is None:
+        output = self.take_output()
+        if output is None:
             return b""
-        self._out = None
-        self.bytes_pending = 0
-        return out[0] if len(out) == 1 else b"".join(out)
+        return b"".join(output) if isinstance(output, list) else output
 
     def chunks_to_send(self) -> list[bytes]:
         """What ``data_to_send()`` would return, as the list of chunks

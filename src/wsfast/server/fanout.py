@@ -107,8 +107,8 @@ class WorkerBus:
         self._out_size = [0] * workers
         self._out_publishes = [0] * workers
         self._out_interest: list[dict[bytes, int]] = [{} for _ in range(workers)]  # topic -> kind, this pass
-        # Datagrams a full worker has not taken yet: (datagram, publishes, interest).
-        self._backlog: list[deque[tuple[bytes, int, dict[bytes, int]]]] = [deque() for _ in range(workers)]
+        # Datagrams a full worker has not taken yet: (datagram, publishes).
+        self._backlog: list[deque[tuple[bytes, int]]] = [deque() for _ in range(workers)]
         self._backlog_size = [0] * workers
         self._owed_interest: list[dict[bytes, int]] = [{} for _ in range(workers)]  # dropped, to send again
         self._flush_scheduled = False
@@ -189,7 +189,7 @@ class WorkerBus:
             self.stats.dropped += publishes
             self._owed_interest[peer].update(interest)
             return
-        self._backlog[peer].append((datagram, publishes, interest))
+        self._backlog[peer].append((datagram, publishes))
         self._backlog_size[peer] += len(datagram)
         if not self._retry_scheduled and self._server is not None:
             self._retry_scheduled = True
@@ -202,7 +202,7 @@ class WorkerBus:
         for peer in range(self.workers):
             backlog = self._backlog[peer]
             while backlog:
-                datagram, publishes, interest = backlog[0]
+                datagram, publishes = backlog[0]
                 try:
                     self._sock.sendto(datagram, self._peers[peer])
                 except (BlockingIOError, InterruptedError):
@@ -224,7 +224,7 @@ class WorkerBus:
     def _forget(self, peer: int) -> None:
         """``peer`` is gone: what waits for it is dropped (its HELLO, when
         it is back, makes us send our interests again)."""
-        self.stats.dropped += sum(publishes for _, publishes, _ in self._backlog[peer])
+        self.stats.dropped += sum(publishes for _, publishes in self._backlog[peer])
         self._backlog[peer].clear()
         self._backlog_size[peer] = 0
         self._owed_interest[peer] = {}
