@@ -159,6 +159,23 @@ def test_accept_gives_a_non_blocking_descriptor_and_the_peer_address(family, hos
             c.close()
 
 
+@pytest.mark.parametrize("source", ["127.0.0.1", "127.10.200.3", "127.255.0.99", "127.1.22.255"])
+def test_accept_writes_ipv4_addresses_as_inet_ntop_does(source):
+    # Octets of one, two and three digits, and 0: the address is formatted
+    # without inet_ntop, so every width is checked against the socket module.
+    with _listener(socket.AF_INET, ("127.0.0.1", 0)) as ls:
+        c = socket.socket(socket.AF_INET)
+        try:
+            c.bind((source, 0))
+            c.connect(ls.getsockname())
+            assert select.select([ls], [], [], 20)[0]
+            fd, address = _syscalls.accept(ls.fileno())
+            os.close(fd)
+            assert address == c.getsockname() == (source, c.getsockname()[1])
+        finally:
+            c.close()
+
+
 def test_accept_unix_socket(tmp_path):
     path = str(tmp_path / "s")
     with _listener(socket.AF_UNIX, path) as ls:

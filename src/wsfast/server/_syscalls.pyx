@@ -199,6 +199,28 @@ cdef extern from "errno.h":
     int EAGAIN, EWOULDBLOCK
 
 
+cdef Py_ssize_t _dotted_quad(const unsigned char *a, char *out) noexcept:
+    """IPv4 address ``a`` (network order) as text into ``out`` (16 bytes
+    at most), as inet_ntop writes it; its length. inet_ntop formats
+    through sprintf, about 1,700 instructions per accepted connection."""
+    cdef Py_ssize_t k = 0
+    cdef int i, v
+    for i in range(4):
+        v = a[i]
+        if v >= 100:
+            out[k] = <char>(48 + v // 100)
+            k += 1
+        if v >= 10:
+            out[k] = <char>(48 + v // 10 % 10)
+            k += 1
+        out[k] = <char>(48 + v % 10)
+        k += 1
+        if i < 3:
+            out[k] = 46  # '.'
+            k += 1
+    return k
+
+
 def accept(int fd):
     """accept4(2) a connection, non-blocking and close-on-exec from the
     start. Returns ``(fd, address)``: ``(host, port)`` for IPv4 and IPv6,
@@ -207,14 +229,15 @@ def accept(int fd):
     cdef sockaddr_storage ss
     cdef socklen_t n = sizeof(ss)
     cdef char host[64]
+    cdef Py_ssize_t k
     cdef int conn = c_accept4(fd, <sockaddr *>&ss, &n, SOCK_NONBLOCK | SOCK_CLOEXEC)
     if conn < 0:
         if errno == EAGAIN or errno == EWOULDBLOCK or errno == EINTR:
             return None
         PyErr_SetFromErrno(OSError)
     if ss.ss_family == AF_INET:
-        inet_ntop(AF_INET, &(<sockaddr_in *>&ss).sin_addr, host, sizeof(host))
-        address = (host.decode("ascii"), ntohs((<sockaddr_in *>&ss).sin_port))
+        k = _dotted_quad(<const unsigned char *>&(<sockaddr_in *>&ss).sin_addr, host)
+        address = (host[:k].decode("ascii"), ntohs((<sockaddr_in *>&ss).sin_port))
     elif ss.ss_family == AF_INET6:
         inet_ntop(AF_INET6, &(<sockaddr_in6 *>&ss).sin6_addr, host, sizeof(host))
         address = (host.decode("ascii"), ntohs((<sockaddr_in6 *>&ss).sin6_port))
