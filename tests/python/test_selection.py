@@ -167,7 +167,7 @@ _TWIN_USERS = {
     "wsfast.protocol.http": "h.__name__",
     "wsfast.server.websocket": "s.WebSocket.__module__",
     "wsfast.server.loop": "srv.loop.__name__",
-    "wsfast.server.lifecycle": "srv.Server._accept.__module__",
+    "wsfast.server.lifecycle": "srv.lifecycle.ServerLifecycle.__module__",
     "wsfast.wsproto._connection": "wp.Connection.__module__",
 }
 # The compiled-only helpers, as their users hold them (None: not used).
@@ -240,23 +240,26 @@ def test_a_helper_is_none_when_disabled_or_not_built(monkeypatch):
 
 
 def _server_path_in_child(env):
-    code = ("from wsfast.server import Server; import wsfast.server.websocket as w; "
-            "print(Server._accept.__module__, Server._dispatch.__module__, "
-            "Server._destroy.__module__, Server._closed.__module__)")
+    # What a server and its connections really call: the server's
+    # lifecycle, and the interface its WebSockets hold it by.
+    code = ("from wsfast.server import Server; "
+            "life = Server('127.0.0.1', 0)._life; "
+            "print(type(life).__module__, type(life).__mro__[1].__module__)")
     out = subprocess.run([sys.executable, "-c", code], env=env,
                          capture_output=True, text=True, check=True)
     return out.stdout.split()
 
 
 def test_the_servers_handshake_path_follows_the_twins():
-    # Server._accept and friends are server/lifecycle.py's functions:
-    # pure Python under WSFAST_NO_EXTENSIONS, the compiled twin otherwise.
+    # A server's accept, dispatch and destroy are server/lifecycle.py's
+    # ServerLifecycle: pure Python under WSFAST_NO_EXTENSIONS, the
+    # compiled twin otherwise, on the same build of websocket.Lifecycle.
     pure = _server_path_in_child(dict(os.environ, WSFAST_NO_EXTENSIONS="1"))
-    assert pure == ["wsfast.server.lifecycle"] * 4
+    assert pure == ["wsfast.server.lifecycle", "wsfast.server.websocket"]
     if not all(_compiled_twins().values()):
         pytest.skip("compiled twins not built")
     env = {k: v for k, v in os.environ.items() if k != "WSFAST_NO_EXTENSIONS"}
-    assert _server_path_in_child(env) == ["wsfast.server.lifecycle_c"] * 4
+    assert _server_path_in_child(env) == ["wsfast.server.lifecycle_c", "wsfast.server.websocket_c"]
 
 
 def test_a_twin_loads_only_by_its_listed_name():

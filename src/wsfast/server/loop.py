@@ -22,6 +22,7 @@ def run(server: Server) -> None:
     # The same lists for the server's lifetime: the pass reads no server
     # attribute for them (each such read costs about 200 instructions).
     backlog, dirty = server._backlog, server._dirty
+    life = server._life
     wakeup_fd = server._wakeup[0].fileno()  # type: ignore[index]  # set by listen()
     poll, monotonic = poller.poll, time.monotonic
     now = monotonic()
@@ -51,7 +52,7 @@ def run(server: Server) -> None:
                     else:
                         lsock = listeners.get(fd)
                         if lsock is not None:
-                            server._accept(lsock)
+                            life.accept(lsock)
                         else:
                             server._on_fd(fd)  # the workers' bus
         if backlog:

@@ -229,6 +229,9 @@ class Server:
         self._accept_paused = False
         self._buf = bytearray(READ_BUFFER_SIZE)
         self._view = memoryview(self._buf)
+        # A connection's accept, events and end, on the containers above:
+        # compiled with the extension (server/lifecycle.py).
+        self._life = lifecycle.ServerLifecycle(self)
 
     # -- configuration ---------------------------------------------------------
 
@@ -380,14 +383,6 @@ class Server:
 
     # -- accepting -------------------------------------------------------------------
 
-    # A handshake's accept, dispatch and close: compiled with the extension
-    # (server/lifecycle.py).
-    _accept = lifecycle.accept
-    _dispatch = lifecycle.dispatch
-    _closed = lifecycle.closed
-    _destroy = lifecycle.destroy
-    _set_deadline = lifecycle.set_deadline
-
     def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors: stop accepting briefly instead of spinning
         (the listening socket stays readable while the backlog is full)."""
@@ -450,7 +445,7 @@ class Server:
         for ws in expired:
             if ws.phase == PHASE_HANDSHAKE:
                 log.debug("handshake timeout: %s", ws.remote_address)
-            self._destroy(ws, "timeout" if ws.phase != PHASE_CLOSING else "close timeout")
+            self._life.destroy(ws, "timeout" if ws.phase != PHASE_CLOSING else "close timeout")
         self._timers.call_later(0.5, self._sweep_deadlines)
 
     def _keepalive_period(self) -> float:
@@ -495,13 +490,13 @@ class Server:
         self._listeners.clear()
         for ws in list(self._conns.values()):
             if ws.phase == PHASE_HANDSHAKE:
-                self._destroy(ws)
+                self._life.destroy(ws)
             elif ws.phase == PHASE_OPEN:
                 ws.close(code, reason)
 
     def _stop(self) -> None:
         for ws in list(self._conns.values()):
-            self._destroy(ws, "server shut down")
+            self._life.destroy(ws, "server shut down")
         self._stopped = True
         if self._bus is not None:
             if hasattr(self._bus, "fileno"):  # the workers' bus

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
     from ..codec.prepared import PreparedMessage
+    from ..protocol.events import EventType
     from ..protocol.http import Request
     from ..protocol.server_connection import ServerConnection
     from ..shared.backpressure import DeliveryStats
@@ -47,6 +48,25 @@ PHASE_HANDSHAKE, PHASE_OPEN, PHASE_CLOSING, PHASE_DRAINING, PHASE_LINGER, PHASE_
 _SEND_BATCH = 64  # chunks per sendmsg(); well under IOV_MAX
 _SEND_MANY_MAX = 256  # chunks per send_many(), its limit
 _MESSAGES = (bytes, str)
+
+
+class Lifecycle:
+    """What a WebSocket asks of its server: hand a read's events to the
+    application, end the socket, set a deadline for the close.
+    ``lifecycle.ServerLifecycle`` implements it; compiled, these are C
+    method calls (a subclass's override through the C method table)
+    rather than method lookups on the Server."""
+
+    __slots__ = ()
+
+    def dispatch(self, ws: WebSocket, events: list[EventType]) -> None:
+        raise NotImplementedError
+
+    def destroy(self, ws: WebSocket, reason: str = "", eof: bool = False) -> None:
+        raise NotImplementedError
+
+    def set_deadline(self, ws: WebSocket, delay: float | None) -> None:
+        raise NotImplementedError
 
 
 def step_share(budget: int, count: int, low: int, high: int) -> int:
@@ -175,6 +195,7 @@ class WebSocket:
         "_held",
         "_tls",
         "_topics",
+        "_life",
         "__weakref__",
     )
 
@@ -195,6 +216,7 @@ class WebSocket:
         self._held = False  # received frames wait to be handled: not read
         self._tls = tls
         self._topics: Any = None  # owned by the server's TopicRegistry
+        self._life: Lifecycle = server._life
 
     # -- the application's API ---------------------------------------------
 
@@ -290,12 +312,12 @@ class WebSocket:
             return
         self.conn.close(code, reason)
         self.phase = PHASE_CLOSING
-        self.server._set_deadline(self, self.server.close_timeout)
+        self._life.set_deadline(self, self.server.close_timeout)
         self._wrote()
 
     def terminate(self) -> None:
         """Drop the TCP connection at once (no close handshake)."""
-        self.server._destroy(self)
+        self._life.destroy(self)
 
     def __repr__(self) -> str:
         return "<WebSocket %s state=%d>" % (self.remote_address, self.conn.ready_state)
@@ -313,7 +335,7 @@ class WebSocket:
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            self.server._destroy(self)
+            self._life.destroy(self)
             return
         if n == 0:
             self._on_eof()
@@ -329,7 +351,7 @@ class WebSocket:
                 return
             except Exception as exc:  # ssl.SSLError and friends: a bad peer
                 self.server._log_debug("TLS error from %s: %s", self.remote_address, exc)
-                self.server._destroy(self)
+                self._life.destroy(self)
                 return
             if not data:
                 self._flush()  # handshake records
@@ -348,7 +370,7 @@ class WebSocket:
                 except Exception as exc:
                     server._handler_failed(self, exc)
             else:
-                server._dispatch(self, events)
+                self._life.dispatch(self, events)
         if conn.events_pending():
             self._hold()
         self._flush()
@@ -369,7 +391,7 @@ class WebSocket:
         self._dirty = True
         events = conn.next_events()
         if events:
-            self.server._dispatch(self, events)
+            self._life.dispatch(self, events)
         if conn.events_pending():
             if self.phase != PHASE_GONE:
                 self._hold()
@@ -383,11 +405,11 @@ class WebSocket:
             events = conn.receive_eof()
             while True:  # messages that came before the end, then Close
                 if events:
-                    self.server._dispatch(self, events)
+                    self._life.dispatch(self, events)
                 if not conn.events_pending() or self.phase == PHASE_GONE:
                     break
                 events = conn.next_events()
-        self.server._destroy(self, eof=True)
+        self._life.destroy(self, eof=True)
 
     def _flush(self) -> None:
         """Hand queued output to the kernel; queue what it does not take."""
@@ -417,7 +439,7 @@ class WebSocket:
             except (BlockingIOError, InterruptedError):
                 n = 0
             except OSError:
-                self.server._destroy(self)
+                self._life.destroy(self)
                 return False
             if n < len(data):
                 self._out = collections.deque((memoryview(data)[n:],))
@@ -448,7 +470,7 @@ class WebSocket:
             except (BlockingIOError, InterruptedError):
                 n = 0
             except OSError:
-                self.server._destroy(self)
+                self._life.destroy(self)
                 return False
             except TypeError:  # a chunk that is not bytes (never queued by wsfast)
                 return self._write(b"".join(chunks)) if not sent else self._write(b"".join(chunks)[sent:])
@@ -493,7 +515,7 @@ class WebSocket:
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            self.server._destroy(self)
+            self._life.destroy(self)
             return
         self._out_size -= n
         while n:
@@ -519,7 +541,7 @@ class WebSocket:
         if size > server.max_buffered and self.phase < PHASE_DRAINING:
             server._log_debug("%s: output over max_buffered, dropping", self.remote_address)
             server.stats.dropped += 1
-            server._destroy(self, "output buffer over max_buffered")
+            self._life.destroy(self, "output buffer over max_buffered")
         elif not self._paused and size > server.write_high_water:
             self._paused = True
             self._update_mask()
@@ -540,7 +562,7 @@ class WebSocket:
     def _finish(self) -> None:
         """The protocol is done: send what is queued, then close TCP."""
         self.phase = PHASE_DRAINING
-        self.server._set_deadline(self, self.server.close_timeout)
+        self._life.set_deadline(self, self.server.close_timeout)
         if self._out is None:
             self._linger()
 
@@ -551,7 +573,7 @@ class WebSocket:
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
-            self.server._destroy(self)
+            self._life.destroy(self)
             return
         self._paused = False
         self._update_mask()

@@ -4,8 +4,12 @@ cimport cython
 
 from wsfast.protocol.connection_c cimport Connection
 
+cdef class Lifecycle
+
+
 cdef class WebSocket:
     cdef public object server, sock, remote_address, _data, _out, _tls, _topics
+    cdef public Lifecycle _life
     cdef public Connection conn
     cdef public int fd, phase, _mask
     cdef public object _out_size
@@ -27,6 +31,13 @@ cdef class WebSocket:
     cpdef _update_mask(self)
     cpdef _check_water(self)
     cpdef _wrote(self)
+
+
+# Implemented by lifecycle_c.ServerLifecycle: C calls through the method table.
+cdef class Lifecycle:
+    cpdef dispatch(self, WebSocket ws, list events)
+    cpdef destroy(self, WebSocket ws, reason=*, eof=*)
+    cpdef set_deadline(self, WebSocket ws, delay)
 
 
 @cython.locals(step=Py_ssize_t)
