@@ -18,42 +18,63 @@ static const char GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 static uint32_t rol(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
 
-static void sha1_block(uint32_t h[5], const uint8_t *b) {
-    uint32_t w[80];
-    for (int i = 0; i < 16; i++)
-        w[i] = ((uint32_t)b[4 * i] << 24) | ((uint32_t)b[4 * i + 1] << 16) |
-               ((uint32_t)b[4 * i + 2] << 8) | (uint32_t)b[4 * i + 3];
-    for (int i = 16; i < 80; i++)
-        w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    uint32_t a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, k;
-        if (i < 20) {
-            f = (bb & c) | (~bb & d);
-            k = 0x5A827999u;
-        } else if (i < 40) {
-            f = bb ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (i < 60) {
-            f = (bb & c) | (bb & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = bb ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        uint32_t t = rol(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = rol(bb, 30);
-        bb = a;
-        a = t;
-    }
-    h[0] += a;
-    h[1] += bb;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
+static uint32_t load_be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
+
+/* Portable block: the 80 rounds unrolled by macros, four groups of 20, so
+ * each round's function, constant and message index are compile-time
+ * constants (no per-round branch or counter). Ch as z ^ (x & (y ^ z)) and
+ * Maj as (x & y) + (z & (x ^ y)) (the terms share no bit, so + is |): the
+ * fewest operations, and Maj's terms add straight into the sum. */
+#define WSF_CH(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define WSF_PAR(x, y, z) ((x) ^ (y) ^ (z))
+#define WSF_MAJ(x, y, z) (((x) & (y)) + ((z) & ((x) ^ (y))))
+/* Message word t, in a ring of 16: words 0-15 are loaded as first used;
+ * W[t] = rol1(W[t-3] ^ W[t-8] ^ W[t-14] ^ W[t-16]) then replaces W[t-16],
+ * the one word no later round needs. t is a constant: the test folds. */
+#define WSF_W(t) \
+    ((t) < 16 ? (w[(t) & 15] = load_be32(blk + 4 * ((t) & 15))) \
+              : (w[(t) & 15] = rol(w[((t) + 13) & 15] ^ w[((t) + 8) & 15] ^ \
+                                   w[((t) + 2) & 15] ^ w[(t) & 15], 1)))
+/* Round t without moving the state: the new A lands in e and rol30(B) in
+ * b, and the next round takes the names rotated one place instead (split
+ * into three adds, GCC allocates registers with fewer copies). */
+#define WSF_R(a, b, c, d, e, f, k, t) \
+    e += WSF_W(t) + (k); \
+    e += f(b, c, d); \
+    e += rol(a, 5); \
+    b = rol(b, 30)
+/* Five rounds bring the names back to where they started. */
+#define WSF_R5(f, k, t) \
+    WSF_R(s0, s1, s2, s3, s4, f, k, (t)); \
+    WSF_R(s4, s0, s1, s2, s3, f, k, (t) + 1); \
+    WSF_R(s3, s4, s0, s1, s2, f, k, (t) + 2); \
+    WSF_R(s2, s3, s4, s0, s1, f, k, (t) + 3); \
+    WSF_R(s1, s2, s3, s4, s0, f, k, (t) + 4)
+#define WSF_R20(f, k, t) \
+    WSF_R5(f, k, (t)); WSF_R5(f, k, (t) + 5); WSF_R5(f, k, (t) + 10); WSF_R5(f, k, (t) + 15)
+
+static void sha1_block(uint32_t h[5], const uint8_t *blk) {
+    uint32_t w[16];
+    uint32_t s0 = h[0], s1 = h[1], s2 = h[2], s3 = h[3], s4 = h[4];
+    WSF_R20(WSF_CH, 0x5A827999u, 0);
+    WSF_R20(WSF_PAR, 0x6ED9EBA1u, 20);
+    WSF_R20(WSF_MAJ, 0x8F1BBCDCu, 40);
+    WSF_R20(WSF_PAR, 0xCA62C1D6u, 60);
+    h[0] += s0;
+    h[1] += s1;
+    h[2] += s2;
+    h[3] += s3;
+    h[4] += s4;
+}
+#undef WSF_CH
+#undef WSF_PAR
+#undef WSF_MAJ
+#undef WSF_W
+#undef WSF_R
+#undef WSF_R5
+#undef WSF_R20
 
 #ifdef WSF_SHA1_NI
 /* One 64-byte block with the SHA instructions. The state is kept as

@@ -131,15 +131,51 @@ static void test_accept_key(void) {
     CHECK(!memcmp(d, two, 20));
     wsf_sha1_portable((const uint8_t *)m, strlen(m), d);
     CHECK(!memcmp(d, two, 20));
-    /* The SHA-instruction path (where the CPU has it) against the portable
-     * one, for every length from 0 to 300 bytes (1 to 6 blocks). */
-    uint8_t data[300], fast[20], slow[20];
+    /* The empty message, and a million 'a' (FIPS 180-2 long example). */
+    static const uint8_t empty[20] = {0xda, 0x39, 0xa3, 0xee, 0x5e, 0x6b, 0x4b, 0x0d, 0x32, 0x55,
+                                      0xbf, 0xef, 0x95, 0x60, 0x18, 0x90, 0xaf, 0xd8, 0x07, 0x09};
+    static const uint8_t million[20] = {0x34, 0xaa, 0x97, 0x3c, 0xd4, 0xc4, 0xda, 0xa4, 0xf6, 0x1e,
+                                        0xeb, 0x2b, 0xdb, 0xad, 0x27, 0x31, 0x65, 0x34, 0x01, 0x6f};
+    unsigned char *none = t_dup("", 0);
+    wsf_sha1(none, 0, d);
+    CHECK(!memcmp(d, empty, 20));
+    wsf_sha1_portable(none, 0, d);
+    CHECK(!memcmp(d, empty, 20));
+    free(none);
+    unsigned char *as = (unsigned char *)malloc(1000000);
+    if (!as) abort();
+    memset(as, 'a', 1000000);
+    wsf_sha1(as, 1000000, d);
+    CHECK(!memcmp(d, million, 20));
+    wsf_sha1_portable(as, 1000000, d);
+    CHECK(!memcmp(d, million, 20));
+    free(as);
+    /* Every length from 0 to 300 bytes (1 to 6 blocks, each padding case),
+     * on exact-size copies (ASan sees any read past the end), at an odd
+     * address too: the SHA-instruction path (where the CPU has it) against
+     * the portable one, and the portable digests against Python's hashlib
+     * (SHA-1 of the 301 digests in order), so the portable code is checked
+     * on its own where it is the only one (ARM). */
+    static const uint8_t all[20] = {0xe0, 0x76, 0x38, 0x5f, 0x2d, 0x06, 0xb3, 0xe9, 0xdc, 0x4d,
+                                    0xb3, 0xc2, 0xfc, 0xf3, 0x96, 0xf3, 0x6c, 0xda, 0xe7, 0x9e};
+    uint8_t data[300], fast[20], slow[20], odd[20], digests[301 * 20];
     for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 131u + 7u);
     for (size_t n = 0; n <= sizeof data; n++) {
-        wsf_sha1(data, n, fast);
-        wsf_sha1_portable(data, n, slow);
+        unsigned char *copy = t_dup(data, n);
+        unsigned char *shifted = (unsigned char *)malloc(n + 1);
+        if (!shifted) abort();
+        if (n) memcpy(shifted + 1, data, n);
+        wsf_sha1(copy, n, fast);
+        wsf_sha1_portable(copy, n, slow);
+        wsf_sha1_portable(shifted + 1, n, odd);
         CHECK(!memcmp(fast, slow, 20));
+        CHECK(!memcmp(odd, slow, 20));
+        memcpy(digests + 20 * n, slow, 20);
+        free(copy);
+        free(shifted);
     }
+    wsf_sha1_portable(digests, sizeof digests, d);
+    CHECK(!memcmp(d, all, 20));
 }
 
 int main(void) {
