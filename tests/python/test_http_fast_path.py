@@ -72,6 +72,9 @@ def check_head(http, handshake, data, **limits):
     if fast is None:
         return general
     target, items, head_len, upgrade, key = fast
+    # Without the lines (what a server's first read asks): the same verdict.
+    assert http._parse_head(data, limits.get("max_head_size", 8192), limits.get("max_headers", 100),
+                            False) == (None, None, head_len, upgrade, key)
     assert general is not None and general[0] == "request", (data, general)
     pairs = list(zip(items[::2], items[1::2]))
     assert (target, pairs, data[head_len:]) == (general[2], general[7], general[9])
@@ -155,6 +158,47 @@ def test_the_usual_upgrade_takes_the_fast_path(build):
     assert head_len == len(HEAD)
     request = http.RequestReader().feed(HEAD)
     assert request._upgrade_key == key and request.is_websocket
+
+
+def test_a_fast_path_request_makes_its_strings_when_asked(build):
+    http, _ = build
+    fast = http._parse_head(HEAD, 8192, 100)
+    assert fast is not None
+    request = http.RequestReader().feed(HEAD)
+    # Nothing made yet but the key: the head's bytes are kept as they came.
+    assert request._head == HEAD and request._target is None and request._headers is None
+    assert request._upgrade_key == "dGhlIHNhbXBsZSBub25jZQ==" and request.is_websocket
+    assert request._raw_path is None
+    # Asked: the same strings as the general reader's.
+    assert request.target == "/chat?room=1"
+    assert list(request.headers) == list(zip(fast[1][::2], fast[1][1::2]))
+    assert request._head is None  # made once
+    assert (request.raw_path, request.path, request.query_string) == (b"/chat", "/chat", b"room=1")
+    assert repr(request) == "<Request GET /chat?room=1 HTTP/1.1>"
+    # The fast path switched off after the read: what it read still expands.
+    lazy = http.RequestReader().feed(HEAD)
+    http._parse_head, saved = (lambda *args: None), http._parse_head
+    try:
+        assert lazy.headers.get("host") == "example.com"
+    finally:
+        http._parse_head = saved
+    request._compact()
+    assert request.headers.get("sec-websocket-version") == "13"
+
+
+def test_a_requests_fields_may_be_set(build):
+    http, _ = build
+    for request in (http.RequestReader().feed(HEAD),
+                    http.Request("GET", "/chat?room=1", "1.1", http.Headers([("Host", "h")]))):
+        request.path = "/other"
+        assert (request.path, request.raw_path, request.query_string) == ("/other", b"/chat", b"room=1")
+        request.query_string = b"x=1"
+        request.raw_path = b"/r"
+        assert (request.path, request.raw_path, request.query_string) == ("/other", b"/r", b"x=1")
+        request.target = "/t?q"  # a new target: split again when asked
+        assert (request.target, request.path, request.raw_path, request.query_string) == ("/t?q", "/t", b"/t", b"q")
+        request.headers = http.Headers([("X", "1")])
+        assert list(request.headers) == [("X", "1")]
 
 
 @pytest.mark.parametrize("max_head_size", [len(HEAD) - 1, len(HEAD), len(HEAD) + 1])
@@ -241,6 +285,7 @@ def test_both_bindings_read_a_head_alike(data, limits):
     cffi = _cffi_or_skip()
     assert cffi.parse_request_head(data, *limits) == c.parse_request_head(data, *limits)
     assert cffi.parse_request_head(memoryview(data), *limits) == c.parse_request_head(data, *limits)
+    assert cffi.parse_request_head(data, *limits, False) == c.parse_request_head(data, *limits, False)
 
 
 @settings(max_examples=300, deadline=None)

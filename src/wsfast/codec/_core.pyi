@@ -2,7 +2,7 @@
 same names with the same signatures."""
 
 from collections.abc import Iterable
-from typing import Final, Literal, final
+from typing import Final, Literal, final, overload
 
 from typing_extensions import disjoint_base
 
@@ -126,7 +126,12 @@ UPGRADE_WEBSOCKET: Final[int]
 UPGRADE_VALID: Final[int]
 UPGRADE_OFFERS: Final[int]
 
+@overload
 def parse_request_head(
-    data: ReadableBuffer, max_head_size: int, max_headers: int
+    data: ReadableBuffer, max_head_size: int, max_headers: int, fields: Literal[True] = ...
 ) -> tuple[str, tuple[str, ...], int, int, str | None] | None: ...
+@overload
+def parse_request_head(
+    data: ReadableBuffer, max_head_size: int, max_headers: int, fields: bool
+) -> tuple[str | None, tuple[str, ...] | None, int, int, str | None] | None: ...
 def websocket_accept(key: str | bytes) -> bytes: ...

@@ -9,7 +9,7 @@ cdef enum:
     _FAST_HEAD_FIELDS = 128
 
 
-def parse_request_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers):
+def parse_request_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers, bint fields=True):
     """A whole request head at the start of ``data``, on the fast path.
 
     Returns ``(target, fields, head_len, upgrade, key)``: the target
@@ -19,9 +19,11 @@ def parse_request_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers):
     and the Sec-WebSocket-Key (str) when every RFC 6455 4.2.1 check
     passed, else None. Returns None when the head is
     incomplete or outside the strict subset (see csrc/http_head.h).
+    With ``fields`` false, target and fields are None: no str is made
+    but the key (a server that reads them only when asked).
     """
     cdef Py_buffer d
-    cdef wsf_head_field fields[_FAST_HEAD_FIELDS]
+    cdef wsf_head_field lines[_FAST_HEAD_FIELDS]
     cdef wsf_request_head head
     cdef const char *p
     cdef uint32_t i
@@ -31,15 +33,20 @@ def parse_request_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers):
     PyObject_GetBuffer(data, &d, PyBUF_SIMPLE)
     try:
         p = <const char *>d.buf
-        rc = wsf_parse_request_head(<const uint8_t *>p, d.len, max_head_size, fields,
+        rc = wsf_parse_request_head(<const uint8_t *>p, d.len, max_head_size, lines,
                                     min(max_headers, _FAST_HEAD_FIELDS), &head)
         if rc != WSF_HEAD_DONE:
             return None
-        wsf_check_upgrade(<const uint8_t *>p, fields, &head)
+        wsf_check_upgrade(<const uint8_t *>p, lines, &head)
+        if not fields:
+            key = None
+            if head.upgrade & WSF_UPGRADE_VALID:
+                key = PyUnicode_DecodeLatin1(p + lines[head.key].value, lines[head.key].value_len, NULL)
+            return None, None, <Py_ssize_t>head.head_len, head.upgrade, key
         items = PyTuple_New(2 * head.nfields)
         for i in range(head.nfields):
-            name = PyUnicode_DecodeLatin1(p + fields[i].name, fields[i].name_len, NULL)
-            value = PyUnicode_DecodeLatin1(p + fields[i].value, fields[i].value_len, NULL)
+            name = PyUnicode_DecodeLatin1(p + lines[i].name, lines[i].name_len, NULL)
+            value = PyUnicode_DecodeLatin1(p + lines[i].value, lines[i].value_len, NULL)
             Py_INCREF(name)
             PyTuple_SET_ITEM(items, 2 * i, name)
             Py_INCREF(value)

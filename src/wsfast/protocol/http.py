@@ -43,6 +43,11 @@ _TERMINATOR = b"\r\n\r\n"
 # declines (None) anything outside a strict subset, errors included, and
 # llhttp reads those. The pure-Python backend always declines.
 _parse_head = _backend.impl.parse_request_head
+# What a fast-path Request makes its target and headers with (tests may
+# switch _parse_head off; a head it read must still expand).
+_expand_head = _backend.impl.parse_request_head
+# Header lines the fast path takes at most (its C limit).
+_FAST_FIELDS = 128
 _FAST_WEBSOCKET = _backend.impl.UPGRADE_WEBSOCKET
 _FAST_OFFERS = _backend.impl.UPGRADE_OFFERS
 _OWS = " \t"
@@ -193,16 +198,23 @@ class Request:
     still percent-encoded, as ASGI's ``raw_path``), ``path`` the decoded path
     and ``query_string`` the bytes after ``?``. ``http_version`` is a string
     such as ``"1.1"``.
+
+    A head read by the C fast path keeps its bytes and makes ``target``
+    and ``headers`` when first asked (most handshakes never ask: the
+    fast path has already checked the upgrade and found its key), and
+    ``raw_path``, ``path`` and ``query_string`` are split from the target
+    when first asked. Each of them may also be set.
     """
 
     __slots__ = (
         "method",
-        "target",
-        "raw_path",
-        "path",
-        "query_string",
         "http_version",
-        "headers",
+        "_target",
+        "_headers",
+        "_raw_path",
+        "_path",
+        "_query_string",
+        "_head",
         "_websocket",
         "_upgrade_key",
         "_offers",
@@ -217,12 +229,95 @@ class Request:
         # Sec-WebSocket-Extensions line: nothing to negotiate.
         self._offers = True
         self.method = method
-        self.target = target
         self.http_version = http_version
-        self.headers = headers
-        self.raw_path, self.query_string = _split_target(target)
-        path = self.raw_path.decode("latin-1")
-        self.path = unquote(path) if "%" in path else path
+        self._target: str | None = target
+        self._headers: Headers | None = headers
+        self._head: bytes | None = None  # a fast-path head not yet made into target and headers
+        self._raw_path: bytes | None = None  # None: not split from the target yet
+        self._path = ""
+        self._query_string = b""
+
+    def _expand(self) -> None:
+        # The head passed the fast path once: it does again, with the same lines.
+        head = self._head
+        assert head is not None
+        fast = _expand_head(head, len(head), _FAST_FIELDS)
+        assert fast is not None
+        self._target = fast[0]
+        self._headers = Headers._from_strings(fast[1])
+        self._head = None
+
+    def _split(self) -> None:
+        self._raw_path, self._query_string = _split_target(self.target)
+        path = self._raw_path.decode("latin-1")
+        self._path = unquote(path) if "%" in path else path
+
+    @property
+    def target(self) -> str:
+        if self._target is None:
+            self._expand()
+        return self._target  # type: ignore[return-value]  # set by _expand
+
+    @target.setter
+    def target(self, value: str) -> None:
+        if self._head is not None:
+            self._expand()
+        self._target = value
+        self._raw_path = None
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._expand()
+        return self._headers  # type: ignore[return-value]  # set by _expand
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        if self._head is not None:
+            self._expand()
+        self._headers = value
+
+    @property
+    def raw_path(self) -> bytes:
+        if self._raw_path is None:
+            self._split()
+        return self._raw_path  # type: ignore[return-value]  # set by _split
+
+    @raw_path.setter
+    def raw_path(self, value: bytes) -> None:
+        if self._raw_path is None:
+            self._split()
+        self._raw_path = value
+
+    @property
+    def path(self) -> str:
+        if self._raw_path is None:
+            self._split()
+        return self._path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        if self._raw_path is None:
+            self._split()
+        self._path = value
+
+    @property
+    def query_string(self) -> bytes:
+        if self._raw_path is None:
+            self._split()
+        return self._query_string
+
+    @query_string.setter
+    def query_string(self, value: bytes) -> None:
+        if self._raw_path is None:
+            self._split()
+        self._query_string = value
+
+    def _compact(self) -> None:
+        """Shrink for a long life (see Headers.compact); a head not yet
+        made into headers is already compact."""
+        if self._headers is not None:
+            self._headers.compact()
 
     @property
     def is_websocket(self) -> bool:
@@ -468,19 +563,26 @@ def read_whole_head(data: bytes | bytearray | memoryview, max_head_size: int,
     None (a RequestReader then reads it, with every check and status).
     A server tries this on a connection's first read before it builds a
     RequestReader, which most connections then never need."""
-    fast = _parse_head(data, max_head_size, max_headers)
+    # Checked, and the key found, but no str made for the target or the
+    # header lines: the Request makes them if they are asked for.
+    fast = _parse_head(data, max_head_size, max_headers, False)
     if fast is None:
         return None
     # A GET, HTTP/1.1, origin-form target, no Content-Length or
     # Transfer-Encoding (so no body): what the fast path accepts.
-    target, items, head_len, upgrade, key = fast
-    # The lines come as one flat tuple, Headers' compact form.
-    request = Request("GET", target, "1.1", Headers._from_strings(items))
+    head_len, upgrade = fast[2], fast[3]
+    whole = head_len == len(data)  # usually nothing follows the head: no slices
+    request = Request.__new__(Request)
+    request.method = "GET"
+    request.http_version = "1.1"
+    request._target = request._headers = request._raw_path = None
+    request._path = ""
+    request._query_string = b""
+    request._head = bytes(data) if whole else bytes(data[:head_len])
     request._websocket = bool(upgrade & _FAST_WEBSOCKET)
-    request._upgrade_key = key
+    request._upgrade_key = fast[4]
     request._offers = bool(upgrade & _FAST_OFFERS)
-    # Usually nothing follows the head: no slice and copy for it.
-    return request, (bytes(data[head_len:]) if head_len < len(data) else b"")
+    return request, (b"" if whole else bytes(data[head_len:]))
 
 
 def check_head_limits(max_head_size: int, max_headers: int) -> None:

@@ -13,9 +13,12 @@ cdef class Headers:
 
 
 cdef class Request:
-    cdef public object method, target, raw_path, path, query_string, http_version
-    cdef public object headers
+    cdef public object method, http_version
+    cdef public object _target, _headers, _raw_path, _path, _query_string, _head
     cdef public object _websocket, _upgrade_key, _offers
+
+    cpdef _expand(self)
+    cpdef _split(self)
 
 
 cdef class Response:

@@ -214,7 +214,7 @@ class ServerConnection(Connection):
         except HandshakeError as exc:
             return self._refuse(exc.status, exc.reason, exc.headers)
         self._queue(response)
-        request.headers.compact()
+        request._compact()
         # Handshake-only state, not kept for the connection's life.
         self._key = self._hook_accept = None
         self._open(chosen, ext_header, deflate)

@@ -17,24 +17,31 @@ _FAST_HEAD_FIELDS = 128
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def parse_request_head(data, max_head_size, max_headers):
+def parse_request_head(data, max_head_size, max_headers, fields=True):
     """``(target, fields, head_len, upgrade, key)`` for a whole request head
-    at the start of ``data`` in the strict subset, else None (see the C
-    backend's docstring)."""
+    at the start of ``data`` in the strict subset, else None; with
+    ``fields`` false, target and fields are None (see the C backend's
+    docstring)."""
     if max_head_size < 0 or max_headers < 0:
         return None
-    fields = ffi.new("wsf_head_field[]", _FAST_HEAD_FIELDS)
+    lines = ffi.new("wsf_head_field[]", _FAST_HEAD_FIELDS)
     head = ffi.new("wsf_request_head *")
     buf = view(data)
     rc = lib.wsf_parse_request_head(buf, len(data) if not isinstance(data, memoryview) else data.nbytes,
-                                    max_head_size, fields, min(max_headers, _FAST_HEAD_FIELDS), head)
+                                    max_head_size, lines, min(max_headers, _FAST_HEAD_FIELDS), head)
     if rc != lib.WSF_HEAD_DONE:
         return None
-    lib.wsf_check_upgrade(buf, fields, head)
+    lib.wsf_check_upgrade(buf, lines, head)
     raw = bytes(data[:head.head_len])
+    if not fields:
+        key = None
+        if head.upgrade & lib.WSF_UPGRADE_VALID:
+            f = lines[head.key]
+            key = raw[f.value:f.value + f.value_len].decode("latin-1")
+        return None, None, head.head_len, head.upgrade, key
     items = []
     for i in range(head.nfields):
-        f = fields[i]
+        f = lines[i]
         items.append(raw[f.name:f.name + f.name_len].decode("latin-1"))
         items.append(raw[f.value:f.value + f.value_len].decode("latin-1"))
     items = tuple(items)

@@ -12,7 +12,7 @@ UPGRADE_OFFERS = 0x04
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def parse_request_head(data, max_head_size, max_headers):
+def parse_request_head(data, max_head_size, max_headers, fields=True):
     """Always None: declined, so the general parser reads the head."""
     return None
 
