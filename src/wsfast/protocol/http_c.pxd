@@ -42,3 +42,8 @@ cdef class RequestReader(_HeadReader):
 
 cdef class ResponseReader(_HeadReader):
     pass
+
+
+# A server's first read: a C call from server_connection_c, C fields set.
+@cython.locals(request=Request, head_len=Py_ssize_t, upgrade=int, whole=bint)
+cpdef tuple read_whole_head(data, Py_ssize_t max_head_size, Py_ssize_t max_headers)

@@ -2,6 +2,8 @@
 # with ServerConnection.__slots__.
 cimport cython
 
+from wsfast.protocol cimport http_c
+from wsfast.protocol.http_c cimport read_whole_head
 from wsfast.protocol.connection_c cimport Connection
 
 
@@ -12,5 +14,7 @@ cdef class ServerConnection(Connection):
 
     @cython.locals(new=ServerConnection)
     cpdef ServerConnection clone(self, remote_address)
+    @cython.locals(request=http_c.Request, whole=tuple)
     cpdef list _receive_handshake(self, data)
+    @cython.locals(request=http_c.Request)
     cpdef list accept(self, subprotocol=*, headers=*)

@@ -26,7 +26,7 @@ from ..constants import CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR
 from ..errors import ProtocolError
 from ..protocol.events import CLOSED, CLOSING, OPEN, Close, HandshakeFailed, HttpRequest, Open, Ping, Pong
 from ..protocol.connection import FAILURE_KEEPALIVE, FAILURE_PEER
-from . import limits
+from .limits import ACCEPT_BATCH, REFUSE_MARGIN
 from .poller import READ
 from .tls import TLSLayer
 from .websocket import PHASE_GONE, PHASE_LINGER, PHASE_OPEN, Lifecycle, WebSocket
@@ -52,6 +52,11 @@ _sock_type = _socket.socket.type.__get__
 _FD_LIMIT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 # SO_LINGER on, 0 seconds: close() sends RST and frees unsent data at once.
 _ABORT = struct.pack("ii", 1, 0)
+# Module globals, not attributes of other modules: a compiled function
+# reads a global from a cached dict, an attribute by a lookup each time.
+_monotonic = time.monotonic
+_INF = math.inf
+_SOL_SOCKET, _SO_LINGER = socket.SOL_SOCKET, socket.SO_LINGER
 
 
 class ServerLifecycle(Lifecycle):
@@ -76,12 +81,12 @@ class ServerLifecycle(Lifecycle):
         server = self.server
         conns, poller, deadlines = self.conns, server._poller, self.deadlines
         timeout = server.handshake_timeout  # None: no limit of its own (max_connections still holds)
-        deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+        deadline = _monotonic() + (_INF if timeout is None else timeout)
         lfd, family, type_ = lsock.fileno(), _sock_family(lsock), _sock_type(lsock)
         max_connections = server.max_connections
         ssl = server.ssl
         sock: _socket.socket
-        for _ in range(limits.ACCEPT_BATCH):
+        for _ in range(ACCEPT_BATCH):
             try:
                 if _accept_fd is None:
                     sock, address = lsock.accept()
@@ -100,7 +105,7 @@ class ServerLifecycle(Lifecycle):
                     return
                 continue  # ECONNABORTED and friends: that client is gone
             n = len(conns)
-            if n >= max_connections + limits.REFUSE_MARGIN:
+            if n >= max_connections + REFUSE_MARGIN:
                 sock.close()
                 continue
             if not _NODELAY_INHERITED and family != socket.AF_UNIX:
@@ -184,7 +189,7 @@ class ServerLifecycle(Lifecycle):
     def set_deadline(self, ws: WebSocket, delay: float | None) -> None:
         """Drop ``ws`` unless it ends within ``delay`` seconds (its close);
         None sets no limit."""
-        self.deadlines[ws] = time.monotonic() + (math.inf if delay is None else delay)
+        self.deadlines[ws] = _monotonic() + (_INF if delay is None else delay)
 
     def destroy(self, ws: WebSocket, reason: str = "", eof: bool = False) -> None:
         """Close the socket now. Fires ``close`` (1006) if it has not fired.
@@ -211,7 +216,7 @@ class ServerLifecycle(Lifecycle):
         sock = ws.sock
         if not graceful:
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+                sock.setsockopt(_SOL_SOCKET, _SO_LINGER, _ABORT)
             except OSError:
                 pass  # already reset, or not a socket that lingers
         try:

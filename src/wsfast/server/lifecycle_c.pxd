@@ -13,7 +13,8 @@ cdef class ServerLifecycle(Lifecycle):
     cdef public dict conns, deadlines, handlers
     cdef public set clients, compressing, compression_live
 
-    @cython.locals(conns=dict, deadlines=dict, n=Py_ssize_t, max_connections=Py_ssize_t, ws=WebSocket)
+    @cython.locals(conns=dict, deadlines=dict, n=Py_ssize_t, max_connections=Py_ssize_t, ws=WebSocket,
+                   template=ServerConnection)
     cpdef accept(self, lsock)
 
     @cython.locals(opened=ServerConnection)
