@@ -2,7 +2,7 @@
 cimport cython
 
 from wsfast.server.lifecycle_c cimport ServerLifecycle
-from wsfast.server.websocket_c cimport WebSocket
+from wsfast.server.websocket_c cimport WebSocket, run_io, step_share
 
 
 @cython.locals(life=ServerLifecycle, timeout=double, now=double, due=double, wakeup_fd=int, ws=WebSocket, dirty=list, backlog=list, held=list,
