@@ -247,3 +247,34 @@ def accept(int fd):
     else:
         address = ""
     return conn, address
+
+
+cdef extern from "sys/socket.h" nogil:
+    struct linger:
+        int l_onoff
+        int l_linger
+    int c_setsockopt "setsockopt"(int fd, int level, int name, const void *value, socklen_t size)
+    int c_shutdown "shutdown"(int fd, int how)
+    int SOL_SOCKET, SO_LINGER, SHUT_WR
+
+cdef extern from "unistd.h" nogil:
+    int c_close "close"(int fd)
+
+
+def shutdown_write(int fd):
+    """shutdown(2) of the sending side (our FIN); raises OSError."""
+    if c_shutdown(fd, SHUT_WR) < 0:
+        PyErr_SetFromErrno(OSError)
+
+
+def close(int fd, bint abort=False):
+    """close(2) ``fd``, a descriptor from ``accept`` that no socket object
+    holds. With ``abort``, SO_LINGER 0 first: the close sends RST and frees
+    what is unsent at once. Errors are ignored: either way the descriptor
+    is gone (close(2) releases it even when it reports an error)."""
+    cdef linger lg
+    if abort:
+        lg.l_onoff = 1
+        lg.l_linger = 0
+        c_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))
+    c_close(fd)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 # None when not built or WSFAST_NO_EXTENSIONS: socket.accept.
 _syscalls = optional_extension("wsfast.server._syscalls")
 _accept_fd = None if _syscalls is None else _syscalls.accept
+_close_fd = None if _syscalls is None else _syscalls.close
 
 # Failures the error event reports: the peer's doing, not the application's.
 _REPORTED_FAILURES = (FAILURE_PEER, FAILURE_KEEPALIVE)
@@ -85,18 +86,21 @@ class ServerLifecycle(Lifecycle):
         lfd, family, type_ = lsock.fileno(), _sock_family(lsock), _sock_type(lsock)
         max_connections = server.max_connections
         ssl = server.ssl
-        sock: _socket.socket
+        sock: _socket.socket | None
         for _ in range(ACCEPT_BATCH):
             try:
                 if _accept_fd is None:
                     sock, address = lsock.accept()
                     sock.setblocking(False)
+                    fd = sock.fileno()
                 else:  # accept4, already non-blocking; None: no more waiting
                     got = _accept_fd(lfd)
                     if got is None:
                         return
-                    sock = _socket.socket(family, type_, 0, got[0])
-                    address = got[1]
+                    # No socket object: making one costs a getsockname(2)
+                    # and about 1,500 instructions, and the loop uses the
+                    # descriptor (WebSocket.sock makes one if asked).
+                    sock, fd, address = None, got[0], got[1]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -106,15 +110,18 @@ class ServerLifecycle(Lifecycle):
                 continue  # ECONNABORTED and friends: that client is gone
             n = len(conns)
             if n >= max_connections + REFUSE_MARGIN:
-                sock.close()
+                if sock is None:
+                    _close_fd(fd)  # type: ignore[misc]  # a bare descriptor: the helpers exist
+                else:
+                    sock.close()
                 continue
-            if not _NODELAY_INHERITED and family != socket.AF_UNIX:
+            if not _NODELAY_INHERITED and family != socket.AF_UNIX and sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if isinstance(address, tuple):
                 address = address[:2]
             template = server._conn_template if n < max_connections else server._refuse_template
             conn = template.clone(address)
-            ws = WebSocket(server, sock, address, conn, TLSLayer(ssl) if ssl is not None else None)
+            ws = WebSocket(server, fd, sock, address, conn, TLSLayer(ssl) if ssl is not None else None)
             conns[ws.fd] = ws
             poller.register(ws.fd, READ)
             deadlines[ws] = deadline
@@ -213,20 +220,28 @@ class ServerLifecycle(Lifecycle):
             poller.unregister(ws.fd)
         self.conns.pop(ws.fd, None)
         self.deadlines.pop(ws, None)
-        sock = ws.sock
-        if not graceful:
-            try:
-                sock.setsockopt(_SOL_SOCKET, _SO_LINGER, _ABORT)
-            except OSError:
-                pass  # already reset, or not a socket that lingers
-        try:
-            sock.close()
-        except OSError:
-            pass
+        sock = ws._sock
+        if sock is None:  # a bare descriptor (see accept)
+            _close_fd(ws.fd, not graceful)  # type: ignore[misc]  # the helpers exist
+        else:
+            _close_socket(sock, graceful)
         if ws in self.clients:
             conn = ws.conn
             conn.receive_eof(discard=True)
             self.closed(ws, conn.close_code, reason or conn.close_reason)
+
+
+def _close_socket(sock: _socket.socket, graceful: bool) -> None:
+    """End a socket object's connection: with RST unless ``graceful``."""
+    if not graceful:
+        try:
+            sock.setsockopt(_SOL_SOCKET, _SO_LINGER, _ABORT)
+        except OSError:
+            pass  # already reset, or not a socket that lingers
+    try:
+        sock.close()
+    except OSError:
+        pass
 
 
 __all__ = ["ServerLifecycle"]

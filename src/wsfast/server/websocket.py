@@ -40,6 +40,7 @@ _syscalls = optional_extension("wsfast.server._syscalls")
 _recv_into = None if _syscalls is None else _syscalls.recv_into
 _send = None if _syscalls is None else _syscalls.send
 _send_many = None if _syscalls is None else _syscalls.send_many
+_shutdown_write = None if _syscalls is None else _syscalls.shutdown_write
 
 # Connection life cycle, as the loop sees it (ready_state is the
 # protocol's view and stays the browser's 0-3).
@@ -181,7 +182,7 @@ class WebSocket:
 
     __slots__ = (
         "server",
-        "sock",
+        "_sock",
         "fd",
         "conn",
         "remote_address",
@@ -199,11 +200,14 @@ class WebSocket:
         "__weakref__",
     )
 
-    def __init__(self, server: Server, sock: _socket.socket, remote_address: Any, conn: ServerConnection,
-                 tls: TLSLayer | None = None) -> None:
+    def __init__(self, server: Server, fd: int, sock: _socket.socket | None, remote_address: Any,
+                 conn: ServerConnection, tls: TLSLayer | None = None) -> None:
         self.server = server
-        self.sock = sock
-        self.fd = sock.fileno()
+        # With the system-call helpers the loop needs only the descriptor:
+        # a socket object is made if asked for (``sock``). Without them,
+        # the accepted socket object, whose methods the loop then uses.
+        self._sock = sock
+        self.fd = fd
         self.conn = conn
         self.remote_address = remote_address
         self.phase = PHASE_HANDSHAKE
@@ -219,6 +223,16 @@ class WebSocket:
         self._life: Lifecycle = server._life
 
     # -- the application's API ---------------------------------------------
+
+    @property
+    def sock(self) -> _socket.socket | None:
+        """The connection's socket object (made when first asked for);
+        None once the connection is gone."""
+        if self._sock is None:
+            if self.phase == PHASE_GONE:
+                return None  # the descriptor is closed, maybe already reused
+            self._sock = socket.socket(fileno=self.fd)
+        return self._sock
 
     @property
     def ready_state(self) -> int:
@@ -331,7 +345,8 @@ class WebSocket:
 
     def _on_readable(self, buf: bytearray, view: memoryview) -> None:
         try:
-            n = self.sock.recv_into(buf) if _recv_into is None else _recv_into(self.fd, buf)
+            # No socket object: the helpers exist (see lifecycle.accept).
+            n = _recv_into(self.fd, buf) if self._sock is None else self._sock.recv_into(buf)  # type: ignore[misc]
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -435,7 +450,7 @@ class WebSocket:
         False if the socket failed (the connection is destroyed)."""
         if self._out is None:
             try:
-                n = self.sock.send(data) if _send is None else _send(self.fd, data)
+                n = _send(self.fd, data) if self._sock is None else self._sock.send(data)  # type: ignore[misc]
             except (BlockingIOError, InterruptedError):
                 n = 0
             except OSError:
@@ -508,10 +523,12 @@ class WebSocket:
             self._update_mask()
             return
         try:
-            if len(out) == 1:
-                n = self.sock.send(out[0])
-            else:
-                n = self.sock.sendmsg(list(out)[:_SEND_BATCH])
+            sock = self._sock
+            if sock is not None:
+                n = sock.send(out[0]) if len(out) == 1 else sock.sendmsg(list(out)[:_SEND_BATCH])
+            else:  # a bare descriptor: the helpers exist
+                n = (_send(self.fd, out[0]) if len(out) == 1  # type: ignore[misc]
+                     else _send_many(self.fd, list(out)[:_SEND_BATCH]))  # type: ignore[misc]
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -571,7 +588,10 @@ class WebSocket:
         before it sees the end, and wait (bounded) for its FIN."""
         self.phase = PHASE_LINGER
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            if self._sock is None:
+                _shutdown_write(self.fd)  # type: ignore[misc]  # a bare descriptor: the helpers exist
+            else:
+                self._sock.shutdown(socket.SHUT_WR)
         except OSError:
             self._life.destroy(self)
             return

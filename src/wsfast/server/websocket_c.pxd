@@ -8,7 +8,7 @@ cdef class Lifecycle
 
 
 cdef class WebSocket:
-    cdef public object server, sock, remote_address, _data, _out, _tls, _topics
+    cdef public object server, _sock, remote_address, _data, _out, _tls, _topics
     cdef public Lifecycle _life
     cdef public Connection conn
     cdef public int fd, phase, _mask
