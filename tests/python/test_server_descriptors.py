@@ -3,13 +3,14 @@ ends closes its descriptor once, and ``ws.sock`` is made when asked for
 (on every codec backend)."""
 
 import os
+import socket
 import time
 
 import pytest
 
 from frames import frame  # noqa: E402
-from serverloop import Recorder, on_loop, raw_connect, read_all, running  # noqa: E402
-from wsfast.constants import OP_CLOSE  # noqa: E402
+from serverloop import UPGRADE, Recorder, on_loop, raw_connect, read_all, read_until, running  # noqa: E402
+from wsfast.constants import OP_BINARY, OP_CLOSE  # noqa: E402
 
 FD_DIR = "/proc/self/fd"
 pytestmark = pytest.mark.skipif(not os.path.isdir(FD_DIR), reason="needs /proc/self/fd")
@@ -98,3 +99,35 @@ def test_a_bare_descriptor_half_closes_after_the_close_handshake(impl):
                 data += chunk
             assert data == bytes([0x80 | OP_CLOSE, 2]) + b"\x03\xe8"
         assert rec.next("close")[1] == 1000
+
+
+def test_a_full_socket_queues_and_later_sends_everything_in_order(impl):
+    # The client does not read at first: the server's writes stop part way
+    # through a frame, so its queue holds a partly sent chunk before whole
+    # ones, and each writable wakeup sends several of them in one call.
+    rec = Recorder(echo=False)
+    payloads = [os.urandom(3000 + 7 * i) for i in range(60)]
+    with running(backend=impl, compression=False, **rec.handlers()) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        with sock:
+            sock.sendall(UPGRADE.format(path="/", extra="").encode())
+            read_until(sock, b"\r\n\r\n")
+            _, sws = rec.next("open")
+            on_loop(server, sws.sock.setsockopt, socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+            def send_all():
+                for p in payloads:
+                    sws.send(p)
+                return sws.buffered_amount
+
+            assert on_loop(server, send_all) > 0  # queued: the kernel took only part
+            expected = b"".join(frame(OP_BINARY, p, mask=None) for p in payloads)
+            data = b""
+            while len(data) < len(expected):
+                chunk = sock.recv(1 << 16)
+                assert chunk, "the server closed after %d of %d bytes" % (len(data), len(expected))
+                data += chunk
+            assert data == expected
+            assert on_loop(server, lambda: sws.ready_state) == 1  # still open
+

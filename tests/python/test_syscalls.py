@@ -176,6 +176,22 @@ def test_accept_writes_ipv4_addresses_as_inet_ntop_does(source):
             c.close()
 
 
+def test_send_many_takes_bytes_and_other_buffers_in_order():
+    a, b = socket.socketpair()
+    with a, b:
+        chunks = [b"one ", memoryview(b"xxtwo ")[2:], bytearray(b"three "), b"", memoryview(b"four")]
+        assert _syscalls.send_many(a.fileno(), chunks) == 18
+        assert b.recv(64) == b"one two three four"
+        with pytest.raises(TypeError):
+            _syscalls.send_many(a.fileno(), [b"ok", "not a buffer"])
+        # The buffers taken before the failure were released: resizable again.
+        held = bytearray(b"abc")
+        with pytest.raises(TypeError):
+            _syscalls.send_many(a.fileno(), [held, 5])
+        held.extend(b"def")
+        assert held == b"abcdef"
+
+
 def test_accept_unix_socket(tmp_path):
     path = str(tmp_path / "s")
     with _listener(socket.AF_UNIX, path) as ls:

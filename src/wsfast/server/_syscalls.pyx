@@ -76,26 +76,37 @@ DEF SEND_MANY_MAX = 256
 
 
 def send_many(int fd, list chunks):
-    """sendmsg(2) of the bytes objects in ``chunks`` (at most the first
-    256) as one write, no SIGPIPE; returns the byte count taken. Spares
-    joining a step's frames into one new buffer: a join the size of a
-    whole read grows and shrinks the heap on every read."""
+    """sendmsg(2) of the buffers in ``chunks`` (at most the first 256) as
+    one write, no SIGPIPE; returns the byte count taken. Spares joining a
+    step's frames into one new buffer: a join the size of a whole read
+    grows and shrinks the heap on every read. bytes are read in place;
+    other buffers (a queue's partly sent memoryview) through the buffer
+    protocol, released before returning."""
     cdef iovec iov[SEND_MANY_MAX]
+    cdef Py_buffer views[SEND_MANY_MAX]
     cdef msghdr msg
-    cdef Py_ssize_t i, k = len(chunks)
+    cdef Py_ssize_t i, held = 0, k = len(chunks)
     cdef ssize_t n
     if k > SEND_MANY_MAX:
         k = SEND_MANY_MAX
-    for i in range(k):
-        chunk = chunks[i]
-        if type(chunk) is not bytes:
-            raise TypeError("send_many sends bytes")
-        iov[i].iov_base = PyBytes_AS_STRING(chunk)
-        iov[i].iov_len = <size_t>PyBytes_GET_SIZE(chunk)
-    memset(&msg, 0, sizeof(msg))
-    msg.msg_iov = iov
-    msg.msg_iovlen = <size_t>k
-    n = c_sendmsg(fd, &msg, MSG_NOSIGNAL)
+    try:
+        for i in range(k):
+            chunk = chunks[i]
+            if type(chunk) is bytes:
+                iov[i].iov_base = PyBytes_AS_STRING(chunk)
+                iov[i].iov_len = <size_t>PyBytes_GET_SIZE(chunk)
+            else:
+                PyObject_GetBuffer(chunk, &views[held], PyBUF_SIMPLE)
+                iov[i].iov_base = views[held].buf
+                iov[i].iov_len = <size_t>views[held].len
+                held += 1
+        memset(&msg, 0, sizeof(msg))
+        msg.msg_iov = iov
+        msg.msg_iovlen = <size_t>k
+        n = c_sendmsg(fd, &msg, MSG_NOSIGNAL)
+    finally:
+        for i in range(held):
+            PyBuffer_Release(&views[i])
     if n < 0:
         PyErr_SetFromErrno(OSError)
         return None
