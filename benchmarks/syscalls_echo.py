@@ -16,7 +16,9 @@ The second reads the two profiles ``callgrind_echo.py`` keeps when
 ``WSFAST_CALLGRIND_KEEP=DIR`` (``callgrind.out.<kind>.<N>`` and
 ``.<3N>``) and prints the calls per operation to the allocators (CPython's
 object allocator, libc's malloc) and to the deallocators, differenced the
-same way. Needs strace, or valgrind's output. Loopback only; every
+same way (``PyObject_Malloc`` is CPython's public entry to
+``_PyObject_Malloc``: the second counts every object allocation, the
+first only those made through it). Needs strace, or valgrind's output. Loopback only; every
 process is started here and stopped by PID.
 """
 
@@ -100,12 +102,13 @@ def calls_to(path, names):
     ids, counts, target = {}, collections.Counter(), None
     with open(path) as f:
         for line in f:
-            if line.startswith("cfn="):
-                m = re.match(r"cfn=\((\d+)\)(?: (.*))?", line.strip())
-                if m:
-                    if m.group(2):
-                        ids[m.group(1)] = m.group(2)
-                    target = ids.get(m.group(1))
+            if line.startswith(("fn=", "cfn=")):
+                # A name is given once, with its id, in either kind of line.
+                m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line.strip())
+                if m and m.group(2):
+                    ids[m.group(1)] = m.group(2)
+                if line.startswith("cfn="):
+                    target = ids.get(m.group(1)) if m else None
             elif line.startswith("calls=") and target in names:
                 counts[target] += int(line.split()[0][6:])
                 target = None
