@@ -15,6 +15,7 @@ websockets_sync = pytest.importorskip("websockets.sync.client")
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
 from frames import close_payload, frame  # noqa: E402
+from netutil import wait_listeners  # noqa: E402
 from serverloop import UPGRADE, Recorder, http_get, on_loop, raw_connect, read_all, read_until, running  # noqa: E402
 from wsfast.errors import ProtocolError  # noqa: E402
 
@@ -533,9 +534,21 @@ def test_echo_command_with_workers_and_sigterm():
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_port(port, proc)
-        seen = set()
+        wait_listeners(port, 2)  # both workers, not only the supervisor's probe
+
+        def connect():
+            # Retried while the workers take over from the supervisor's
+            # probe listener (a refused or reset connect), as in test_fanout.
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    return websockets_sync.connect("ws://127.0.0.1:%d/" % port, proxy=None, open_timeout=5)
+                except OSError:
+                    assert time.monotonic() < deadline, "cannot connect to the workers"
+                    time.sleep(0.05)
+
         for i in range(20):
-            with websockets_sync.connect("ws://127.0.0.1:%d/" % port, proxy=None, open_timeout=5) as ws:
+            with connect() as ws:
                 ws.send("n%d" % i)
                 assert ws.recv(timeout=5) == "n%d" % i
         proc.terminate()
