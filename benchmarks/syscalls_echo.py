@@ -38,7 +38,7 @@ if HERE not in sys.path:
 
 import callgrind  # noqa: E402
 from common import external_command  # noqa: E402
-from syscalls_publish import STRACE_ROW, wrapped  # noqa: E402
+from syscalls_publish import strace_summary, wrapped  # noqa: E402
 
 ALLOCATORS = ("_PyObject_Malloc", "PyObject_Malloc", "_PyObject_Calloc", "malloc", "calloc", "realloc",
               "_PyObject_Free", "free")
@@ -74,13 +74,7 @@ def strace_counts(command, kind, operations, workdir, name):
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)
-    calls = {}
-    with open(out) as f:
-        for line in f:
-            m = STRACE_ROW.match(line)
-            if m and m.group(2) != "total":
-                calls[m.group(2)] = int(m.group(1))
-    return calls
+    return strace_summary(out)
 
 
 def run_strace(args):

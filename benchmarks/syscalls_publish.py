@@ -88,14 +88,19 @@ def strace_counts(name, command, args, publishes, workdir):
                         command=wrapped(["strace", "-c", "-f", "-o", out], command))
     if "error" in result:
         raise SystemExit("%s under strace, %d publishes: %s" % (name, publishes, result["error"]))
+    return strace_summary(out)
+
+
+def strace_summary(path):
+    """{syscall: calls} from the summary ``strace -c -o path`` wrote."""
     calls = {}
-    with open(out) as f:
+    with open(path) as f:
         for line in f:
             m = STRACE_ROW.match(line)
             if m and m.group(2) != "total":
                 calls[m.group(2)] = int(m.group(1))
     if not calls:
-        raise SystemExit("no strace summary in %s" % out)
+        raise SystemExit("no strace summary in %s" % path)
     return calls
 
 
