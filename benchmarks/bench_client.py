@@ -18,6 +18,10 @@ Scenarios:
   the server's VmRSS before and after, in KiB per connection.
 * ``handshakes``: ``--concurrency`` connections at a time, each connect +
   upgrade request + read the 101 + close (RST), for ``--duration`` seconds.
+* ``many``: ``--conns`` connections, each with one 256 B binary message in
+  flight (each echo sends that connection's next), for ``--duration``
+  seconds: messages per second. Run by hand against a server started
+  with ``servers.py`` or ``bun_echo.js`` (see benchmarks/README.md).
 
 Besides the rate, every timed scenario reports the server process's CPU time
 per operation (from /proc: the scheduler's run time of its threads), which the
@@ -492,8 +496,75 @@ def pingpong_deflate(args):
             "negotiated": round_trip.params}
 
 
+def many(args):
+    """``--conns`` connections, each with one message in flight: every
+    echo that arrives sends that connection's next message. Messages per
+    second and the server's CPU per message over ``--duration`` seconds."""
+    payload = os.urandom(args.size)
+    out = wsfast.FrameEncoder(client=True).encode(wsfast.OP_BINARY, payload)
+    expect = wsfast.FrameEncoder(client=False).encode(wsfast.OP_BINARY, payload)
+    n = len(expect)
+    socks = {}
+    deadline = time.monotonic() + args.timeout
+    try:
+        for i in range(args.conns):
+            s, rest = ws_connect(args.port, check_accept=(i == 0))
+            if i == 0:
+                echo_once(s, payload, rest)  # verified with the parser once
+            elif rest:
+                raise BenchError("bytes after the 101")
+            s.setblocking(False)
+            socks[s.fileno()] = s
+            if time.monotonic() > deadline:
+                raise BenchError("opened only %d of %d connections in %ds" % (i + 1, args.conns, args.timeout))
+        ep = select.epoll()
+        for fd in socks:
+            ep.register(fd, select.EPOLLIN)
+
+        def run(duration):
+            pending = dict.fromkeys(socks, 0)  # bytes of the echo in flight received so far
+            for s in socks.values():
+                s.send(out)
+            count, t0 = 0, time.perf_counter()
+            stop = t0 + duration
+            while pending:
+                if time.perf_counter() > stop + args.timeout:
+                    raise BenchError("echoes stopped with %d in flight" % len(pending))
+                sending = time.perf_counter() < stop  # then only drain what is in flight
+                for fd, _ in ep.poll(0.5):
+                    if fd not in pending:
+                        continue
+                    data = socks[fd].recv(65536)
+                    if not data:
+                        raise BenchError("connection closed")
+                    k = pending[fd] + len(data)
+                    if k > n or (len(data) == n and data != expect):
+                        raise BenchError("unexpected echo (%d bytes)" % len(data))
+                    if k < n:
+                        pending[fd] = k
+                        continue
+                    count += 1
+                    if sending:
+                        pending[fd] = 0
+                        socks[fd].send(out)
+                    else:
+                        del pending[fd]
+            return count, time.perf_counter() - t0
+
+        run(0.3)  # warm-up
+        cpu0, own0 = server_cpu(args.server_pid), time.process_time()
+        count, secs = run(args.duration)
+        cpu, own = server_cpu(args.server_pid) - cpu0, time.process_time() - own0
+        ep.close()
+    finally:
+        for s in socks.values():
+            s.close()
+    return {"rate": count / secs, "unit": "messages/s", "ops": count, "seconds": secs,
+            "server_cpu_us": cpu / count * 1e6, "client_cpu_us": own / count * 1e6}
+
+
 SCENARIOS = {"pingpong": pingpong, "burst": burst, "idle": idle, "handshakes": handshakes,
-             "pingpong-deflate": pingpong_deflate}
+             "pingpong-deflate": pingpong_deflate, "many": many}
 
 
 def main(argv=None):

@@ -155,6 +155,8 @@ def client_command(scenario, stack, server, args):
         cmd += ["--concurrency", str(args.concurrency)]
     if scenario == "pingpong-deflate":
         cmd += ["--size", str(getattr(args, "size", 256))]
+    if scenario == "many":  # bench_many.py
+        cmd += ["--conns", str(args.conns)]
     return cmd
 
 
